@@ -116,5 +116,20 @@ TEST(Generate, RejectsAContextBeyondTheModel) {
   EXPECT_THROW(generate(model, "", greedy(-1, 64), nullptr), Error);
 }
 
+TEST(LoadModel, ModelWithoutATokenizerBesideItIsAClearError) {
+  test::TempDir dir;
+  test::write_file(dir.file("model.bin"), test::read_file(test::model_path()));
+  try {
+    load_model(dir.file("model.bin"));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no tokenizer found beside"), std::string::npos) << e.what();
+  }
+  // Given explicitly, or placed beside the model as tokenizer.bin, it loads.
+  EXPECT_EQ(model_info(load_model(dir.file("model.bin"), test::tokenizer_path())).vocab_size, 512);
+  test::write_file(dir.file("tokenizer.bin"), test::read_file(test::tokenizer_path()));
+  EXPECT_EQ(model_info(load_model(dir.file("model.bin"))).n_layers, 5);
+}
+
 }  // namespace
 }  // namespace resa
