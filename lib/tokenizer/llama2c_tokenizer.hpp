@@ -30,7 +30,9 @@ std::vector<int> encode(const Llama2cTokenizer& tok, std::string_view text, bool
 // The bytes that token prints when it follows prev_token (run.c's decode()).
 std::string_view decode_piece(const Llama2cTokenizer& tok, int prev_token, int token);
 
-// run.c's safe_printf(): a single byte that is neither printable nor whitespace is not printed.
+// run.c's safe_printf(): a single byte that is neither printable nor whitespace is not printed. One deliberate
+// difference: run.c also drops single bytes >= 0x80 (not printable in the C locale), which loses every character
+// spelled with byte-fallback tokens; here they pass, and generate() reassembles them into UTF-8 (Utf8Stream).
 bool is_printable_piece(std::string_view piece);
 
 }  // namespace resa
