@@ -11,7 +11,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"resa: CPU-first inference for long-context LLM generation", "resa"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "resa 0.1.0");
+  app.set_version_flag("--version", "resa " RESA_VERSION);
   std::vector<resa::cli::Runner> runners = {resa::cli::add_generate(app)};
 
   try {
