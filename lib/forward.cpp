@@ -71,6 +71,17 @@ void rope_interleaved(float* vec, int n_heads, int head_dim, int pos, float thet
   }
 }
 
+// out = W · x for a weight matrix of any stored dtype.
+void matvec(float* out, const Mat& W, const float* x) {
+  const simd::Kernels& k = simd::kernels();
+  const int rows = static_cast<int>(W.rows), cols = static_cast<int>(W.cols);
+  switch (W.dtype) {
+    case DType::F32: k.matvec_f32(out, static_cast<const float*>(W.data), x, rows, cols); break;
+    case DType::BF16: k.matvec_bf16(out, static_cast<const uint16_t*>(W.data), x, rows, cols); break;
+    case DType::F16: k.matvec_f16(out, static_cast<const uint16_t*>(W.data), x, rows, cols); break;
+  }
+}
+
 // Causal attention of one query position over cache positions [0, pos], each query head reading the keys and values
 // of its KV head (grouped-query attention: n_heads / n_kv_heads query heads share one KV head).
 void attention(const ModelConfig& c, RunState& s, int layer, int pos) {
@@ -96,10 +107,9 @@ void attention(const ModelConfig& c, RunState& s, int layer, int pos) {
 const float* forward_token(const ModelData& model, RunState& s, int token, int pos) {
   const ModelConfig& c = model.config;
   const Weights& w = model.weights;
-  const simd::Kernels& k = simd::kernels();
   float* x = s.x.data();
 
-  std::memcpy(x, w.token_embedding + static_cast<size_t>(token) * c.dim, sizeof(float) * c.dim);
+  to_f32(x, w.token_embedding.row(token), w.token_embedding.dtype, c.dim);
 
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& lw = w.layers[l];
@@ -108,30 +118,30 @@ const float* forward_token(const ModelData& model, RunState& s, int token, int p
     rmsnorm(s.xb.data(), x, lw.attn_norm, c.dim, c.norm_eps);
     float* k_pos = s.kv.key(l, pos);
     float* v_pos = s.kv.value(l, pos);
-    k.matvec_f32(s.q.data(), lw.wq, s.xb.data(), c.q_dim(), c.dim);
-    k.matvec_f32(k_pos, lw.wk, s.xb.data(), c.kv_dim(), c.dim);
-    k.matvec_f32(v_pos, lw.wv, s.xb.data(), c.kv_dim(), c.dim);
-    rope_interleaved(s.q.data(), c.n_heads, c.head_dim, pos, c.rope_theta);
-    rope_interleaved(k_pos, c.n_kv_heads, c.head_dim, pos, c.rope_theta);
+    matvec(s.q.data(), lw.wq, s.xb.data());
+    matvec(k_pos, lw.wk, s.xb.data());
+    matvec(v_pos, lw.wv, s.xb.data());
+    rope_interleaved(s.q.data(), c.n_heads, c.head_dim, pos, c.rope.theta);
+    rope_interleaved(k_pos, c.n_kv_heads, c.head_dim, pos, c.rope.theta);
     attention(c, s, l, pos);
-    k.matvec_f32(s.xb2.data(), lw.wo, s.xb.data(), c.dim, c.q_dim());
+    matvec(s.xb2.data(), lw.wo, s.xb.data());
     for (int i = 0; i < c.dim; ++i) x[i] += s.xb2[i];
 
     // MLP block: SwiGLU.
     rmsnorm(s.xb.data(), x, lw.ffn_norm, c.dim, c.norm_eps);
-    k.matvec_f32(s.hb.data(), lw.w_gate, s.xb.data(), c.hidden_dim, c.dim);
-    k.matvec_f32(s.hb2.data(), lw.w_up, s.xb.data(), c.hidden_dim, c.dim);
+    matvec(s.hb.data(), lw.w_gate, s.xb.data());
+    matvec(s.hb2.data(), lw.w_up, s.xb.data());
     for (int i = 0; i < c.hidden_dim; ++i) {
       float g = s.hb[i];
       g *= 1.0f / (1.0f + std::exp(-g));  // silu
       s.hb[i] = g * s.hb2[i];
     }
-    k.matvec_f32(s.xb2.data(), lw.w_down, s.hb.data(), c.dim, c.hidden_dim);
+    matvec(s.xb2.data(), lw.w_down, s.hb.data());
     for (int i = 0; i < c.dim; ++i) x[i] += s.xb2[i];
   }
 
   rmsnorm(x, x, w.final_norm, c.dim, c.norm_eps);
-  k.matvec_f32(s.logits.data(), w.lm_head, x, c.vocab_size, c.dim);
+  matvec(s.logits.data(), w.lm_head, x);
   return s.logits.data();
 }
 

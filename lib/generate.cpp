@@ -125,7 +125,7 @@ GenerateStats generate(const Model& model, std::string_view prompt, const Genera
   int pos = static_cast<int>(ids.size()) - 1;  // the position whose logits we hold
   while (stats.generated_tokens < opt.n_predict) {
     const int next = sample(sampler, logits, c.vocab_size);
-    if (next == c.eos_id) break;
+    if (c.is_eos(next)) break;
     ++stats.generated_tokens;
     emit(token, next);
     token = next;

@@ -3,6 +3,7 @@
 // CPUID; RESA_ISA=scalar|avx2|avx512 overrides it. Kernels know no model.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 namespace resa::simd {
@@ -13,11 +14,17 @@ struct Kernels {
   // out[r] = sum_c W[r * cols + c] * x[c] for r in [0, rows). W is row-major [rows, cols].
   void (*matvec_f32)(float* out, const float* W, const float* x, int rows, int cols);
 
-  // sum_i a[i] * b[i]
-  float (*dot_f32)(const float* a, const float* b, int n);
+  // The same with W stored as bf16 / f16 (upper half of an f32 / IEEE half), accumulated in f32.
+  void (*matvec_bf16)(float* out, const uint16_t* W, const float* x, int rows, int cols);
+  void (*matvec_f16)(float* out, const uint16_t* W, const float* x, int rows, int cols);
 
-  // y[i] += alpha * x[i]
+  // sum_i a[i] * b[i]; the second form reads b as bf16 (a bf16 KV cache).
+  float (*dot_f32)(const float* a, const float* b, int n);
+  float (*dot_bf16)(const float* a, const uint16_t* b, int n);
+
+  // y[i] += alpha * x[i]; the second form reads x as bf16.
   void (*axpy_f32)(float* y, float alpha, const float* x, int n);
+  void (*axpy_bf16)(float* y, float alpha, const uint16_t* x, int n);
 };
 
 // The plain loops, in the summation order of llama2.c's run.c.

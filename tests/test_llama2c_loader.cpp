@@ -27,10 +27,10 @@ TEST(Llama2cLoader, ReadsTheShippedCheckpoint) {
   EXPECT_EQ(c.hidden_dim, header[1]);
   // A positive vocab_size in the header means the classifier is the embedding.
   ASSERT_GT(header[5], 0);
-  EXPECT_EQ(ck.weights.lm_head, ck.weights.token_embedding);
+  EXPECT_EQ(ck.weights.lm_head.data, ck.weights.token_embedding.data);
   ASSERT_EQ(ck.weights.layers.size(), 5u);
   // The first weight follows the 28-byte header; the final norm sits just before the unused RoPE tables.
-  EXPECT_EQ(reinterpret_cast<const uint8_t*>(ck.weights.token_embedding), ck.file.data + 28);
+  EXPECT_EQ(static_cast<const uint8_t*>(ck.weights.token_embedding.data), ck.file.data + 28);
   EXPECT_EQ(reinterpret_cast<const uint8_t*>(ck.weights.final_norm + c.dim + c.max_seq_len * c.head_dim),
             ck.file.data + ck.file.size);
 }

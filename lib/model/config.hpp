@@ -1,12 +1,28 @@
-// ModelConfig: the shapes and constants of a decoder-only transformer of the Llama family.
+// ModelConfig: the shapes and constants of a decoder-only transformer of the Llama family, from a Hugging Face
+// config.json (both RoPE spellings) or a llama2.c header.
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace resa {
 
+// How RoPE pairs the elements of a head: llama2.c rotates adjacent pairs (x[2i], x[2i+1]); Hugging Face's
+// rotate_half pairs x[i] with x[i + head_dim/2].
+enum class RopeLayout { Interleaved, RotateHalf };
+
+struct RopeConfig {
+  RopeLayout layout = RopeLayout::RotateHalf;
+  std::string type = "default";  // default | linear | llama3
+  float theta = 10000.0f;
+  float factor = 1.0f;            // linear, llama3
+  float low_freq_factor = 1.0f;   // llama3
+  float high_freq_factor = 4.0f;  // llama3
+  int original_max_positions = 8192;  // llama3
+};
+
 struct ModelConfig {
-  std::string architecture;  // "llama2.c", later "LlamaForCausalLM", "Qwen2ForCausalLM"
+  std::string architecture;  // "llama2.c", "LlamaForCausalLM", "Qwen2ForCausalLM"
   int dim = 0;               // hidden size
   int hidden_dim = 0;        // MLP intermediate size
   int n_layers = 0;
@@ -15,13 +31,30 @@ struct ModelConfig {
   int head_dim = 0;
   int vocab_size = 0;
   int max_seq_len = 0;       // maximum positions the model was trained for
-  float rope_theta = 10000.0f;
   float norm_eps = 1e-5f;
+  RopeConfig rope;
+  bool qkv_bias = false;     // Qwen2: q/k/v projections carry biases
+  bool tied_embeddings = false;
   int bos_id = 1;
-  int eos_id = 1;            // llama2.c's run.c stops when the model emits BOS
+  std::vector<int> eos_ids = {1};  // generation stops at any of these (llama2.c's run.c stops at BOS)
 
   int q_dim() const { return n_heads * head_dim; }
   int kv_dim() const { return n_kv_heads * head_dim; }
+  bool is_eos(int token) const {
+    for (int e : eos_ids)
+      if (e == token) return true;
+    return false;
+  }
 };
+
+// Parses a Hugging Face config.json (text) and, if non-empty, generation_config.json (its eos_token_id wins).
+// `where` names the file in errors. Throws resa::Error on unsupported architectures or settings.
+ModelConfig parse_hf_config(const std::string& config_json, const std::string& where,
+                            const std::string& generation_config_json = "");
+
+// The inverse RoPE frequencies, [head_dim / 2], with the config's scaling applied (SPEC §1; transformers'
+// _compute_default_rope_parameters / _compute_linear_scaling... / _compute_llama3_parameters). Computed in f32
+// as transformers and llama2.c's run.c do: 1 / theta^(2i / head_dim).
+std::vector<float> rope_inv_freq(const ModelConfig& config);
 
 }  // namespace resa

@@ -55,10 +55,11 @@ Llama2cCheckpoint load_llama2c_checkpoint(const std::string& path) {
   c.head_dim = c.dim / c.n_heads;
   c.vocab_size = static_cast<int>(vocab);
   c.max_seq_len = h[6];
-  c.rope_theta = 10000.0f;
+  c.rope.layout = RopeLayout::Interleaved;  // llama2.c rotates adjacent pairs
+  c.rope.theta = 10000.0f;
   c.norm_eps = 1e-5f;
   c.bos_id = 1;
-  c.eos_id = 1;
+  c.eos_ids = {1};  // run.c stops when the model emits BOS
 
   // The layout of run.c's memory_map_weights(), in floats. 64-bit arithmetic: the header is untrusted.
   const int64_t dim = c.dim, hidden = c.hidden_dim, L = c.n_layers, V = c.vocab_size;
@@ -88,7 +89,8 @@ Llama2cCheckpoint load_llama2c_checkpoint(const std::string& path) {
     return t;
   };
   Weights& w = ck.weights;
-  w.token_embedding = take(V * dim);
+  auto mat = [](const float* data, int64_t rows, int64_t cols) { return Mat{data, DType::F32, rows, cols}; };
+  w.token_embedding = mat(take(V * dim), V, dim);
   const float* attn_norm = take(L * dim);
   const float* wq = take(L * dim * q_dim);
   const float* wk = take(L * dim * kv_dim);
@@ -100,20 +102,20 @@ Llama2cCheckpoint load_llama2c_checkpoint(const std::string& path) {
   const float* w3 = take(L * dim * hidden);
   w.final_norm = take(dim);
   take(seq * hd);  // freq_cis_real and freq_cis_imag, unused: RoPE is computed
-  w.lm_head = shared_classifier ? w.token_embedding : take(V * dim);
+  w.lm_head = shared_classifier ? w.token_embedding : mat(take(V * dim), V, dim);
 
   w.layers.resize(c.n_layers);
   for (int64_t l = 0; l < L; ++l) {
     LayerWeights& lw = w.layers[l];
     lw.attn_norm = attn_norm + l * dim;
-    lw.wq = wq + l * dim * q_dim;
-    lw.wk = wk + l * dim * kv_dim;
-    lw.wv = wv + l * dim * kv_dim;
-    lw.wo = wo + l * q_dim * dim;
+    lw.wq = mat(wq + l * dim * q_dim, q_dim, dim);
+    lw.wk = mat(wk + l * dim * kv_dim, kv_dim, dim);
+    lw.wv = mat(wv + l * dim * kv_dim, kv_dim, dim);
+    lw.wo = mat(wo + l * q_dim * dim, dim, q_dim);
     lw.ffn_norm = ffn_norm + l * dim;
-    lw.w_gate = w1 + l * dim * hidden;
-    lw.w_down = w2 + l * hidden * dim;
-    lw.w_up = w3 + l * dim * hidden;
+    lw.w_gate = mat(w1 + l * dim * hidden, hidden, dim);
+    lw.w_down = mat(w2 + l * hidden * dim, dim, hidden);
+    lw.w_up = mat(w3 + l * dim * hidden, hidden, dim);
   }
   return ck;
 }

@@ -1,28 +1,47 @@
-// Weights: per-layer views into the mapped checkpoint. Nothing is copied. Matrices are row-major
-// [out_features, in_features], as both llama2.c and PyTorch store them.
+// Weights: per-layer views into the mapped checkpoint. Matrices are dtype-tagged views, used in place (a bf16
+// checkpoint is computed from as bf16, never copied to f32). Matrices are row-major [out_features, in_features],
+// as both llama2.c and PyTorch store them. Vectors (norm weights, biases) are small and held as f32.
 #pragma once
 
+#include <cstdint>
 #include <vector>
+
+#include "model/dtype.hpp"
 
 namespace resa {
 
+struct Mat {
+  const void* data = nullptr;
+  DType dtype = DType::F32;
+  int64_t rows = 0, cols = 0;
+
+  size_t bytes() const { return static_cast<size_t>(rows * cols) * dtype_size(dtype); }
+  const void* row(int64_t r) const {
+    return static_cast<const uint8_t*>(data) + static_cast<size_t>(r * cols) * dtype_size(dtype);
+  }
+};
+
 struct LayerWeights {
   const float* attn_norm = nullptr;  // [dim]
-  const float* wq = nullptr;         // [q_dim, dim]
-  const float* wk = nullptr;         // [kv_dim, dim]
-  const float* wv = nullptr;         // [kv_dim, dim]
-  const float* wo = nullptr;         // [dim, q_dim]
+  Mat wq;                            // [q_dim, dim]
+  Mat wk;                            // [kv_dim, dim]
+  Mat wv;                            // [kv_dim, dim]
+  const float* bq = nullptr;         // [q_dim]  Qwen2 only, else null
+  const float* bk = nullptr;         // [kv_dim]
+  const float* bv = nullptr;         // [kv_dim]
+  Mat wo;                            // [dim, q_dim]
   const float* ffn_norm = nullptr;   // [dim]
-  const float* w_gate = nullptr;     // [hidden_dim, dim]   (llama2.c: w1)
-  const float* w_down = nullptr;     // [dim, hidden_dim]   (llama2.c: w2)
-  const float* w_up = nullptr;       // [hidden_dim, dim]   (llama2.c: w3)
+  Mat w_gate;                        // [hidden_dim, dim]   (llama2.c: w1)
+  Mat w_down;                        // [dim, hidden_dim]   (llama2.c: w2)
+  Mat w_up;                          // [hidden_dim, dim]   (llama2.c: w3)
 };
 
 struct Weights {
-  const float* token_embedding = nullptr;  // [vocab_size, dim]
+  Mat token_embedding;  // [vocab_size, dim]
   std::vector<LayerWeights> layers;
   const float* final_norm = nullptr;  // [dim]
-  const float* lm_head = nullptr;     // [vocab_size, dim]; equals token_embedding when tied
+  Mat lm_head;                        // [vocab_size, dim]; the embedding when tied
+  std::vector<std::vector<float>> owned;  // f32 copies of the vectors stored in bf16/f16; views point into them
 };
 
 }  // namespace resa

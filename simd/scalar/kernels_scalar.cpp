@@ -1,5 +1,6 @@
 // The scalar twins: the reference every other ISA is tested against. Plain loops, summed left to right, exactly as
 // llama2.c's run.c sums them (so greedy output matches run.c byte for byte).
+#include "simd/convert.hpp"
 #include "simd/kernels.hpp"
 
 namespace resa::simd {
@@ -15,6 +16,34 @@ void matvec_f32(float* out, const float* W, const float* x, int rows, int cols) 
   }
 }
 
+void matvec_bf16(float* out, const uint16_t* W, const float* x, int rows, int cols) {
+  for (int r = 0; r < rows; ++r) {
+    const uint16_t* w = W + static_cast<long>(r) * cols;
+    float acc = 0.0f;
+    for (int c = 0; c < cols; ++c) acc += bf16_to_f32(w[c]) * x[c];
+    out[r] = acc;
+  }
+}
+
+void matvec_f16(float* out, const uint16_t* W, const float* x, int rows, int cols) {
+  for (int r = 0; r < rows; ++r) {
+    const uint16_t* w = W + static_cast<long>(r) * cols;
+    float acc = 0.0f;
+    for (int c = 0; c < cols; ++c) acc += f16_to_f32(w[c]) * x[c];
+    out[r] = acc;
+  }
+}
+
+float dot_bf16(const float* a, const uint16_t* b, int n) {
+  float acc = 0.0f;
+  for (int i = 0; i < n; ++i) acc += a[i] * bf16_to_f32(b[i]);
+  return acc;
+}
+
+void axpy_bf16(float* y, float alpha, const uint16_t* x, int n) {
+  for (int i = 0; i < n; ++i) y[i] += alpha * bf16_to_f32(x[i]);
+}
+
 float dot_f32(const float* a, const float* b, int n) {
   float acc = 0.0f;
   for (int i = 0; i < n; ++i) acc += a[i] * b[i];
@@ -28,7 +57,7 @@ void axpy_f32(float* y, float alpha, const float* x, int n) {
 }  // namespace
 
 const Kernels& scalar_kernels() {
-  static const Kernels k{"scalar", matvec_f32, dot_f32, axpy_f32};
+  static const Kernels k{"scalar", matvec_f32, matvec_bf16, matvec_f16, dot_f32, dot_bf16, axpy_f32, axpy_bf16};
   return k;
 }
 

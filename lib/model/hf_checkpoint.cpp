@@ -1,0 +1,100 @@
+#include "model/hf_checkpoint.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "resa/resa.hpp"
+
+namespace resa {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw Error(fmt::format("cannot read '{}'", p.string()));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+
+struct Binder {
+  HfCheckpoint& ck;
+  std::string dir;
+
+  const TensorView& find(const std::string& name, std::vector<int64_t> shape) {
+    auto it = ck.tensors.tensors.find(name);
+    if (it == ck.tensors.tensors.end())
+      throw Error(fmt::format("'{}': tensor '{}' is missing from the checkpoint", dir, name));
+    const TensorView& t = it->second;
+    if (t.shape != shape)
+      throw Error(fmt::format("'{}': tensor '{}' has shape {}, the config implies {}", t.file, name,
+                              shape_str(t.shape), shape_str(shape)));
+    return t;
+  }
+  Mat mat(const std::string& name, int64_t rows, int64_t cols) {
+    const TensorView& t = find(name, {rows, cols});
+    return Mat{t.data, t.dtype, rows, cols};
+  }
+  // Vectors are tiny: held as f32 (a view when the file stores f32, else a converted copy).
+  const float* vec(const std::string& name, int64_t n) {
+    const TensorView& t = find(name, {n});
+    if (t.dtype == DType::F32) return static_cast<const float*>(t.data);
+    std::vector<float>& v = ck.weights.owned.emplace_back(n);
+    to_f32(v.data(), t.data, t.dtype, n);
+    return v.data();
+  }
+};
+
+}  // namespace
+
+bool is_hf_model_dir(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec) && fs::is_regular_file(fs::path(path) / "config.json", ec);
+}
+
+HfCheckpoint load_hf_checkpoint(const std::string& dir) {
+  const fs::path cfg = fs::path(dir) / "config.json";
+  std::error_code ec;
+  if (!fs::is_regular_file(cfg, ec)) throw Error(fmt::format("'{}' has no config.json", dir));
+  const fs::path gen = fs::path(dir) / "generation_config.json";
+  HfCheckpoint ck;
+  ck.config = parse_hf_config(read_text(cfg), cfg.string(), fs::is_regular_file(gen, ec) ? read_text(gen) : "");
+  ck.tensors = load_safetensors_dir(dir);
+
+  const ModelConfig& c = ck.config;
+  Binder b{ck, dir};
+  Weights& w = ck.weights;
+  w.owned.reserve(static_cast<size_t>(c.n_layers) * 5 + 1);  // views point into these: no reallocation
+  w.token_embedding = b.mat("model.embed_tokens.weight", c.vocab_size, c.dim);
+  w.layers.resize(c.n_layers);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string p = fmt::format("model.layers.{}.", l);
+    LayerWeights& lw = w.layers[l];
+    lw.attn_norm = b.vec(p + "input_layernorm.weight", c.dim);
+    lw.wq = b.mat(p + "self_attn.q_proj.weight", c.q_dim(), c.dim);
+    lw.wk = b.mat(p + "self_attn.k_proj.weight", c.kv_dim(), c.dim);
+    lw.wv = b.mat(p + "self_attn.v_proj.weight", c.kv_dim(), c.dim);
+    if (c.qkv_bias) {
+      lw.bq = b.vec(p + "self_attn.q_proj.bias", c.q_dim());
+      lw.bk = b.vec(p + "self_attn.k_proj.bias", c.kv_dim());
+      lw.bv = b.vec(p + "self_attn.v_proj.bias", c.kv_dim());
+    }
+    lw.wo = b.mat(p + "self_attn.o_proj.weight", c.dim, c.q_dim());
+    lw.ffn_norm = b.vec(p + "post_attention_layernorm.weight", c.dim);
+    lw.w_gate = b.mat(p + "mlp.gate_proj.weight", c.hidden_dim, c.dim);
+    lw.w_up = b.mat(p + "mlp.up_proj.weight", c.hidden_dim, c.dim);
+    lw.w_down = b.mat(p + "mlp.down_proj.weight", c.dim, c.hidden_dim);
+  }
+  w.final_norm = b.vec("model.norm.weight", c.dim);
+  w.lm_head = c.tied_embeddings ? w.token_embedding : b.mat("lm_head.weight", c.vocab_size, c.dim);
+  return ck;
+}
+
+}  // namespace resa
