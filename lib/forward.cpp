@@ -1,148 +1,269 @@
-// The transformer, top to bottom, for one token at one position:
+// The transformer, top to bottom, for a chunk of n tokens at positions pos .. pos+n-1:
 //
-//   x = embedding[token]
+//   x = embedding[tokens]
 //   for each layer:
-//     x += Wo · attention(RoPE(Wq · rmsnorm(x)), RoPE(Wk · rmsnorm(x)), Wv · rmsnorm(x))   (grouped-query)
+//     x += Wo · attention(RoPE(Wq · rmsnorm(x) + bq), RoPE(Wk · rmsnorm(x) + bk), Wv · rmsnorm(x) + bv)
+//                                                      (grouped-query, causal over the cache and the chunk)
 //     x += Wdown · (silu(Wgate · rmsnorm(x)) * (Wup · rmsnorm(x)))                       (SwiGLU)
 //   logits = LMhead · rmsnorm(x)
 //
-// The arithmetic follows llama2.c's run.c operation for operation (same summation order, division by sqrt(head_dim),
-// powf/cosf/sinf for RoPE), so greedy decoding of a llama2.c checkpoint reproduces run.c byte for byte.
+// One token (a decode step) runs on the kernels of simd/ (matrix-vector products over the weights as stored);
+// a longer chunk (prefill) runs its matmuls through OpenBLAS sgemm, converting bf16/f16 weights tile by tile into
+// a reused f32 buffer. Biases exist for Qwen2's q/k/v only.
+//
+// For one token the arithmetic follows llama2.c's run.c operation for operation (same summation order, division by
+// sqrt(head_dim), powf/cosf/sinf for RoPE), so greedy decoding of a llama2.c checkpoint with an f32 KV cache
+// reproduces run.c byte for byte.
 #include "forward.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include <cblas.h>
+#include <fmt/format.h>
+#include <omp.h>
+
+#include "ops.hpp"
+#include "resa/resa.hpp"
 #include "simd/kernels.hpp"
 
 namespace resa {
 
-RunState make_run_state(const ModelConfig& c, int context) {
+namespace {
+
+constexpr int kDefaultMaxRows = 256;
+constexpr size_t kWeightTileFloats = size_t{1} << 20;  // 4 MiB of converted weights per sgemm call
+
+}  // namespace
+
+RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int max_rows) {
+  if (context <= 0) throw Error(fmt::format("the context must be at least 1 position, got {}", context));
   RunState s;
-  s.x.assign(c.dim, 0.0f);
-  s.xb.assign(std::max(c.dim, c.q_dim()), 0.0f);
-  s.xb2.assign(c.dim, 0.0f);
-  s.hb.assign(c.hidden_dim, 0.0f);
-  s.hb2.assign(c.hidden_dim, 0.0f);
-  s.q.assign(c.q_dim(), 0.0f);
-  s.att.assign(static_cast<size_t>(c.n_heads) * context, 0.0f);
+  s.context = context;
+  s.max_rows = max_rows > 0 ? max_rows : std::min(kDefaultMaxRows, context);
+  const size_t R = s.max_rows;
+  s.inv_freq = rope_inv_freq(c);
+  s.x.assign(R * c.dim, 0.0f);
+  s.xb.assign(R * std::max(c.dim, c.q_dim()), 0.0f);
+  s.xb2.assign(R * c.dim, 0.0f);
+  s.q.assign(R * c.q_dim(), 0.0f);
+  s.k.assign(R * c.kv_dim(), 0.0f);
+  s.v.assign(R * c.kv_dim(), 0.0f);
+  s.hb.assign(R * c.hidden_dim, 0.0f);
+  s.hb2.assign(R * c.hidden_dim, 0.0f);
+  s.rope_cos.assign(R * c.head_dim / 2, 0.0f);
+  s.rope_sin.assign(R * c.head_dim / 2, 0.0f);
+  s.att.assign(std::max<size_t>(c.n_heads, R) * context, 0.0f);
+  if (kv_type != DType::F32 && s.max_rows > 1) {
+    s.kh.assign(static_cast<size_t>(context) * c.head_dim, 0.0f);
+    s.vh.assign(static_cast<size_t>(context) * c.head_dim, 0.0f);
+  }
+  if (s.max_rows > 1) {
+    const size_t widest = std::max({c.dim, c.hidden_dim, c.q_dim()});
+    s.wtile.assign(std::max(kWeightTileFloats, 16 * widest), 0.0f);
+  }
   s.logits.assign(c.vocab_size, 0.0f);
-  s.kv = make_kv_cache(c, context);
+  s.kv = make_kv_cache(c, context, kv_type);
   return s;
 }
 
 namespace {
 
-// out = weight * x / sqrt(mean(x^2) + eps)
-void rmsnorm(float* out, const float* x, const float* weight, int n, float eps) {
-  float ss = 0.0f;
-  for (int i = 0; i < n; ++i) ss += x[i] * x[i];
-  ss /= static_cast<float>(n);
-  ss += eps;
-  ss = 1.0f / std::sqrt(ss);
-  for (int i = 0; i < n; ++i) out[i] = weight[i] * (ss * x[i]);
-}
-
-// In place, numerically stable.
-void softmax(float* x, int n) {
-  float max_val = x[0];
-  for (int i = 1; i < n; ++i) max_val = std::max(max_val, x[i]);
-  float sum = 0.0f;
-  for (int i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max_val);
-    sum += x[i];
-  }
-  for (int i = 0; i < n; ++i) x[i] /= sum;
-}
-
-// Rotates each (x[j], x[j + 1]) pair of every head by pos * theta^(-j / head_dim) (llama2.c's interleaved layout).
-void rope_interleaved(float* vec, int n_heads, int head_dim, int pos, float theta) {
-  for (int j = 0; j < head_dim; j += 2) {
-    const float freq = 1.0f / std::pow(theta, static_cast<float>(j) / static_cast<float>(head_dim));
-    const float angle = static_cast<float>(pos) * freq;
-    const float cos_a = std::cos(angle), sin_a = std::sin(angle);
-    for (int h = 0; h < n_heads; ++h) {
-      float* p = vec + h * head_dim + j;
-      const float v0 = p[0], v1 = p[1];
-      p[0] = v0 * cos_a - v1 * sin_a;
-      p[1] = v0 * sin_a + v1 * cos_a;
-    }
-  }
-}
-
-// out = W · x for a weight matrix of any stored dtype.
-void matvec(float* out, const Mat& W, const float* x) {
+// out[0, rows) = W[r0, r1) · x for a weight matrix of any stored dtype.
+void matvec_rows(float* out, const Mat& W, const float* x, int64_t r0, int64_t r1) {
   const simd::Kernels& k = simd::kernels();
-  const int rows = static_cast<int>(W.rows), cols = static_cast<int>(W.cols);
+  const int rows = static_cast<int>(r1 - r0), cols = static_cast<int>(W.cols);
   switch (W.dtype) {
-    case DType::F32: k.matvec_f32(out, static_cast<const float*>(W.data), x, rows, cols); break;
-    case DType::BF16: k.matvec_bf16(out, static_cast<const uint16_t*>(W.data), x, rows, cols); break;
-    case DType::F16: k.matvec_f16(out, static_cast<const uint16_t*>(W.data), x, rows, cols); break;
+    case DType::F32: k.matvec_f32(out, static_cast<const float*>(W.row(r0)), x, rows, cols); break;
+    case DType::BF16: k.matvec_bf16(out, static_cast<const uint16_t*>(W.row(r0)), x, rows, cols); break;
+    case DType::F16: k.matvec_f16(out, static_cast<const uint16_t*>(W.row(r0)), x, rows, cols); break;
   }
 }
 
-// Causal attention of one query position over cache positions [0, pos], each query head reading the keys and values
-// of its KV head (grouped-query attention: n_heads / n_kv_heads query heads share one KV head).
-void attention(const ModelConfig& c, RunState& s, int layer, int pos) {
+// out = W · x, split by rows over the threads when the matrix is large enough to pay for them.
+void matvec(float* out, const Mat& W, const float* x) {
+  const int64_t rows = W.rows;
+  if (rows * W.cols < (int64_t{1} << 18) || omp_get_max_threads() == 1) {
+    matvec_rows(out, W, x, 0, rows);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t per = (rows + T - 1) / T;
+    const int64_t r0 = std::min(rows, t * per), r1 = std::min(rows, r0 + per);
+    if (r0 < r1) matvec_rows(out + r0, W, x, r0, r1);
+  }
+}
+
+// Y[n, W.rows] = X[n, W.cols] · W^T. One row is a matvec; more go through sgemm, bf16/f16 weights converted a tile
+// of rows at a time into s.wtile.
+void matmul(RunState& s, float* Y, const float* X, int n, const Mat& W) {
+  if (n == 1) {
+    matvec(Y, W, X);
+    return;
+  }
+  const int rows = static_cast<int>(W.rows), cols = static_cast<int>(W.cols);
+  if (W.dtype == DType::F32) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, cols, 1.0f, X, cols,
+                static_cast<const float*>(W.data), cols, 0.0f, Y, rows);
+    return;
+  }
+  const int tile = std::max(1, std::min(rows, static_cast<int>(s.wtile.size() / cols)));
+  for (int r0 = 0; r0 < rows; r0 += tile) {
+    const int tr = std::min(tile, rows - r0);
+#pragma omp parallel for
+    for (int r = 0; r < tr; ++r) to_f32(s.wtile.data() + static_cast<size_t>(r) * cols, W.row(r0 + r), W.dtype, cols);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, tr, cols, 1.0f, X, cols, s.wtile.data(), cols, 0.0f,
+                Y + r0, rows);
+  }
+}
+
+void add_bias(float* y, const float* bias, int rows, int n) {
+  if (!bias) return;
+  for (int r = 0; r < rows; ++r)
+    for (int i = 0; i < n; ++i) y[static_cast<size_t>(r) * n + i] += bias[i];
+}
+
+// Decode: one query position `pos` over cache positions [0, pos]. Each query head reads the keys and values of its
+// KV head (grouped-query attention: n_heads / n_kv_heads query heads share one KV head).
+void attention_one(const ModelConfig& c, RunState& s, int layer, int pos) {
   const simd::Kernels& k = simd::kernels();
   const int hd = c.head_dim;
   const int group = c.n_heads / c.n_kv_heads;
   const float scale = std::sqrt(static_cast<float>(hd));
-  const int context = s.kv.capacity;
+  const bool bf16 = s.kv.dtype == DType::BF16;
+#pragma omp parallel for if (pos >= 1024)
   for (int h = 0; h < c.n_heads; ++h) {
     const float* q = s.q.data() + h * hd;
-    const int kv_head = h / group;
-    float* att = s.att.data() + static_cast<size_t>(h) * context;
-    for (int t = 0; t <= pos; ++t) att[t] = k.dot_f32(q, s.kv.key(layer, t) + kv_head * hd, hd) / scale;
+    const int off = (h / group) * hd;
+    float* att = s.att.data() + static_cast<size_t>(h) * s.context;
+    for (int t = 0; t <= pos; ++t) {
+      const void* key = s.kv.key(layer, t);
+      att[t] = (bf16 ? k.dot_bf16(q, static_cast<const uint16_t*>(key) + off, hd)
+                     : k.dot_f32(q, static_cast<const float*>(key) + off, hd)) /
+               scale;
+    }
     softmax(att, pos + 1);
     float* out = s.xb.data() + h * hd;
     std::memset(out, 0, sizeof(float) * hd);
-    for (int t = 0; t <= pos; ++t) k.axpy_f32(out, att[t], s.kv.value(layer, t) + kv_head * hd, hd);
+    for (int t = 0; t <= pos; ++t) {
+      const void* val = s.kv.value(layer, t);
+      if (bf16) k.axpy_bf16(out, att[t], static_cast<const uint16_t*>(val) + off, hd);
+      else k.axpy_f32(out, att[t], static_cast<const float*>(val) + off, hd);
+    }
+  }
+}
+
+// Prefill: n query rows at positions pos .. pos+n-1 over cache positions [0, pos+n), causal. Per query head:
+// scores = Q_h · K^T / sqrt(hd) (sgemm), masked softmax per row, out = P · V (sgemm).
+void attention_chunk(const ModelConfig& c, RunState& s, int layer, int pos, int n) {
+  const int hd = c.head_dim, group = c.n_heads / c.n_kv_heads, total = pos + n;
+  const int q_dim = c.q_dim(), kv_dim = c.kv_dim();
+  const float inv_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  float* att = s.att.data();
+  for (int kvh = 0; kvh < c.n_kv_heads; ++kvh) {
+    const float *K, *V;
+    int ld;
+    if (s.kv.dtype == DType::F32) {
+      K = static_cast<const float*>(s.kv.key(layer, 0)) + kvh * hd;
+      V = static_cast<const float*>(s.kv.value(layer, 0)) + kvh * hd;
+      ld = kv_dim;
+    } else {
+      s.kv.load_head(layer, kvh * 1, hd, total, s.kh.data(), s.vh.data());
+      K = s.kh.data();
+      V = s.vh.data();
+      ld = hd;
+    }
+    for (int h = kvh * group; h < (kvh + 1) * group; ++h) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, total, hd, inv_scale, s.q.data() + h * hd, q_dim, K,
+                  ld, 0.0f, att, total);
+#pragma omp parallel for
+      for (int i = 0; i < n; ++i) {
+        float* row = att + static_cast<size_t>(i) * total;
+        const int visible = pos + i + 1;
+        softmax(row, visible);
+        std::fill(row + visible, row + total, 0.0f);
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, total, 1.0f, att, total, V, ld, 0.0f,
+                  s.xb.data() + h * hd, q_dim);
+    }
+  }
+}
+
+// One chunk of n <= max_rows tokens.
+void forward_chunk(const ModelData& m, RunState& s, const int* tokens, int n, int pos, float* all_logits) {
+  const ModelConfig& c = m.config;
+  const Weights& w = m.weights;
+  const int dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hidden = c.hidden_dim, half = c.head_dim / 2;
+  float* x = s.x.data();
+
+  for (int i = 0; i < n; ++i) {
+    if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
+      throw Error(fmt::format("token id {} is outside the vocabulary [0, {})", tokens[i], c.vocab_size));
+    to_f32(x + static_cast<size_t>(i) * dim, w.token_embedding.row(tokens[i]), w.token_embedding.dtype, dim);
+    for (int j = 0; j < half; ++j) {
+      const float angle = static_cast<float>(pos + i) * s.inv_freq[j];
+      s.rope_cos[static_cast<size_t>(i) * half + j] = std::cos(angle);
+      s.rope_sin[static_cast<size_t>(i) * half + j] = std::sin(angle);
+    }
+  }
+
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& lw = w.layers[l];
+
+    // Attention block: project to q, k, v; rotate q and k; store k, v at their positions; attend; project back.
+    rmsnorm_rows(s.xb.data(), x, lw.attn_norm, n, dim, c.norm_eps);
+    matmul(s, s.q.data(), s.xb.data(), n, lw.wq);
+    matmul(s, s.k.data(), s.xb.data(), n, lw.wk);
+    matmul(s, s.v.data(), s.xb.data(), n, lw.wv);
+    add_bias(s.q.data(), lw.bq, n, q_dim);
+    add_bias(s.k.data(), lw.bk, n, kv_dim);
+    add_bias(s.v.data(), lw.bv, n, kv_dim);
+    for (int i = 0; i < n; ++i) {
+      const float* cs = s.rope_cos.data() + static_cast<size_t>(i) * half;
+      const float* sn = s.rope_sin.data() + static_cast<size_t>(i) * half;
+      rope(s.q.data() + static_cast<size_t>(i) * q_dim, c.n_heads, c.head_dim, cs, sn, c.rope.layout);
+      rope(s.k.data() + static_cast<size_t>(i) * kv_dim, c.n_kv_heads, c.head_dim, cs, sn, c.rope.layout);
+    }
+    s.kv.store(l, pos, n, s.k.data(), s.v.data());
+    if (n == 1) attention_one(c, s, l, pos);
+    else attention_chunk(c, s, l, pos, n);
+    matmul(s, s.xb2.data(), s.xb.data(), n, lw.wo);
+    for (size_t i = 0; i < static_cast<size_t>(n) * dim; ++i) x[i] += s.xb2[i];
+
+    // MLP block: SwiGLU.
+    rmsnorm_rows(s.xb.data(), x, lw.ffn_norm, n, dim, c.norm_eps);
+    matmul(s, s.hb.data(), s.xb.data(), n, lw.w_gate);
+    matmul(s, s.hb2.data(), s.xb.data(), n, lw.w_up);
+    swiglu(s.hb.data(), s.hb2.data(), static_cast<size_t>(n) * hidden);
+    matmul(s, s.xb2.data(), s.hb.data(), n, lw.w_down);
+    for (size_t i = 0; i < static_cast<size_t>(n) * dim; ++i) x[i] += s.xb2[i];
+  }
+
+  if (all_logits) {
+    rmsnorm_rows(s.xb.data(), x, w.final_norm, n, dim, c.norm_eps);
+    matmul(s, all_logits, s.xb.data(), n, w.lm_head);
+  } else {
+    float* last = x + static_cast<size_t>(n - 1) * dim;
+    rmsnorm(last, last, w.final_norm, dim, c.norm_eps);
+    matvec(s.logits.data(), w.lm_head, last);
   }
 }
 
 }  // namespace
 
-const float* forward_token(const ModelData& model, RunState& s, int token, int pos) {
-  const ModelConfig& c = model.config;
-  const Weights& w = model.weights;
-  float* x = s.x.data();
-
-  to_f32(x, w.token_embedding.row(token), w.token_embedding.dtype, c.dim);
-
-  for (int l = 0; l < c.n_layers; ++l) {
-    const LayerWeights& lw = w.layers[l];
-
-    // Attention block: project to q, k, v; rotate q and k; store k, v at `pos`; attend; project back; add.
-    rmsnorm(s.xb.data(), x, lw.attn_norm, c.dim, c.norm_eps);
-    float* k_pos = s.kv.key(l, pos);
-    float* v_pos = s.kv.value(l, pos);
-    matvec(s.q.data(), lw.wq, s.xb.data());
-    matvec(k_pos, lw.wk, s.xb.data());
-    matvec(v_pos, lw.wv, s.xb.data());
-    rope_interleaved(s.q.data(), c.n_heads, c.head_dim, pos, c.rope.theta);
-    rope_interleaved(k_pos, c.n_kv_heads, c.head_dim, pos, c.rope.theta);
-    attention(c, s, l, pos);
-    matvec(s.xb2.data(), lw.wo, s.xb.data());
-    for (int i = 0; i < c.dim; ++i) x[i] += s.xb2[i];
-
-    // MLP block: SwiGLU.
-    rmsnorm(s.xb.data(), x, lw.ffn_norm, c.dim, c.norm_eps);
-    matvec(s.hb.data(), lw.w_gate, s.xb.data());
-    matvec(s.hb2.data(), lw.w_up, s.xb.data());
-    for (int i = 0; i < c.hidden_dim; ++i) {
-      float g = s.hb[i];
-      g *= 1.0f / (1.0f + std::exp(-g));  // silu
-      s.hb[i] = g * s.hb2[i];
-    }
-    matvec(s.xb2.data(), lw.w_down, s.hb.data());
-    for (int i = 0; i < c.dim; ++i) x[i] += s.xb2[i];
+const float* forward(const ModelData& m, RunState& s, const int* tokens, int n, int pos, float* all_logits) {
+  if (n <= 0) throw Error("forward: no tokens");
+  if (pos < 0 || pos + n > s.context)
+    throw Error(fmt::format("positions {}..{} do not fit the context of {} tokens", pos, pos + n - 1, s.context));
+  const int vocab = m.config.vocab_size;
+  for (int done = 0; done < n; done += s.max_rows) {
+    const int rows = std::min(s.max_rows, n - done);
+    forward_chunk(m, s, tokens + done, rows, pos + done, all_logits ? all_logits + static_cast<size_t>(done) * vocab : nullptr);
   }
-
-  rmsnorm(x, x, w.final_norm, c.dim, c.norm_eps);
-  matvec(s.logits.data(), w.lm_head, x);
-  return s.logits.data();
+  return all_logits ? all_logits + static_cast<size_t>(n - 1) * vocab : s.logits.data();
 }
 
 }  // namespace resa

@@ -1,4 +1,6 @@
-// The transformer forward pass, one token at a time (lib/forward.cpp reads top to bottom).
+// The transformer forward pass (lib/forward.cpp reads top to bottom): a chunk of tokens at consecutive positions
+// through every layer, their keys and values into the KV cache, logits out. A chunk of one token is a decode step;
+// longer chunks are prefill, with their matmuls through OpenBLAS.
 #pragma once
 
 #include <vector>
@@ -8,23 +10,37 @@
 
 namespace resa {
 
-// Everything one forward step writes: activations and the KV cache. Allocated once per generation.
+// Everything a forward pass writes: activations for up to max_rows tokens, scratch and the KV cache. Allocated
+// once per generation; a decode step allocates nothing.
 struct RunState {
-  std::vector<float> x;       // [dim] the residual stream
-  std::vector<float> xb;      // [max(dim, q_dim)] normalised input / attention output
-  std::vector<float> xb2;     // [dim] projection output
-  std::vector<float> hb;      // [hidden_dim] gate
-  std::vector<float> hb2;     // [hidden_dim] up
-  std::vector<float> q;       // [q_dim]
-  std::vector<float> att;     // [n_heads, context] attention weights
-  std::vector<float> logits;  // [vocab_size]
+  int context = 0;   // KV positions
+  int max_rows = 0;  // tokens per forward chunk
+  std::vector<float> inv_freq;            // [head_dim / 2] RoPE inverse frequencies, scaling applied
+  std::vector<float> x;                   // [max_rows, dim] the residual stream
+  std::vector<float> xb;                  // [max_rows, max(dim, q_dim)] normalised input / attention output
+  std::vector<float> xb2;                 // [max_rows, dim] projection output
+  std::vector<float> q;                   // [max_rows, q_dim]
+  std::vector<float> k, v;                // [max_rows, kv_dim]
+  std::vector<float> hb, hb2;             // [max_rows, hidden_dim] gate, up
+  std::vector<float> rope_cos, rope_sin;  // [max_rows, head_dim / 2]
+  std::vector<float> att;                 // attention weights: [max(n_heads, max_rows), context]
+  std::vector<float> kh, vh;              // prefill, bf16 cache: one KV head's keys and values as f32 [context, hd]
+  std::vector<float> wtile;               // prefill: rows of a bf16/f16 weight matrix converted to f32
+  std::vector<float> logits;              // [vocab] the last position's logits
   KvCache kv;
 };
 
-RunState make_run_state(const ModelConfig& config, int context);
+// kv_type: DType::F32 or DType::BF16. max_rows 0 picks a default (256).
+RunState make_run_state(const ModelConfig& config, int context, DType kv_type = DType::F32, int max_rows = 0);
 
-// Runs token `token` at position `pos` (0 <= pos < context) through the model, writes its keys and values into the
-// cache and returns the logits of the next token (a view into state.logits).
-const float* forward_token(const ModelData& model, RunState& state, int token, int pos);
+// Runs tokens[0, n) at positions pos, pos+1, ... (pos + n <= context) through the model, in chunks of at most
+// max_rows, and writes their keys and values into the cache. Returns the logits of the last token (a view into
+// state.logits, or into all_logits). With all_logits (room for [n, vocab]) every position's logits are written.
+const float* forward(const ModelData& model, RunState& state, const int* tokens, int n, int pos,
+                     float* all_logits = nullptr);
+
+inline const float* forward_token(const ModelData& model, RunState& state, int token, int pos) {
+  return forward(model, state, &token, 1, pos);
+}
 
 }  // namespace resa

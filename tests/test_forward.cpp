@@ -64,6 +64,7 @@ TEST(Generate, GreedyTextEqualsRunC) {
   GenerateOptions opt;
   opt.n_predict = 256;
   opt.sampling.temperature = 0;
+  opt.kv_type = KvType::F32;  // run.c keeps f32 keys and values
   std::string text;
   GenerateStats st = generate(model, "", opt, [&](std::string_view s) { text += s; });
   EXPECT_EQ(st.prompt_tokens, 1);
@@ -77,6 +78,7 @@ GenerateOptions greedy(int n_predict, int context) {
   opt.n_predict = n_predict;
   opt.context = context;
   opt.sampling.temperature = 0;
+  opt.kv_type = KvType::F32;
   return opt;
 }
 

@@ -10,6 +10,7 @@
 #include "model/hf_checkpoint.hpp"
 #include "model/safetensors.hpp"
 #include "resa/resa.hpp"
+#include "safetensors_helpers.hpp"
 #include "test_helpers.hpp"
 
 namespace resa {
@@ -127,24 +128,9 @@ TEST(HfConfig, RejectsUnsupportedArchitecturesAndScaling) {
 
 // ---- safetensors validation on damaged copies of a real checkpoint ----
 
-struct Safetensors {
-  json header;
-  std::string data;
-};
-
-Safetensors read_safetensors(const std::string& path) {
-  std::string bytes = test::read_file(path);
-  uint64_t n = 0;
-  std::memcpy(&n, bytes.data(), 8);
-  return {json::parse(bytes.substr(8, n)), bytes.substr(8 + n)};
-}
-
-void write_safetensors(const std::string& path, const Safetensors& st) {
-  std::string h = st.header.dump();
-  uint64_t n = h.size();
-  std::string bytes(reinterpret_cast<const char*>(&n), 8);
-  test::write_file(path, bytes + h + st.data);
-}
+using test::Safetensors;
+using test::read_safetensors;
+using test::write_safetensors;
 
 // A copy of tiny-qwen2-f32 whose safetensors `edit` may change.
 template <class Edit>

@@ -3,18 +3,33 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "resa/resa.hpp"
 
 namespace resa::cli {
 
 // Registers a subcommand; the returned function runs it after parsing and returns the exit code.
 using Runner = std::function<int()>;
 Runner add_generate(CLI::App& app);
+Runner add_logits(CLI::App& app);
+Runner add_info(CLI::App& app);
 
 // A flag check: the value is a number in [lo, hi]. Its message names the value and the range.
 CLI::Validator number_in(double lo, double hi);
+
+// The --kv-type names.
+const std::map<std::string, KvType>& kv_types();
+
+// "1,2,3" (commas and/or spaces) -> ids; a bad item is a resa::Error naming the flag.
+std::vector<int> parse_ids(const std::string& text, const std::string& flag);
+
+// A whole file; resa::Error naming it when it cannot be read.
+std::string read_text_file(const std::string& path);
 
 // The model that ships with resa, found relative to the executable (works in the build tree and an install prefix).
 std::string default_model_path();

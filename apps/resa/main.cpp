@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   CLI::App app{"resa: CPU-first inference for long-context LLM generation", "resa"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "resa " RESA_VERSION);
-  std::vector<resa::cli::Runner> runners = {resa::cli::add_generate(app)};
+  std::vector<resa::cli::Runner> runners = {resa::cli::add_generate(app), resa::cli::add_logits(app),
+                                            resa::cli::add_info(app)};
 
   try {
     app.parse(argc, argv);

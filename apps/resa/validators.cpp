@@ -1,9 +1,15 @@
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "resa/resa.hpp"
 
 namespace resa::cli {
 
@@ -16,6 +22,42 @@ CLI::Validator number_in(double lo, double hi) {
         return {};
       },
       fmt::format("in [{}, {}]", lo, hi));
+}
+
+}  // namespace resa::cli
+
+namespace resa::cli {
+
+std::vector<int> parse_ids(const std::string& text, const std::string& flag) {
+  std::vector<int> ids;
+  std::string item;
+  auto flush = [&]() {
+    if (item.empty()) return;
+    size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || v < 0 || v > 0x7fffffff)
+      throw Error(fmt::format("{}: '{}' is not a token id (expected numbers like 1,2,3)", flag, item));
+    ids.push_back(static_cast<int>(v));
+    item.clear();
+  };
+  for (char ch : text) {
+    if (ch == ',' || ch == ' ' || ch == '\t' || ch == '\n') flush();
+    else item += ch;
+  }
+  flush();
+  if (ids.empty()) throw Error(fmt::format("{}: no token ids given", flag));
+  return ids;
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 }  // namespace resa::cli

@@ -1,6 +1,6 @@
 // resa — CPU-first inference for long-context LLM generation. The public API.
 //
-//   resa::Model model = resa::load_model("models/stories260K/stories260K.bin");
+//   resa::Model model = resa::load_model("models/stories260K/stories260K.bin");   // or a Hugging Face directory
 //   resa::GenerateOptions opt;  opt.n_predict = 64;
 //   resa::generate(model, "Once upon a time", opt, [](std::string_view s) { std::cout << s; });
 //
@@ -24,32 +24,55 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+enum class KvType { F32, BF16 };
+
+// The sampling chain, in Hugging Face's order: repetition penalty, temperature, top-k, top-p, min-p, then a draw.
+// Defaults follow llama.cpp's.
 struct SamplingOptions {
-  float temperature = 0.8f;  // 0 = greedy (argmax)
-  float top_p = 0.95f;       // nucleus sampling; <= 0 or >= 1 disables it
-  int64_t seed = -1;         // < 0: from the clock; any other value makes the output reproducible
+  float temperature = 0.8f;     // 0 = greedy (argmax after the repetition penalty)
+  int top_k = 40;               // keep the k most probable tokens; 0 = off
+  float top_p = 0.95f;          // keep the smallest set whose probability reaches top_p; 1 = off
+  float min_p = 0.05f;          // keep tokens at least min_p times as probable as the most probable; 0 = off
+  float repeat_penalty = 1.0f;  // > 1 discourages tokens among the last repeat_last_n (CTRL rule); 1 = off
+  int repeat_last_n = 64;       // the penalty's window in tokens (prompt included); -1 = the whole context
+  int64_t seed = -1;            // < 0: from the clock; any other value makes the output reproducible
 };
 
 struct GenerateOptions {
-  int n_predict = 256;  // tokens to generate (fewer if the model ends the text or the context fills up)
-  int context = 0;      // positions to keep (prompt + generated); 0 = the model's maximum
+  int n_predict = 256;            // tokens to generate (fewer if the model ends the text or the context fills up)
+  int context = 0;                // positions to keep (prompt + generated); 0 = the model's maximum, at most 4096
+  int threads = 0;                // 0 = every core
+  KvType kv_type = KvType::BF16;  // the KV cache's element type; activations are always f32
+  bool ignore_eos = false;        // true: generate exactly n_predict tokens (context permitting)
   SamplingOptions sampling;
 };
 
 struct GenerateStats {
   int prompt_tokens = 0;     // including BOS
-  int generated_tokens = 0;  // sampled tokens, the end-of-text token not counted
+  int generated_tokens = 0;  // sampled tokens, an end-of-text token that stopped generation not counted
   double prompt_seconds = 0;
   double generate_seconds = 0;
+  double prompt_tokens_per_second() const { return prompt_seconds > 0 ? prompt_tokens / prompt_seconds : 0.0; }
   double tokens_per_second() const {
     return generate_seconds > 0 ? generated_tokens / generate_seconds : 0.0;
   }
 };
 
 struct ModelInfo {
-  std::string architecture;
+  std::string path;
+  std::string architecture;  // "llama2.c", "LlamaForCausalLM", "Qwen2ForCausalLM"
   int dim = 0, hidden_dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0;
   int vocab_size = 0, max_seq_len = 0;
+  std::string rope;              // e.g. "rotate_half, theta 1000000, default"
+  std::string weight_dtypes;     // "f32", "bf16", or e.g. "bf16 (f32 norms)"
+  bool tied_embeddings = false;
+  bool qkv_bias = false;
+  int bos_id = -1;
+  std::vector<int> eos_ids;
+  bool has_tokenizer = false;
+  int64_t parameters = 0;     // counted once when the embedding and LM head are tied
+  int64_t weight_bytes = 0;   // as stored
+  int64_t kv_bytes_per_token_f32 = 0, kv_bytes_per_token_bf16 = 0;
 };
 
 struct ModelData;  // the engine's model: config, mapped weights, tokenizer (lib/model/model.hpp)
@@ -59,19 +82,32 @@ struct Model {
   std::shared_ptr<const ModelData> data;
 };
 
-// Loads a llama2.c checkpoint. With an empty tokenizer_path the tokenizer is looked up beside the model file:
-// tok<vocab_size>.bin, then tokenizer.bin.
+// Loads a model: a Hugging Face directory (config.json + model.safetensors or a sharded index; path may also name
+// the config.json or a .safetensors file in it) or a llama2.c checkpoint file. A llama2.c checkpoint's tokenizer
+// is tokenizer_path, else tok<vocab_size>.bin or tokenizer.bin beside it. Hugging Face directories have no tokenizer
+// yet: use the *_ids functions.
 Model load_model(const std::string& model_path, const std::string& tokenizer_path = "");
 
 ModelInfo model_info(const Model& model);
 
 // Text -> token ids (with BOS first when bos is true), and one token id -> the text it prints after prev_token.
+// Both throw when the model has no tokenizer.
 std::vector<int> tokenize(const Model& model, std::string_view text, bool bos = true);
 std::string detokenize(const Model& model, int prev_token, int token);
 
 // Runs the prompt, then samples up to opt.n_predict tokens. on_text receives the prompt's text, then each new
-// piece of text as soon as it is generated. Stops early when the model emits its end-of-text token.
+// piece of text as soon as it is generated. Stops early when the model emits an end-of-text token.
 GenerateStats generate(const Model& model, std::string_view prompt, const GenerateOptions& opt,
                        const std::function<void(std::string_view)>& on_text);
+
+// The same from token ids (used as given: add BOS yourself if the model wants it). on_token receives each generated
+// id and its text (empty when the model has no tokenizer).
+GenerateStats generate_ids(const Model& model, const std::vector<int>& prompt, const GenerateOptions& opt,
+                           const std::function<void(int, std::string_view)>& on_token);
+
+// The logits [ids.size(), vocab] of every prompt position (row i predicts token i + 1), from one batched prefill
+// with f32 activations and a KV cache of kv_type (f32 unless asked).
+std::vector<float> prompt_logits(const Model& model, const std::vector<int>& ids, KvType kv_type = KvType::F32,
+                                 int threads = 0);
 
 }  // namespace resa

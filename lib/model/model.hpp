@@ -1,6 +1,10 @@
-// ModelData: everything a loaded model is — its config, the mapping that holds its weights, the weight views and
-// its tokenizer. resa::Model (include/resa/resa.hpp) shares one of these.
+// ModelData: everything a loaded model is — its config, the mappings that hold its weights, the weight views and
+// its tokenizer (llama2.c checkpoints only, for now). resa::Model (include/resa/resa.hpp) shares one of these.
 #pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "model/config.hpp"
 #include "model/mapped_file.hpp"
@@ -10,10 +14,11 @@
 namespace resa {
 
 struct ModelData {
+  std::string path;
   ModelConfig config;
-  MappedFile file;  // owns the memory the weight views point into
+  std::vector<MappedFile> files;  // own the memory the weight views point into
   Weights weights;
-  Llama2cTokenizer tokenizer;
+  std::optional<Llama2cTokenizer> tokenizer;
 };
 
 }  // namespace resa

@@ -1,0 +1,62 @@
+// The small numeric operations of the forward pass (lib/ops.hpp), as plain loops.
+#include "ops.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace resa {
+
+// out = weight * x / sqrt(mean(x^2) + eps)
+void rmsnorm(float* out, const float* x, const float* weight, int n, float eps) {
+  float ss = 0.0f;
+  for (int i = 0; i < n; ++i) ss += x[i] * x[i];
+  ss /= static_cast<float>(n);
+  ss += eps;
+  ss = 1.0f / std::sqrt(ss);
+  for (int i = 0; i < n; ++i) out[i] = weight[i] * (ss * x[i]);
+}
+
+void rmsnorm_rows(float* out, const float* x, const float* weight, int rows, int n, float eps) {
+#pragma omp parallel for if (rows > 1)
+  for (int r = 0; r < rows; ++r)
+    rmsnorm(out + static_cast<size_t>(r) * n, x + static_cast<size_t>(r) * n, weight, n, eps);
+}
+
+// In place, numerically stable.
+void softmax(float* x, int n) {
+  float max_val = x[0];
+  for (int i = 1; i < n; ++i) max_val = std::max(max_val, x[i]);
+  float sum = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max_val);
+    sum += x[i];
+  }
+  for (int i = 0; i < n; ++i) x[i] /= sum;
+}
+
+// Rotates every head of vec by the angles whose cos/sin are given ([head_dim / 2]): element i pairs with i + 1
+// (interleaved, llama2.c) or with i + head_dim/2 (rotate_half, Hugging Face).
+void rope(float* vec, int n_heads, int head_dim, const float* cos, const float* sin, RopeLayout layout) {
+  const int half = head_dim / 2;
+  for (int h = 0; h < n_heads; ++h) {
+    float* p = vec + h * head_dim;
+    for (int i = 0; i < half; ++i) {
+      float* a = layout == RopeLayout::Interleaved ? p + 2 * i : p + i;
+      float* b = layout == RopeLayout::Interleaved ? p + 2 * i + 1 : p + i + half;
+      const float v0 = *a, v1 = *b;
+      *a = v0 * cos[i] - v1 * sin[i];
+      *b = v0 * sin[i] + v1 * cos[i];
+    }
+  }
+}
+
+void swiglu(float* gate, const float* up, size_t n) {
+#pragma omp parallel for if (n >= 65536)
+  for (size_t i = 0; i < n; ++i) {
+    float g = gate[i];
+    g *= 1.0f / (1.0f + std::exp(-g));  // silu
+    gate[i] = g * up[i];
+  }
+}
+
+}  // namespace resa

@@ -1,0 +1,27 @@
+// The small numeric operations of the forward pass: RMSNorm, softmax, RoPE, SwiGLU. Plain loops in f32; the
+// summation orders are llama2.c run.c's.
+#pragma once
+
+#include <cstddef>
+
+#include "model/config.hpp"
+
+namespace resa {
+
+// out = weight * x / sqrt(mean(x^2) + eps); out may be x.
+void rmsnorm(float* out, const float* x, const float* weight, int n, float eps);
+
+// The same for `rows` consecutive rows of n.
+void rmsnorm_rows(float* out, const float* x, const float* weight, int rows, int n, float eps);
+
+// In place, numerically stable (the maximum is subtracted first).
+void softmax(float* x, int n);
+
+// Rotates every head of vec by the angles whose cos/sin are given ([head_dim / 2], angle i = pos * inv_freq[i]):
+// element pair i is (2i, 2i + 1) when interleaved (llama2.c) and (i, i + head_dim/2) for rotate_half (Hugging Face).
+void rope(float* vec, int n_heads, int head_dim, const float* cos, const float* sin, RopeLayout layout);
+
+// gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)).
+void swiglu(float* gate, const float* up, size_t n);
+
+}  // namespace resa
