@@ -33,16 +33,20 @@ namespace resa {
 namespace {
 
 constexpr int kDefaultMaxRows = 256;
-constexpr size_t kWeightTileFloats = size_t{1} << 20;  // 4 MiB of converted weights per sgemm call
+constexpr size_t kWeightTileFloats = size_t{1} << 18;  // 1 MiB of converted weights per sgemm call
 
 }  // namespace
 
 RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int max_rows) {
   if (context <= 0) throw Error(fmt::format("the context must be at least 1 position, got {}", context));
+  // One threading runtime: OpenMP. OpenBLAS runs single-threaded inside our parallel regions (its own thread pool
+  // would fight OpenMP's spinning workers for the cores).
+  openblas_set_num_threads(1);
   RunState s;
   s.context = context;
+  s.threads = std::max(1, omp_get_max_threads());
   s.max_rows = max_rows > 0 ? max_rows : std::min(kDefaultMaxRows, context);
-  const size_t R = s.max_rows;
+  const size_t R = s.max_rows, T = s.threads;
   s.inv_freq = rope_inv_freq(c);
   s.x.assign(R * c.dim, 0.0f);
   s.xb.assign(R * std::max(c.dim, c.q_dim()), 0.0f);
@@ -54,14 +58,15 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   s.hb2.assign(R * c.hidden_dim, 0.0f);
   s.rope_cos.assign(R * c.head_dim / 2, 0.0f);
   s.rope_sin.assign(R * c.head_dim / 2, 0.0f);
-  s.att.assign(std::max<size_t>(c.n_heads, R) * context, 0.0f);
-  if (kv_type != DType::F32 && s.max_rows > 1) {
-    s.kh.assign(static_cast<size_t>(context) * c.head_dim, 0.0f);
-    s.vh.assign(static_cast<size_t>(context) * c.head_dim, 0.0f);
+  s.att.assign(std::max(static_cast<size_t>(c.n_heads), R > 1 ? T * R : 0) * context, 0.0f);
+  if (kv_type != DType::F32 && R > 1) {
+    s.kh.assign(static_cast<size_t>(context) * c.kv_dim(), 0.0f);
+    s.vh.assign(static_cast<size_t>(context) * c.kv_dim(), 0.0f);
   }
-  if (s.max_rows > 1) {
+  if (R > 1) {
     const size_t widest = std::max({c.dim, c.hidden_dim, c.q_dim()});
-    s.wtile.assign(std::max(kWeightTileFloats, 16 * widest), 0.0f);
+    s.wtile_per_thread = std::max(kWeightTileFloats, 16 * widest);
+    s.wtile.assign(T * s.wtile_per_thread, 0.0f);
   }
   s.logits.assign(c.vocab_size, 0.0f);
   s.kv = make_kv_cache(c, context, kv_type);
@@ -97,26 +102,29 @@ void matvec(float* out, const Mat& W, const float* x) {
   }
 }
 
-// Y[n, W.rows] = X[n, W.cols] · W^T. One row is a matvec; more go through sgemm, bf16/f16 weights converted a tile
-// of rows at a time into s.wtile.
+// Y[n, W.rows] = X[n, W.cols] · W^T. One row is a matvec; more go through sgemm, W's rows split over the threads.
+// bf16/f16 weights are converted a tile of rows at a time into each thread's part of s.wtile.
 void matmul(RunState& s, float* Y, const float* X, int n, const Mat& W) {
   if (n == 1) {
     matvec(Y, W, X);
     return;
   }
   const int rows = static_cast<int>(W.rows), cols = static_cast<int>(W.cols);
-  if (W.dtype == DType::F32) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, cols, 1.0f, X, cols,
-                static_cast<const float*>(W.data), cols, 0.0f, Y, rows);
-    return;
-  }
-  const int tile = std::max(1, std::min(rows, static_cast<int>(s.wtile.size() / cols)));
-  for (int r0 = 0; r0 < rows; r0 += tile) {
-    const int tr = std::min(tile, rows - r0);
-#pragma omp parallel for
-    for (int r = 0; r < tr; ++r) to_f32(s.wtile.data() + static_cast<size_t>(r) * cols, W.row(r0 + r), W.dtype, cols);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, tr, cols, 1.0f, X, cols, s.wtile.data(), cols, 0.0f,
-                Y + r0, rows);
+  const int T = s.threads;
+  int tile = (rows + T - 1) / T;
+  if (W.dtype != DType::F32) tile = std::min(tile, std::max(1, static_cast<int>(s.wtile_per_thread / cols)));
+  tile = std::min(rows, (tile + 15) / 16 * 16);
+  const int n_tiles = (rows + tile - 1) / tile;
+#pragma omp parallel for schedule(dynamic) num_threads(T)
+  for (int i = 0; i < n_tiles; ++i) {
+    const int r0 = i * tile, tr = std::min(tile, rows - r0);
+    const float* w = static_cast<const float*>(W.row(r0));
+    if (W.dtype != DType::F32) {
+      float* buf = s.wtile.data() + static_cast<size_t>(omp_get_thread_num()) * s.wtile_per_thread;
+      to_f32(buf, W.row(r0), W.dtype, static_cast<size_t>(tr) * cols);
+      w = buf;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, tr, cols, 1.0f, X, cols, w, cols, 0.0f, Y + r0, rows);
   }
 }
 
@@ -156,39 +164,36 @@ void attention_one(const ModelConfig& c, RunState& s, int layer, int pos) {
   }
 }
 
-// Prefill: n query rows at positions pos .. pos+n-1 over cache positions [0, pos+n), causal. Per query head:
-// scores = Q_h · K^T / sqrt(hd) (sgemm), masked softmax per row, out = P · V (sgemm).
+// Prefill: n query rows at positions pos .. pos+n-1 over cache positions [0, pos+n), causal. Per query head (heads
+// split over the threads): scores = Q_h · K^T / sqrt(hd) (sgemm), masked softmax per row, out = P · V (sgemm).
 void attention_chunk(const ModelConfig& c, RunState& s, int layer, int pos, int n) {
   const int hd = c.head_dim, group = c.n_heads / c.n_kv_heads, total = pos + n;
   const int q_dim = c.q_dim(), kv_dim = c.kv_dim();
   const float inv_scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  float* att = s.att.data();
-  for (int kvh = 0; kvh < c.n_kv_heads; ++kvh) {
-    const float *K, *V;
-    int ld;
-    if (s.kv.dtype == DType::F32) {
-      K = static_cast<const float*>(s.kv.key(layer, 0)) + kvh * hd;
-      V = static_cast<const float*>(s.kv.value(layer, 0)) + kvh * hd;
-      ld = kv_dim;
-    } else {
-      s.kv.load_head(layer, kvh * 1, hd, total, s.kh.data(), s.vh.data());
-      K = s.kh.data();
-      V = s.vh.data();
-      ld = hd;
+  // Keys and values as f32 rows of kv_dim: the cache itself, or a converted copy of a bf16 cache.
+  const float *K, *V;
+  if (s.kv.dtype == DType::F32) {
+    K = static_cast<const float*>(s.kv.key(layer, 0));
+    V = static_cast<const float*>(s.kv.value(layer, 0));
+  } else {
+    s.kv.load(layer, total, s.kh.data(), s.vh.data());
+    K = s.kh.data();
+    V = s.vh.data();
+  }
+#pragma omp parallel for schedule(dynamic) num_threads(s.threads)
+  for (int h = 0; h < c.n_heads; ++h) {
+    float* att = s.att.data() + static_cast<size_t>(omp_get_thread_num()) * s.max_rows * s.context;
+    const int off = (h / group) * hd;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, total, hd, inv_scale, s.q.data() + h * hd, q_dim,
+                K + off, kv_dim, 0.0f, att, total);
+    for (int i = 0; i < n; ++i) {
+      float* row = att + static_cast<size_t>(i) * total;
+      const int visible = pos + i + 1;
+      softmax(row, visible);
+      std::fill(row + visible, row + total, 0.0f);
     }
-    for (int h = kvh * group; h < (kvh + 1) * group; ++h) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, total, hd, inv_scale, s.q.data() + h * hd, q_dim, K,
-                  ld, 0.0f, att, total);
-#pragma omp parallel for
-      for (int i = 0; i < n; ++i) {
-        float* row = att + static_cast<size_t>(i) * total;
-        const int visible = pos + i + 1;
-        softmax(row, visible);
-        std::fill(row + visible, row + total, 0.0f);
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, total, 1.0f, att, total, V, ld, 0.0f,
-                  s.xb.data() + h * hd, q_dim);
-    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, total, 1.0f, att, total, V + off, kv_dim, 0.0f,
+                s.xb.data() + h * hd, q_dim);
   }
 }
 

@@ -15,6 +15,7 @@ namespace resa {
 struct RunState {
   int context = 0;   // KV positions
   int max_rows = 0;  // tokens per forward chunk
+  int threads = 1;   // OpenMP threads at creation; prefill scratch is per thread
   std::vector<float> inv_freq;            // [head_dim / 2] RoPE inverse frequencies, scaling applied
   std::vector<float> x;                   // [max_rows, dim] the residual stream
   std::vector<float> xb;                  // [max_rows, max(dim, q_dim)] normalised input / attention output
@@ -23,9 +24,11 @@ struct RunState {
   std::vector<float> k, v;                // [max_rows, kv_dim]
   std::vector<float> hb, hb2;             // [max_rows, hidden_dim] gate, up
   std::vector<float> rope_cos, rope_sin;  // [max_rows, head_dim / 2]
-  std::vector<float> att;                 // attention weights: [max(n_heads, max_rows), context]
-  std::vector<float> kh, vh;              // prefill, bf16 cache: one KV head's keys and values as f32 [context, hd]
-  std::vector<float> wtile;               // prefill: rows of a bf16/f16 weight matrix converted to f32
+  std::vector<float> att;                 // attention weights: decode [n_heads, context], prefill per thread
+                                          // [max_rows, context]
+  std::vector<float> kh, vh;              // prefill, bf16 cache: a layer's keys and values as f32 [context, kv_dim]
+  std::vector<float> wtile;               // prefill: per thread, rows of a bf16/f16 weight matrix as f32
+  size_t wtile_per_thread = 0;
   std::vector<float> logits;              // [vocab] the last position's logits
   KvCache kv;
 };

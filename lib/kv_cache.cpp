@@ -38,18 +38,14 @@ void KvCache::store(int layer, int pos, int n, const float* k, const float* v) {
   }
 }
 
-void KvCache::load_head(int layer, int head, int head_dim, int n, float* k_out, float* v_out) const {
-  for (int t = 0; t < n; ++t) {
-    const size_t o = offset(layer, t) + static_cast<size_t>(head) * head_dim;
-    float* kd = k_out + static_cast<size_t>(t) * head_dim;
-    float* vd = v_out + static_cast<size_t>(t) * head_dim;
-    if (dtype == DType::F32) {
-      std::memcpy(kd, k32.data() + o, head_dim * 4);
-      std::memcpy(vd, v32.data() + o, head_dim * 4);
-    } else {
-      for (int i = 0; i < head_dim; ++i) kd[i] = bf16_to_f32(k16[o + i]);
-      for (int i = 0; i < head_dim; ++i) vd[i] = bf16_to_f32(v16[o + i]);
-    }
+void KvCache::load(int layer, int n, float* k_out, float* v_out) const {
+  const size_t o = offset(layer, 0), count = static_cast<size_t>(n) * kv_dim;
+  if (dtype == DType::F32) {
+    std::memcpy(k_out, k32.data() + o, count * 4);
+    std::memcpy(v_out, v32.data() + o, count * 4);
+  } else {
+    for (size_t i = 0; i < count; ++i) k_out[i] = bf16_to_f32(k16[o + i]);
+    for (size_t i = 0; i < count; ++i) v_out[i] = bf16_to_f32(v16[o + i]);
   }
 }
 

@@ -26,8 +26,8 @@ struct KvCache {
   // Stores n positions' keys and values (f32, [n, kv_dim] each) at pos..pos+n-1, converting to the cache's dtype.
   void store(int layer, int pos, int n, const float* k, const float* v);
 
-  // Reads n positions of one KV head (head_dim elements at offset head * head_dim) as f32 rows [n, head_dim].
-  void load_head(int layer, int head, int head_dim, int n, float* k_out, float* v_out) const;
+  // Reads positions [0, n) of a layer as f32 rows [n, kv_dim].
+  void load(int layer, int n, float* k_out, float* v_out) const;
 
   size_t bytes() const { return (k32.size() + v32.size()) * 4 + (k16.size() + v16.size()) * 2; }
 
