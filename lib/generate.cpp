@@ -60,8 +60,8 @@ void use_threads(int threads) {
 
 DType kv_dtype(KvType t) { return t == KvType::F32 ? DType::F32 : DType::BF16; }
 
-// The directory of a Hugging Face model named by `path` (the directory, its config.json, a .safetensors file or the
-// index in it), or "" when path is not one.
+// The directory of a Hugging Face model named by `path` (any directory, its config.json, a .safetensors file or the
+// index in it), or "" when path names a file that is none of these (a llama2.c checkpoint).
 std::string hf_dir_of(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return path;
@@ -152,11 +152,6 @@ Model load_model(const std::string& model_path, const std::string& tokenizer_pat
                               model_path));
     return Model{std::move(data)};
   }
-  std::error_code ec;
-  if (fs::is_directory(model_path, ec))
-    throw Error(fmt::format("'{}' is a directory without config.json (expected a Hugging Face model directory or a "
-                            "llama2.c checkpoint file)",
-                            model_path));
   Llama2cCheckpoint ck = load_llama2c_checkpoint(model_path);
   data->config = ck.config;
   data->files.push_back(std::move(ck.file));

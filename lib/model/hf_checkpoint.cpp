@@ -62,7 +62,8 @@ bool is_hf_model_dir(const std::string& path) {
 HfCheckpoint load_hf_checkpoint(const std::string& dir) {
   const fs::path cfg = fs::path(dir) / "config.json";
   std::error_code ec;
-  if (!fs::is_regular_file(cfg, ec)) throw Error(fmt::format("'{}' has no config.json", dir));
+  if (!fs::is_regular_file(cfg, ec))
+    throw Error(fmt::format("'{}' has no config.json (expected a Hugging Face model directory)", dir));
   const fs::path gen = fs::path(dir) / "generation_config.json";
   HfCheckpoint ck;
   ck.config = parse_hf_config(read_text(cfg), cfg.string(), fs::is_regular_file(gen, ec) ? read_text(gen) : "");
