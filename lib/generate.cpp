@@ -145,6 +145,7 @@ Model load_model(const std::string& model_path, const std::string& tokenizer_pat
     HfCheckpoint ck = load_hf_checkpoint(dir);
     data->config = std::move(ck.config);
     data->files = std::move(ck.tensors.files);
+    data->aligned_copies = std::move(ck.tensors.aligned_copies);
     data->weights = std::move(ck.weights);
     if (!tokenizer_path.empty())
       throw Error(fmt::format("--tokenizer: '{}' is a Hugging Face model; resa does not read its tokenizers yet, "

@@ -23,8 +23,10 @@ inline Safetensors read_safetensors(const std::string& path) {
   return {nlohmann::json::parse(bytes.substr(8, n)), bytes.substr(8 + n)};
 }
 
-inline void write_safetensors(const std::string& path, const Safetensors& st) {
-  const std::string h = st.header.dump();
+// Pads the header with spaces to a multiple of 8 bytes, as the safetensors writers do, unless told not to.
+inline void write_safetensors(const std::string& path, const Safetensors& st, bool pad = true) {
+  std::string h = st.header.dump();
+  if (pad) h.append((8 - h.size() % 8) % 8, ' ');
   const uint64_t n = h.size();
   write_file(path, std::string(reinterpret_cast<const char*>(&n), 8) + h + st.data);
 }

@@ -199,6 +199,14 @@ TEST(HfSharded, ASplitCheckpointGivesTheSameLogits) {
   EXPECT_EQ(max_diff(a.data(), b.data(), a.size()), 0.0f);
   EXPECT_LE(max_diff(a.data(), ref.logits.data(), a.size()), kTolF32);
 
+  // The same with unpadded headers: the tensors start at odd addresses and are copied aligned, same logits.
+  test::write_safetensors(tmp.file("model-00001-of-00002.safetensors"), shard[0], /*pad=*/false);
+  test::write_safetensors(tmp.file("model-00002-of-00002.safetensors"), shard[1], /*pad=*/false);
+  Model unaligned = load_model(tmp.path.string());
+  EXPECT_FALSE(unaligned.data->aligned_copies.empty());
+  const std::vector<float> c = prompt_logits(unaligned, ref.prompt);
+  EXPECT_EQ(max_diff(a.data(), c.data(), a.size()), 0.0f);
+
   // An index naming a tensor no shard holds is an error naming it.
   json bad = json::parse(test::read_file(tmp.file("model.safetensors.index.json")));
   bad["weight_map"]["model.extra.weight"] = "model-00001-of-00002.safetensors";

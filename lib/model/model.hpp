@@ -17,6 +17,7 @@ struct ModelData {
   std::string path;
   ModelConfig config;
   std::vector<MappedFile> files;  // own the memory the weight views point into
+  std::vector<std::vector<float>> aligned_copies;  // tensors a file stored misaligned (see TensorSet)
   Weights weights;
   std::optional<Llama2cTokenizer> tokenizer;
 };

@@ -100,6 +100,11 @@ void add_safetensors_file(TensorSet& set, const std::string& path) {
       throw Error(fmt::format("'{}': tensor data ranges overlap at byte {}", path, ranges[i].first));
   for (auto& [name, t] : found) {
     if (set.tensors.count(name)) throw Error(fmt::format("'{}': tensor '{}' appears in two files", path, name));
+    if (reinterpret_cast<uintptr_t>(t.data) % dtype_size(t.dtype) != 0) {
+      std::vector<float>& copy = set.aligned_copies.emplace_back((t.bytes + 3) / 4);
+      std::memcpy(copy.data(), t.data, t.bytes);
+      t.data = copy.data();
+    }
     set.tensors.emplace(name, std::move(t));
   }
   set.files.push_back(std::move(f));  // the mapping moves, its addresses do not

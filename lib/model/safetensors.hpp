@@ -27,8 +27,11 @@ struct TensorView {
 };
 
 struct TensorSet {
-  std::vector<MappedFile> files;             // own the memory the views point into
+  std::vector<MappedFile> files;              // own the memory the views point into
   std::map<std::string, TensorView> tensors;  // by name
+  // Writers pad the header so that tensors start aligned; a tensor that does not (the format allows it) is copied
+  // here, aligned, rather than read through a misaligned pointer.
+  std::vector<std::vector<float>> aligned_copies;
 };
 
 // Validates the header (length, JSON, dtypes, shapes against byte sizes, offsets inside the file and not
