@@ -111,9 +111,13 @@ void matmul(RunState& s, float* Y, const float* X, int n, const Mat& W) {
   }
   const int rows = static_cast<int>(W.rows), cols = static_cast<int>(W.cols);
   const int T = s.threads;
-  int tile = (rows + T - 1) / T;
-  if (W.dtype != DType::F32) tile = std::min(tile, std::max(1, static_cast<int>(s.wtile_per_thread / cols)));
-  tile = std::min(rows, (tile + 15) / 16 * 16);
+  int tile = ((rows + T - 1) / T + 15) / 16 * 16;  // an even share per thread, in multiples of 16 rows
+  if (W.dtype != DType::F32) {
+    int fits = std::max(1, static_cast<int>(s.wtile_per_thread / cols));  // rows the thread's buffer holds
+    if (fits >= 16) fits = fits / 16 * 16;
+    tile = std::min(tile, fits);
+  }
+  tile = std::min(tile, rows);
   const int n_tiles = (rows + tile - 1) / tile;
 #pragma omp parallel for schedule(dynamic) num_threads(T)
   for (int i = 0; i < n_tiles; ++i) {
