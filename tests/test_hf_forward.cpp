@@ -221,5 +221,50 @@ TEST(HfSharded, ASplitCheckpointGivesTheSameLogits) {
   EXPECT_THROW(load_model(tmp.path.string()), Error);
 }
 
+TEST(HfDtypes, F16WeightsComputeLikeTheirF32Values) {
+  // tiny-qwen2-f32 rounded to f16, stored once as F16 and once as the same values in F32: every path (batched
+  // prefill, decode steps) must give the same logits from both.
+  const std::string src = test::data_path("hf/tiny-qwen2-f32");
+  const test::Safetensors st = test::read_safetensors(src + "/model.safetensors");
+  test::TempDir f16_dir, f32_dir;
+  test::Safetensors as_f16 = st, as_f32 = st;
+  as_f16.data.clear();
+  as_f32.data.clear();
+  for (auto& [name, e] : st.header.items()) {
+    if (name == "__metadata__") continue;
+    const uint64_t b = e["data_offsets"][0], end = e["data_offsets"][1];
+    std::string h16, h32;
+    for (uint64_t o = b; o < end; o += 4) {
+      float x;
+      std::memcpy(&x, st.data.data() + o, 4);
+      const _Float16 half = static_cast<_Float16>(x);
+      const float back = static_cast<float>(half);
+      h16.append(reinterpret_cast<const char*>(&half), 2);
+      h32.append(reinterpret_cast<const char*>(&back), 4);
+    }
+    as_f16.header[name]["dtype"] = "F16";
+    as_f16.header[name]["data_offsets"] = {as_f16.data.size(), as_f16.data.size() + h16.size()};
+    as_f16.data += h16;
+    as_f32.header[name]["data_offsets"] = {as_f32.data.size(), as_f32.data.size() + h32.size()};
+    as_f32.data += h32;
+  }
+  for (const test::TempDir* d : {&f16_dir, &f32_dir}) fs::copy_file(src + "/config.json", d->file("config.json"));
+  test::write_safetensors(f16_dir.file("model.safetensors"), as_f16);
+  test::write_safetensors(f32_dir.file("model.safetensors"), as_f32);
+  Model m16 = load_model(f16_dir.path.string()), m32 = load_model(f32_dir.path.string());
+  EXPECT_EQ(m16.data->weights.layers[0].w_up.dtype, DType::F16);
+  const Reference ref = reference("tiny-qwen2-f32");
+  const std::vector<float> a = prompt_logits(m16, ref.prompt), b = prompt_logits(m32, ref.prompt);
+  EXPECT_LE(max_diff(a.data(), b.data(), a.size()), 1e-5f);
+  RunState s16 = make_run_state(m16.data->config, 16), s32 = make_run_state(m32.data->config, 16);
+  for (int pos = 0; pos < 16; ++pos) {
+    const float* x = forward_token(*m16.data, s16, ref.prompt[pos], pos);
+    const float* y = forward_token(*m32.data, s32, ref.prompt[pos], pos);
+    ASSERT_LE(max_diff(x, y, 1024), 1e-5f) << "position " << pos;
+  }
+  // And f16 rounding moves the logits only a little from the f32 model's.
+  EXPECT_LE(max_diff(a.data(), ref.logits.data(), a.size()), 0.05f);
+}
+
 }  // namespace
 }  // namespace resa
