@@ -179,6 +179,7 @@ ModelInfo model_info(const Model& model) {
   info.head_dim = c.head_dim;
   info.vocab_size = c.vocab_size;
   info.max_seq_len = c.max_seq_len;
+  info.default_context = std::min(c.max_seq_len, kDefaultMaxContext);
   info.rope = fmt::format("{}, theta {}, {}", c.rope.layout == RopeLayout::Interleaved ? "interleaved" : "rotate_half",
                           c.rope.theta, c.rope.type);
   if (c.rope.type == "linear") info.rope += fmt::format(" x{}", c.rope.factor);

@@ -76,9 +76,7 @@ const std::map<std::string, KvType>& kv_types() {
 Runner add_generate(CLI::App& app) {
   auto args = std::make_shared<GenerateArgs>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt (default: the shipped stories260K model)");
-  cmd->add_option("-m,--model", args->model,
-                  "Model: a Hugging Face directory (config.json + safetensors) or a llama2.c checkpoint; default: "
-                  "the shipped stories260K");
+  add_model_option(cmd, args->model);
   cmd->add_option("--tokenizer", args->tokenizer,
                   "Tokenizer file (llama2.c tokenizer.bin); default: tok<vocab>.bin or tokenizer.bin beside the model");
   auto* p = cmd->add_option("-p,--prompt", args->prompt, "Prompt text (default: empty)");

@@ -31,7 +31,7 @@ int run_info(const InfoArgs& a) {
   const ModelInfo i = model_info(model);
   if (a.context > i.max_seq_len)
     throw Error(fmt::format("-c {} is beyond the model's maximum of {} positions", a.context, i.max_seq_len));
-  const int ctx = a.context > 0 ? a.context : std::min(i.max_seq_len, 4096);
+  const int ctx = a.context > 0 ? a.context : i.default_context;
   fmt::print("model:            {}\n", i.path);
   fmt::print("architecture:     {}\n", i.architecture);
   fmt::print("layers:           {}\n", i.n_layers);
@@ -59,7 +59,7 @@ int run_info(const InfoArgs& a) {
 Runner add_info(CLI::App& app) {
   auto args = std::make_shared<InfoArgs>();
   CLI::App* cmd = app.add_subcommand("info", "Describe a model: architecture, shapes, dtypes, sizes");
-  cmd->add_option("-m,--model", args->model, "Model: a Hugging Face directory or a llama2.c checkpoint");
+  add_model_option(cmd, args->model);
   cmd->add_option("-c,--ctx-size", args->context, "Context for the KV cache size; 0 = the model's maximum, at most 4096")
       ->check(number_in(0, 1e9));
   return [cmd, args]() { return cmd->parsed() ? run_info(*args) : -1; };

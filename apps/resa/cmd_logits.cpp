@@ -40,7 +40,7 @@ int run_logits(const LogitsArgs& a) {
 Runner add_logits(CLI::App& app) {
   auto args = std::make_shared<LogitsArgs>();
   CLI::App* cmd = app.add_subcommand("logits", "Write the logits of every prompt position to a file (float32 LE)");
-  cmd->add_option("-m,--model", args->model, "Model: a Hugging Face directory or a llama2.c checkpoint");
+  add_model_option(cmd, args->model);
   cmd->add_option("--prompt-ids", args->prompt_ids, "Prompt token ids, e.g. 1,2,3")->required();
   cmd->add_option("-o,--output", args->out, "Output file: [tokens, vocab] float32, little-endian")->required();
   cmd->add_option("-t,--threads", args->threads, "Threads; 0 = every core")->check(number_in(0, 4096));

@@ -22,6 +22,9 @@ Runner add_info(CLI::App& app);
 // A flag check: the value is a number in [lo, hi]. Its message names the value and the range.
 CLI::Validator number_in(double lo, double hi);
 
+// -m/--model: a Hugging Face directory or a llama2.c checkpoint; empty = the shipped model.
+CLI::Option* add_model_option(CLI::App* cmd, std::string& model);
+
 // The --kv-type names.
 const std::map<std::string, KvType>& kv_types();
 

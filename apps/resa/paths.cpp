@@ -14,4 +14,10 @@ std::string default_model_path() {
   return (base / "resa" / "models" / "stories260K" / "stories260K.bin").string();
 }
 
+CLI::Option* add_model_option(CLI::App* cmd, std::string& model) {
+  return cmd->add_option("-m,--model", model,
+                         "Model: a Hugging Face directory (config.json + safetensors) or a llama2.c checkpoint; "
+                         "default: the shipped stories260K");
+}
+
 }  // namespace resa::cli

@@ -63,6 +63,7 @@ struct ModelInfo {
   std::string architecture;  // "llama2.c", "LlamaForCausalLM", "Qwen2ForCausalLM"
   int dim = 0, hidden_dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0;
   int vocab_size = 0, max_seq_len = 0;
+  int default_context = 0;       // what -c 0 gives: the model's maximum, at most 4096
   std::string rope;              // e.g. "rotate_half, theta 1000000, default"
   std::string weight_dtypes;     // "f32", "bf16", or e.g. "bf16 (f32 norms)"
   bool tied_embeddings = false;
