@@ -33,15 +33,29 @@ namespace resa {
 namespace {
 
 constexpr int kDefaultMaxRows = 256;
+constexpr double kParallelWork = 1 << 22;  // multiply-adds below which a prefill product stays on one thread
 constexpr size_t kWeightTileFloats = size_t{1} << 18;  // 1 MiB of converted weights per sgemm call
+
+// OpenBLAS's own server thread, when it exists, spins (sched_yield) for its first ~0.1 s before it sleeps.
+// Shut down where the library allows it (a weak reference: other BLAS builds simply lack the symbol).
+extern "C" int blas_thread_shutdown_(void) __attribute__((weak));
+
+// One threading runtime: OpenMP. OpenBLAS runs single-threaded inside our parallel regions; its own threads would
+// fight OpenMP's spinning workers for the cores (measured: prefill 13x slower on 2 cores).
+void single_threaded_openblas() {
+  static const bool done = [] {
+    openblas_set_num_threads(1);
+    if (blas_thread_shutdown_) blas_thread_shutdown_();
+    return true;
+  }();
+  (void)done;
+}
 
 }  // namespace
 
 RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int max_rows) {
   if (context <= 0) throw Error(fmt::format("the context must be at least 1 position, got {}", context));
-  // One threading runtime: OpenMP. OpenBLAS runs single-threaded inside our parallel regions (its own thread pool
-  // would fight OpenMP's spinning workers for the cores).
-  openblas_set_num_threads(1);
+  single_threaded_openblas();
   RunState s;
   s.context = context;
   s.threads = std::max(1, omp_get_max_threads());
@@ -110,7 +124,8 @@ void matmul(RunState& s, float* Y, const float* X, int n, const Mat& W) {
     return;
   }
   const int rows = static_cast<int>(W.rows), cols = static_cast<int>(W.cols);
-  const int T = s.threads;
+  // Small products run on one thread: a parallel region costs more than it saves below a few million FMAs.
+  const int T = static_cast<double>(n) * rows * cols >= kParallelWork ? s.threads : 1;
   int tile = ((rows + T - 1) / T + 15) / 16 * 16;  // an even share per thread, in multiples of 16 rows
   if (W.dtype != DType::F32) {
     int fits = std::max(1, static_cast<int>(s.wtile_per_thread / cols));  // rows the thread's buffer holds
@@ -119,7 +134,7 @@ void matmul(RunState& s, float* Y, const float* X, int n, const Mat& W) {
   }
   tile = std::min(tile, rows);
   const int n_tiles = (rows + tile - 1) / tile;
-#pragma omp parallel for schedule(dynamic) num_threads(T)
+#pragma omp parallel for schedule(dynamic) num_threads(T) if (T > 1)
   for (int i = 0; i < n_tiles; ++i) {
     const int r0 = i * tile, tr = std::min(tile, rows - r0);
     const float* w = static_cast<const float*>(W.row(r0));
@@ -184,7 +199,8 @@ void attention_chunk(const ModelConfig& c, RunState& s, int layer, int pos, int 
     K = s.kh.data();
     V = s.vh.data();
   }
-#pragma omp parallel for schedule(dynamic) num_threads(s.threads)
+  const bool parallel = static_cast<double>(n) * total * hd * c.n_heads >= kParallelWork && s.threads > 1;
+#pragma omp parallel for schedule(dynamic) num_threads(s.threads) if (parallel)
   for (int h = 0; h < c.n_heads; ++h) {
     float* att = s.att.data() + static_cast<size_t>(omp_get_thread_num()) * s.max_rows * s.context;
     const int off = (h / group) * hd;

@@ -17,7 +17,7 @@ void rmsnorm(float* out, const float* x, const float* weight, int n, float eps) 
 }
 
 void rmsnorm_rows(float* out, const float* x, const float* weight, int rows, int n, float eps) {
-#pragma omp parallel for if (rows > 1)
+#pragma omp parallel for if (static_cast<long>(rows) * n >= (1 << 16))
   for (int r = 0; r < rows; ++r)
     rmsnorm(out + static_cast<size_t>(r) * n, x + static_cast<size_t>(r) * n, weight, n, eps);
 }
