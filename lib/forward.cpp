@@ -25,6 +25,7 @@
 #include <omp.h>
 
 #include "ops.hpp"
+#include "parallel.hpp"
 #include "resa/resa.hpp"
 #include "simd/kernels.hpp"
 
@@ -134,8 +135,7 @@ void matmul(RunState& s, float* Y, const float* X, int n, const Mat& W) {
   }
   tile = std::min(tile, rows);
   const int n_tiles = (rows + tile - 1) / tile;
-#pragma omp parallel for schedule(dynamic) num_threads(T) if (T > 1)
-  for (int i = 0; i < n_tiles; ++i) {
+  parallel_for(n_tiles, T, [&](int i) {
     const int r0 = i * tile, tr = std::min(tile, rows - r0);
     const float* w = static_cast<const float*>(W.row(r0));
     if (W.dtype != DType::F32) {
@@ -144,7 +144,7 @@ void matmul(RunState& s, float* Y, const float* X, int n, const Mat& W) {
       w = buf;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, tr, cols, 1.0f, X, cols, w, cols, 0.0f, Y + r0, rows);
-  }
+  });
 }
 
 void add_bias(float* y, const float* bias, int rows, int n) {
@@ -161,8 +161,7 @@ void attention_one(const ModelConfig& c, RunState& s, int layer, int pos) {
   const int group = c.n_heads / c.n_kv_heads;
   const float scale = std::sqrt(static_cast<float>(hd));
   const bool bf16 = s.kv.dtype == DType::BF16;
-#pragma omp parallel for if (pos >= 1024)
-  for (int h = 0; h < c.n_heads; ++h) {
+  parallel_for(c.n_heads, pos >= 1024 ? omp_get_max_threads() : 1, [&](int h) {
     const float* q = s.q.data() + h * hd;
     const int off = (h / group) * hd;
     float* att = s.att.data() + static_cast<size_t>(h) * s.context;
@@ -180,7 +179,7 @@ void attention_one(const ModelConfig& c, RunState& s, int layer, int pos) {
       if (bf16) k.axpy_bf16(out, att[t], static_cast<const uint16_t*>(val) + off, hd);
       else k.axpy_f32(out, att[t], static_cast<const float*>(val) + off, hd);
     }
-  }
+  });
 }
 
 // Prefill: n query rows at positions pos .. pos+n-1 over cache positions [0, pos+n), causal. Per query head (heads
@@ -199,9 +198,8 @@ void attention_chunk(const ModelConfig& c, RunState& s, int layer, int pos, int 
     K = s.kh.data();
     V = s.vh.data();
   }
-  const bool parallel = static_cast<double>(n) * total * hd * c.n_heads >= kParallelWork && s.threads > 1;
-#pragma omp parallel for schedule(dynamic) num_threads(s.threads) if (parallel)
-  for (int h = 0; h < c.n_heads; ++h) {
+  const bool parallel = static_cast<double>(n) * total * hd * c.n_heads >= kParallelWork;
+  parallel_for(c.n_heads, parallel ? s.threads : 1, [&](int h) {
     float* att = s.att.data() + static_cast<size_t>(omp_get_thread_num()) * s.max_rows * s.context;
     const int off = (h / group) * hd;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, total, hd, inv_scale, s.q.data() + h * hd, q_dim,
@@ -214,7 +212,7 @@ void attention_chunk(const ModelConfig& c, RunState& s, int layer, int pos, int 
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, total, 1.0f, att, total, V + off, kv_dim, 0.0f,
                 s.xb.data() + h * hd, q_dim);
-  }
+  });
 }
 
 // One chunk of n <= max_rows tokens.

@@ -4,6 +4,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include <omp.h>
+
+#include "parallel.hpp"
+
 namespace resa {
 
 // out = weight * x / sqrt(mean(x^2) + eps)
@@ -17,9 +21,9 @@ void rmsnorm(float* out, const float* x, const float* weight, int n, float eps) 
 }
 
 void rmsnorm_rows(float* out, const float* x, const float* weight, int rows, int n, float eps) {
-#pragma omp parallel for if (static_cast<long>(rows) * n >= (1 << 16))
-  for (int r = 0; r < rows; ++r)
+  parallel_for(rows, static_cast<long>(rows) * n >= (1 << 16) ? omp_get_max_threads() : 1, [&](int r) {
     rmsnorm(out + static_cast<size_t>(r) * n, x + static_cast<size_t>(r) * n, weight, n, eps);
+  });
 }
 
 // In place, numerically stable.
@@ -51,12 +55,16 @@ void rope(float* vec, int n_heads, int head_dim, const float* cos, const float* 
 }
 
 void swiglu(float* gate, const float* up, size_t n) {
-#pragma omp parallel for if (n >= 65536)
-  for (size_t i = 0; i < n; ++i) {
-    float g = gate[i];
-    g *= 1.0f / (1.0f + std::exp(-g));  // silu
-    gate[i] = g * up[i];
-  }
+  constexpr size_t kChunk = 4096;
+  const int chunks = static_cast<int>((n + kChunk - 1) / kChunk);
+  parallel_for(chunks, n >= 65536 ? omp_get_max_threads() : 1, [&](int c) {
+    const size_t end = std::min(n, (c + 1) * kChunk);
+    for (size_t i = c * kChunk; i < end; ++i) {
+      float g = gate[i];
+      g *= 1.0f / (1.0f + std::exp(-g));  // silu
+      gate[i] = g * up[i];
+    }
+  });
 }
 
 }  // namespace resa
