@@ -1,0 +1,11 @@
+// Model loading behind resa::load_model() (lib/model/load.cpp): a Hugging Face directory or a llama2.c checkpoint.
+#pragma once
+
+#include "model/config.hpp"
+
+namespace resa {
+
+// The context a generation gets when none is asked for: the model's maximum positions, at most 4096.
+int default_context(const ModelConfig& config);
+
+}  // namespace resa
