@@ -2,7 +2,6 @@
 // CLI and applications, and prompt logits. Loading and describing a model: lib/model/load.cpp.
 #include <chrono>
 
-#include <cblas.h>
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -34,11 +33,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// OpenMP is resa's one threading runtime (OpenBLAS is kept single-threaded inside it: make_run_state()).
 void use_threads(int threads) {
   if (threads < 0) throw Error(fmt::format("the number of threads must be >= 0, got {}", threads));
-  if (threads == 0) return;  // OpenMP's and OpenBLAS's default: every core
-  omp_set_num_threads(threads);
-  openblas_set_num_threads(threads);
+  if (threads > 0) omp_set_num_threads(threads);  // 0: OpenMP's default (OMP_NUM_THREADS, else every core)
 }
 
 DType kv_dtype(KvType t) { return t == KvType::F32 ? DType::F32 : DType::BF16; }
@@ -121,8 +119,7 @@ GenerateStats generate(const Model& model, std::string_view prompt, const Genera
   const Llama2cTokenizer& tok = tokenizer_of(m);
   require_utf8(prompt, "the prompt");
   const std::vector<int> ids = encode(tok, prompt, /*bos=*/true);
-  context_of(m.config, opt);                         // option errors before any output
-  check_prompt(m.config, ids, context_of(m.config, opt));
+  check_prompt(m.config, ids, context_of(m.config, opt));  // errors before the prompt is echoed
 
   Utf8Stream text;
   auto emit = [&](int prev, int token) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <cblas.h>
 #include <gtest/gtest.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -161,6 +162,20 @@ TEST(HfGenerate, StopsAtEosUnlessIgnored) {
   GenerateStats st = generate_ids(model, ref.prompt, opt, [&](int id, std::string_view) { got.push_back(id); });
   EXPECT_EQ(st.generated_tokens, 24);
   EXPECT_EQ(got, std::vector<int>(ref.continuation.begin(), ref.continuation.begin() + 24));
+}
+
+TEST(HfGenerate, OpenBlasStaysSingleThreadedWhateverTheThreadCount) {
+  // OpenMP splits the work; OpenBLAS inside it must stay on one thread (two pools fight for the cores), on every
+  // call, not just the first.
+  const Reference ref = reference("tiny-qwen2-f32");
+  Model model = load_model(ref.dir);
+  GenerateOptions opt;
+  opt.n_predict = 2;
+  for (int threads : {2, 1, 2}) {
+    opt.threads = threads;
+    generate_ids(model, ref.prompt, opt, nullptr);
+    EXPECT_EQ(openblas_get_num_threads(), 1) << "after a generation with " << threads << " threads";
+  }
 }
 
 TEST(HfGenerate, TextNeedsATokenizer) {

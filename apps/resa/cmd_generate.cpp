@@ -1,6 +1,5 @@
 // resa generate: text (or token ids) from a prompt, streamed to stdout; one line of statistics on stderr.
 #include <cstdio>
-#include <map>
 #include <memory>
 
 #include <fmt/format.h>
@@ -30,34 +29,23 @@ void write_out(std::string_view text) {
 int run_generate(GenerateArgs& a) {
   const std::string path = a.model.empty() ? default_model_path() : a.model;
   Model model = load_model(path, a.tokenizer);
-  const ModelInfo info = model_info(model);
+  // Without a tokenizer there is no text to print: ids it is.
+  const bool ids_out = a.print_ids || !model_info(model).has_tokenizer;
+  bool first = true;
+  auto on_token = [&](int id, std::string_view text) {
+    if (!ids_out) return write_out(text);
+    write_out(fmt::format("{}{}", first ? "" : " ", id));
+    first = false;
+  };
   GenerateStats st;
   if (!a.prompt_ids.empty()) {
-    const std::vector<int> ids = parse_ids(a.prompt_ids, "--prompt-ids");
-    // Without a tokenizer there is no text to print: ids it is.
-    const bool ids_out = a.print_ids || !info.has_tokenizer;
-    bool first = true;
-    st = generate_ids(model, ids, a.opt, [&](int id, std::string_view text) {
-      if (ids_out) {
-        write_out(fmt::format("{}{}", first ? "" : " ", id));
-        first = false;
-      } else {
-        write_out(text);
-      }
-    });
+    st = generate_ids(model, parse_ids(a.prompt_ids, "--prompt-ids"), a.opt, on_token);
   } else {
     if (!a.prompt_file.empty()) a.prompt = read_text_file(a.prompt_file);
-    if (a.print_ids) {
-      // The prompt's ids are not echoed; the generated ones are.
-      const std::vector<int> ids = tokenize(model, a.prompt, /*bos=*/true);
-      bool first = true;
-      st = generate_ids(model, ids, a.opt, [&](int id, std::string_view) {
-        write_out(fmt::format("{}{}", first ? "" : " ", id));
-        first = false;
-      });
-    } else {
-      st = generate(model, a.prompt, a.opt, write_out);
-    }
+    if (ids_out)  // the prompt's ids are not echoed, the generated ones are printed
+      st = generate_ids(model, tokenize(model, a.prompt, /*bos=*/true), a.opt, on_token);
+    else
+      st = generate(model, a.prompt, a.opt, write_out);  // echoes the prompt's text, as run.c does
   }
   write_out("\n");
   fmt::print(stderr, "prompt: {} tokens in {:.1f} ms, {:.1f} tokens/s | generated: {} tokens, {:.1f} tokens/s\n",
@@ -67,11 +55,6 @@ int run_generate(GenerateArgs& a) {
 }
 
 }  // namespace
-
-const std::map<std::string, KvType>& kv_types() {
-  static const std::map<std::string, KvType> m = {{"f32", KvType::F32}, {"bf16", KvType::BF16}};
-  return m;
-}
 
 Runner add_generate(CLI::App& app) {
   auto args = std::make_shared<GenerateArgs>();

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,11 @@ CLI::Validator number_in(double lo, double hi) {
 }  // namespace resa::cli
 
 namespace resa::cli {
+
+const std::map<std::string, KvType>& kv_types() {
+  static const std::map<std::string, KvType> m = {{"f32", KvType::F32}, {"bf16", KvType::BF16}};
+  return m;
+}
 
 std::vector<int> parse_ids(const std::string& text, const std::string& flag) {
   std::vector<int> ids;

@@ -72,7 +72,6 @@ HfCheckpoint load_hf_checkpoint(const std::string& dir) {
   const ModelConfig& c = ck.config;
   Binder b{ck, dir};
   Weights& w = ck.weights;
-  w.owned.reserve(static_cast<size_t>(c.n_layers) * 5 + 1);  // views point into these: no reallocation
   w.token_embedding = b.mat("model.embed_tokens.weight", c.vocab_size, c.dim);
   w.layers.resize(c.n_layers);
   for (int l = 0; l < c.n_layers; ++l) {
