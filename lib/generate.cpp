@@ -16,11 +16,6 @@ namespace resa {
 
 namespace {
 
-const ModelData& data_of(const Model& model) {
-  if (!model.data) throw Error("the model is not loaded");
-  return *model.data;
-}
-
 const Llama2cTokenizer& tokenizer_of(const ModelData& m) {
   if (!m.tokenizer)
     throw Error(fmt::format("'{}' has no tokenizer resa can read yet: give token ids with --prompt-ids "
@@ -100,13 +95,13 @@ GenerateStats run_generation(const ModelData& m, const std::vector<int>& ids, co
 }  // namespace
 
 std::vector<int> tokenize(const Model& model, std::string_view text, bool bos) {
-  const Llama2cTokenizer& tok = tokenizer_of(data_of(model));
+  const Llama2cTokenizer& tok = tokenizer_of(model_data(model));
   require_utf8(text, "the text");
   return encode(tok, text, bos);
 }
 
 std::string detokenize(const Model& model, int prev_token, int token) {
-  const ModelData& m = data_of(model);
+  const ModelData& m = model_data(model);
   const Llama2cTokenizer& tok = tokenizer_of(m);
   if (token < 0 || token >= m.config.vocab_size)
     throw Error(fmt::format("token id {} is outside the vocabulary [0, {})", token, m.config.vocab_size));
@@ -115,7 +110,7 @@ std::string detokenize(const Model& model, int prev_token, int token) {
 
 GenerateStats generate(const Model& model, std::string_view prompt, const GenerateOptions& opt,
                        const std::function<void(std::string_view)>& on_text) {
-  const ModelData& m = data_of(model);
+  const ModelData& m = model_data(model);
   const Llama2cTokenizer& tok = tokenizer_of(m);
   require_utf8(prompt, "the prompt");
   const std::vector<int> ids = encode(tok, prompt, /*bos=*/true);
@@ -136,7 +131,7 @@ GenerateStats generate(const Model& model, std::string_view prompt, const Genera
 
 GenerateStats generate_ids(const Model& model, const std::vector<int>& prompt, const GenerateOptions& opt,
                            const std::function<void(int, std::string_view)>& on_token) {
-  const ModelData& m = data_of(model);
+  const ModelData& m = model_data(model);
   Utf8Stream text;
   GenerateStats stats = run_generation(m, prompt, opt, [&](int prev, int next) {
     std::string piece;
@@ -150,7 +145,7 @@ GenerateStats generate_ids(const Model& model, const std::vector<int>& prompt, c
 }
 
 std::vector<float> prompt_logits(const Model& model, const std::vector<int>& ids, KvType kv_type, int threads) {
-  const ModelData& m = data_of(model);
+  const ModelData& m = model_data(model);
   const int n = static_cast<int>(ids.size());
   if (n > m.config.max_seq_len)
     throw Error(fmt::format("the prompt is {} tokens, longer than the model's maximum of {} positions", n,

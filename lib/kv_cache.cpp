@@ -39,14 +39,9 @@ void KvCache::store(int layer, int pos, int n, const float* k, const float* v) {
 }
 
 void KvCache::load(int layer, int n, float* k_out, float* v_out) const {
-  const size_t o = offset(layer, 0), count = static_cast<size_t>(n) * kv_dim;
-  if (dtype == DType::F32) {
-    std::memcpy(k_out, k32.data() + o, count * 4);
-    std::memcpy(v_out, v32.data() + o, count * 4);
-  } else {
-    for (size_t i = 0; i < count; ++i) k_out[i] = bf16_to_f32(k16[o + i]);
-    for (size_t i = 0; i < count; ++i) v_out[i] = bf16_to_f32(v16[o + i]);
-  }
+  const size_t count = static_cast<size_t>(n) * kv_dim;
+  to_f32(k_out, key(layer, 0), dtype, count);
+  to_f32(v_out, value(layer, 0), dtype, count);
 }
 
 }  // namespace resa

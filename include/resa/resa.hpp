@@ -65,7 +65,7 @@ struct ModelInfo {
   int vocab_size = 0, max_seq_len = 0;
   int default_context = 0;       // what -c 0 gives: the model's maximum, at most 4096
   std::string rope;              // e.g. "rotate_half, theta 1000000, default"
-  std::string weight_dtypes;     // "f32", "bf16", or e.g. "bf16 (f32 norms)"
+  std::string weight_dtypes;     // of the matrices: "f32", "bf16", "f16", or "mixed"
   bool tied_embeddings = false;
   bool qkv_bias = false;
   int bos_id = -1;

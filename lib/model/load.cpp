@@ -59,15 +59,15 @@ Model load_model(const std::string& model_path, const std::string& tokenizer_pat
   auto data = std::make_shared<ModelData>();
   data->path = model_path;
   if (const std::string dir = hf_dir_of(model_path); !dir.empty()) {
+    if (!tokenizer_path.empty())
+      throw Error(fmt::format("--tokenizer: '{}' is a Hugging Face model; resa does not read its tokenizers yet, "
+                              "give token ids with --prompt-ids",
+                              model_path));
     HfCheckpoint ck = load_hf_checkpoint(dir);
     data->config = std::move(ck.config);
     data->files = std::move(ck.tensors.files);
     data->aligned_copies = std::move(ck.tensors.aligned_copies);
     data->weights = std::move(ck.weights);
-    if (!tokenizer_path.empty())
-      throw Error(fmt::format("--tokenizer: '{}' is a Hugging Face model; resa does not read its tokenizers yet, "
-                              "give token ids with --prompt-ids",
-                              model_path));
     return Model{std::move(data)};
   }
   Llama2cCheckpoint ck = load_llama2c_checkpoint(model_path);
@@ -81,9 +81,13 @@ Model load_model(const std::string& model_path, const std::string& tokenizer_pat
   return Model{std::move(data)};
 }
 
-ModelInfo model_info(const Model& model) {
+const ModelData& model_data(const Model& model) {
   if (!model.data) throw Error("the model is not loaded");
-  const ModelData& m = *model.data;
+  return *model.data;
+}
+
+ModelInfo model_info(const Model& model) {
+  const ModelData& m = model_data(model);
   const ModelConfig& c = m.config;
   const Weights& w = m.weights;
   ModelInfo info;
