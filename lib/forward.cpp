@@ -24,6 +24,9 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include "attention/dense.hpp"
+#include "attention/sparse.hpp"
+#include "attention/sparse_select.hpp"
 #include "ops.hpp"
 #include "parallel.hpp"
 #include "resa/resa.hpp"
@@ -54,8 +57,9 @@ void single_threaded_openblas() {
 
 }  // namespace
 
-RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int max_rows) {
+RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int max_rows, const AttentionOptions& attn) {
   if (context <= 0) throw Error(fmt::format("the context must be at least 1 position, got {}", context));
+  check_attention_options(attn);
   single_threaded_openblas();
   RunState s;
   s.context = context;
@@ -74,9 +78,10 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   s.rope_cos.assign(R * c.head_dim / 2, 0.0f);
   s.rope_sin.assign(R * c.head_dim / 2, 0.0f);
   s.att.assign(std::max(static_cast<size_t>(c.n_heads), R > 1 ? T * R : 0) * context, 0.0f);
+  s.kv = make_kv_cache(c, context, kv_type, attn.block_size);
   if (kv_type != DType::F32 && R > 1) {
-    s.kh.assign(static_cast<size_t>(context) * c.kv_dim(), 0.0f);
-    s.vh.assign(static_cast<size_t>(context) * c.kv_dim(), 0.0f);
+    s.kh.assign(static_cast<size_t>(s.kv.capacity) * c.kv_dim(), 0.0f);
+    s.vh.assign(static_cast<size_t>(s.kv.capacity) * c.kv_dim(), 0.0f);
   }
   if (R > 1) {
     const size_t widest = std::max({c.dim, c.hidden_dim, c.q_dim()});
@@ -84,7 +89,20 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
     s.wtile.assign(T * s.wtile_per_thread, 0.0f);
   }
   s.logits.assign(c.vocab_size, 0.0f);
-  s.kv = make_kv_cache(c, context, kv_type);
+
+  s.attn = attn;
+  if (attn.attn != Attention::Dense) {
+    const size_t H = c.n_kv_heads, nb = s.kv.n_blocks, g = c.n_heads / c.n_kv_heads, hd = c.head_dim;
+    s.qbar.assign(H * hd, 0.0f);
+    s.scores.assign(H * nb, 0.0f);
+    s.selected.assign(H * nb, 0);
+    s.select_work.assign(H * nb, 0);
+    s.split_blocks = std::max(1, kSplitTokens / attn.block_size);
+    s.max_splits = (s.kv.n_blocks + s.split_blocks - 1) / s.split_blocks;
+    s.part_acc.assign(H * s.max_splits * g * hd, 0.0f);
+    s.part_m.assign(H * s.max_splits * g, 0.0f);
+    s.part_l.assign(H * s.max_splits * g, 0.0f);
+  }
   return s;
 }
 
@@ -153,70 +171,20 @@ void add_bias(float* y, const float* bias, int rows, int n) {
     for (int i = 0; i < n; ++i) y[static_cast<size_t>(r) * n + i] += bias[i];
 }
 
-// Decode: one query position `pos` over cache positions [0, pos]. Each query head reads the keys and values of its
-// KV head (grouped-query attention: n_heads / n_kv_heads query heads share one KV head).
-void attention_one(const ModelConfig& c, RunState& s, int layer, int pos) {
-  const simd::Kernels& k = simd::kernels();
-  const int hd = c.head_dim;
-  const int group = c.n_heads / c.n_kv_heads;
-  const float scale = std::sqrt(static_cast<float>(hd));
-  const bool bf16 = s.kv.dtype == DType::BF16;
-  parallel_for(c.n_heads, pos >= 1024 ? omp_get_max_threads() : 1, [&](int h) {
-    const float* q = s.q.data() + h * hd;
-    const int off = (h / group) * hd;
-    float* att = s.att.data() + static_cast<size_t>(h) * s.context;
-    for (int t = 0; t <= pos; ++t) {
-      const void* key = s.kv.key(layer, t);
-      att[t] = (bf16 ? k.dot_bf16(q, static_cast<const uint16_t*>(key) + off, hd)
-                     : k.dot_f32(q, static_cast<const float*>(key) + off, hd)) /
-               scale;
-    }
-    softmax(att, pos + 1);
-    float* out = s.xb.data() + h * hd;
-    std::memset(out, 0, sizeof(float) * hd);
-    for (int t = 0; t <= pos; ++t) {
-      const void* val = s.kv.value(layer, t);
-      if (bf16) k.axpy_bf16(out, att[t], static_cast<const uint16_t*>(val) + off, hd);
-      else k.axpy_f32(out, att[t], static_cast<const float*>(val) + off, hd);
-    }
-  });
-}
+enum class Pass { Prefill, Decode, Rectify };
 
-// Prefill: n query rows at positions pos .. pos+n-1 over cache positions [0, pos+n), causal. Per query head (heads
-// split over the threads): scores = Q_h · K^T / sqrt(hd) (sgemm), masked softmax per row, out = P · V (sgemm).
-void attention_chunk(const ModelConfig& c, RunState& s, int layer, int pos, int n) {
-  const int hd = c.head_dim, group = c.n_heads / c.n_kv_heads, total = pos + n;
-  const int q_dim = c.q_dim(), kv_dim = c.kv_dim();
-  const float inv_scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  // Keys and values as f32 rows of kv_dim: the cache itself, or a converted copy of a bf16 cache.
-  const float *K, *V;
-  if (s.kv.dtype == DType::F32) {
-    K = static_cast<const float*>(s.kv.key(layer, 0));
-    V = static_cast<const float*>(s.kv.value(layer, 0));
-  } else {
-    s.kv.load(layer, total, s.kh.data(), s.vh.data());
-    K = s.kh.data();
-    V = s.vh.data();
+void attention(const ModelConfig& c, RunState& s, Pass pass, int layer, int pos, int n) {
+  switch (pass) {
+    case Pass::Prefill: return dense_prefill(c, s, layer, pos, n);
+    case Pass::Rectify: return dense_rectify(c, s, layer, pos, n);
+    case Pass::Decode:
+      if (s.attn.attn == Attention::Dense) return dense_decode(c, s, layer, pos);
+      return sparse_decode(c, s, layer, pos);
   }
-  const bool parallel = static_cast<double>(n) * total * hd * c.n_heads >= kParallelWork;
-  parallel_for(c.n_heads, parallel ? s.threads : 1, [&](int h) {
-    float* att = s.att.data() + static_cast<size_t>(omp_get_thread_num()) * s.max_rows * s.context;
-    const int off = (h / group) * hd;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, total, hd, inv_scale, s.q.data() + h * hd, q_dim,
-                K + off, kv_dim, 0.0f, att, total);
-    for (int i = 0; i < n; ++i) {
-      float* row = att + static_cast<size_t>(i) * total;
-      const int visible = pos + i + 1;
-      softmax(row, visible);
-      std::fill(row + visible, row + total, 0.0f);
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, total, 1.0f, att, total, V + off, kv_dim, 0.0f,
-                s.xb.data() + h * hd, q_dim);
-  });
 }
 
-// One chunk of n <= max_rows tokens.
-void forward_chunk(const ModelData& m, RunState& s, const int* tokens, int n, int pos, float* all_logits) {
+// One chunk of n <= max_rows tokens. A rectify pass stops in the last layer once its keys and values are stored.
+void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens, int n, int pos, float* all_logits) {
   const ModelConfig& c = m.config;
   const Weights& w = m.weights;
   const int dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hidden = c.hidden_dim, half = c.head_dim / 2;
@@ -237,22 +205,23 @@ void forward_chunk(const ModelData& m, RunState& s, const int* tokens, int n, in
     const LayerWeights& lw = w.layers[l];
 
     // Attention block: project to q, k, v; rotate q and k; store k, v at their positions; attend; project back.
+    const bool kv_only = pass == Pass::Rectify && l == c.n_layers - 1;
     rmsnorm_rows(s.xb.data(), x, lw.attn_norm, n, dim, c.norm_eps);
-    matmul(s, s.q.data(), s.xb.data(), n, lw.wq);
+    if (!kv_only) matmul(s, s.q.data(), s.xb.data(), n, lw.wq);
     matmul(s, s.k.data(), s.xb.data(), n, lw.wk);
     matmul(s, s.v.data(), s.xb.data(), n, lw.wv);
-    add_bias(s.q.data(), lw.bq, n, q_dim);
+    if (!kv_only) add_bias(s.q.data(), lw.bq, n, q_dim);
     add_bias(s.k.data(), lw.bk, n, kv_dim);
     add_bias(s.v.data(), lw.bv, n, kv_dim);
     for (int i = 0; i < n; ++i) {
       const float* cs = s.rope_cos.data() + static_cast<size_t>(i) * half;
       const float* sn = s.rope_sin.data() + static_cast<size_t>(i) * half;
-      rope(s.q.data() + static_cast<size_t>(i) * q_dim, c.n_heads, c.head_dim, cs, sn, c.rope.layout);
+      if (!kv_only) rope(s.q.data() + static_cast<size_t>(i) * q_dim, c.n_heads, c.head_dim, cs, sn, c.rope.layout);
       rope(s.k.data() + static_cast<size_t>(i) * kv_dim, c.n_kv_heads, c.head_dim, cs, sn, c.rope.layout);
     }
     s.kv.store(l, pos, n, s.k.data(), s.v.data());
-    if (n == 1) attention_one(c, s, l, pos);
-    else attention_chunk(c, s, l, pos, n);
+    if (kv_only) return;  // the rectifier needs this layer's keys and values, nothing after them
+    attention(c, s, pass, l, pos, n);
     matmul(s, s.xb2.data(), s.xb.data(), n, lw.wo);
     for (size_t i = 0; i < static_cast<size_t>(n) * dim; ++i) x[i] += s.xb2[i];
 
@@ -277,16 +246,31 @@ void forward_chunk(const ModelData& m, RunState& s, const int* tokens, int n, in
 
 }  // namespace
 
-const float* forward(const ModelData& m, RunState& s, const int* tokens, int n, int pos, float* all_logits) {
+namespace {
+
+void check_positions(const RunState& s, int n, int pos) {
   if (n <= 0) throw Error("forward: no tokens");
   if (pos < 0 || pos + n > s.context)
     throw Error(fmt::format("positions {}..{} do not fit the context of {} tokens", pos, pos + n - 1, s.context));
+}
+
+}  // namespace
+
+const float* forward(const ModelData& m, RunState& s, const int* tokens, int n, int pos, float* all_logits) {
+  check_positions(s, n, pos);
   const int vocab = m.config.vocab_size;
   for (int done = 0; done < n; done += s.max_rows) {
     const int rows = std::min(s.max_rows, n - done);
-    forward_chunk(m, s, tokens + done, rows, pos + done, all_logits ? all_logits + static_cast<size_t>(done) * vocab : nullptr);
+    forward_chunk(m, s, n == 1 ? Pass::Decode : Pass::Prefill, tokens + done, rows, pos + done,
+                  all_logits ? all_logits + static_cast<size_t>(done) * vocab : nullptr);
   }
   return all_logits ? all_logits + static_cast<size_t>(n - 1) * vocab : s.logits.data();
+}
+
+void forward_rectify(const ModelData& m, RunState& s, const int* tokens, int n, int pos) {
+  check_positions(s, n, pos);
+  for (int done = 0; done < n; done += s.max_rows)
+    forward_chunk(m, s, Pass::Rectify, tokens + done, std::min(s.max_rows, n - done), pos + done, nullptr);
 }
 
 }  // namespace resa

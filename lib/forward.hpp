@@ -1,14 +1,31 @@
 // The transformer forward pass (lib/forward.cpp reads top to bottom): a chunk of tokens at consecutive positions
-// through every layer, their keys and values into the KV cache, logits out. A chunk of one token is a decode step;
-// longer chunks are prefill, with their matmuls through OpenBLAS.
+// through every layer, their keys and values into the KV cache, logits out. A chunk of one token is a decode step,
+// attending densely or block-sparsely (lib/attention/); longer chunks are prefill, with their matmuls through
+// OpenBLAS. forward_rectify() is the rectifier's dense re-run of tokens already in the cache (SPEC §2.5).
 #pragma once
 
 #include <vector>
 
 #include "kv_cache.hpp"
 #include "model/model.hpp"
+#include "resa/resa.hpp"
 
 namespace resa {
+
+// What sparse decoding did, summed over the decode steps of a run (for GenerateStats).
+struct AttentionCounters {
+  int64_t selections = 0;       // (decode step, layer, KV head) triples that attended sparsely
+  int64_t blocks_selected = 0;  // blocks those selections kept
+  double bytes_read = 0;        // K/V and summary bytes those steps read
+  double bytes_dense = 0;       // K/V bytes dense attention would have read in the same steps
+  int rectify_passes = 0;
+};
+
+inline AttentionOptions dense_attention() {
+  AttentionOptions o;
+  o.attn = Attention::Dense;
+  return o;
+}
 
 // Everything a forward pass writes: activations for up to max_rows tokens, scratch and the KV cache. Allocated
 // once per generation; a decode step allocates nothing.
@@ -31,16 +48,34 @@ struct RunState {
   size_t wtile_per_thread = 0;
   std::vector<float> logits;              // [vocab] the last position's logits
   KvCache kv;
+
+  // Decode attention (SPEC §2) and the sparse path's scratch.
+  AttentionOptions attn;
+  std::vector<float> qbar;                // [n_kv_heads][head_dim] the group's mean query, scaled
+  std::vector<float> scores;              // [n_kv_heads][n_blocks] block scores
+  std::vector<int> selected, select_work; // [n_kv_heads][n_blocks] selected block indices, top-n scratch
+  int split_blocks = 0;                   // selected blocks per flash-decoding split
+  int max_splits = 0;
+  std::vector<float> part_acc;            // [n_kv_heads][max_splits][g][head_dim] unnormalised split outputs
+  std::vector<float> part_m, part_l;      // [n_kv_heads][max_splits][g] their maxima and sums
+  AttentionCounters counters;
 };
 
-// kv_type: DType::F32 or DType::BF16. max_rows 0 picks a default (256).
-RunState make_run_state(const ModelConfig& config, int context, DType kv_type = DType::F32, int max_rows = 0);
+// kv_type: DType::F32 or DType::BF16. max_rows 0 picks a default (256). attn: the decode policy and its knobs
+// (validated here; the cache's block size is attn.block_size).
+RunState make_run_state(const ModelConfig& config, int context, DType kv_type = DType::F32, int max_rows = 0,
+                        const AttentionOptions& attn = dense_attention());
 
 // Runs tokens[0, n) at positions pos, pos+1, ... (pos + n <= context) through the model, in chunks of at most
 // max_rows, and writes their keys and values into the cache. Returns the logits of the last token (a view into
 // state.logits, or into all_logits). With all_logits (room for [n, vocab]) every position's logits are written.
 const float* forward(const ModelData& model, RunState& state, const int* tokens, int n, int pos,
                      float* all_logits = nullptr);
+
+// The rectify pass: re-runs tokens[0, n), already in the cache at positions pos .. pos+n-1 (their end is the end of
+// the cache), through every layer with dense causal attention, overwriting their keys and values and the touched
+// block summaries. Computes no logits: the last layer stops once its keys and values are stored.
+void forward_rectify(const ModelData& model, RunState& state, const int* tokens, int n, int pos);
 
 inline const float* forward_token(const ModelData& model, RunState& state, int token, int pos) {
   return forward(model, state, &token, 1, pos);

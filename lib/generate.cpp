@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include "attention/rectifier.hpp"
 #include "forward.hpp"
 #include "model/load.hpp"
 #include "model/model.hpp"
@@ -67,7 +68,10 @@ GenerateStats run_generation(const ModelData& m, const std::vector<int>& ids, co
                              : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
   Sampler sampler = make_sampler(c.vocab_size, opt.sampling, seed, context);
   for (int id : ids) accept(sampler, id);
-  RunState state = make_run_state(c, context, kv_dtype(opt.kv_type));
+  RunState state = make_run_state(c, context, kv_dtype(opt.kv_type), 0, opt.attention);
+  const int f = rectify_period(opt.attention);
+  std::vector<int> tokens(ids);  // by position, for the rectifier's re-runs
+  tokens.resize(context);
 
   GenerateStats stats;
   stats.prompt_tokens = static_cast<int>(ids.size());
@@ -81,14 +85,22 @@ GenerateStats run_generation(const ModelData& m, const std::vector<int>& ids, co
   while (stats.generated_tokens < opt.n_predict) {
     const int next = sample(sampler, logits);
     if (!opt.ignore_eos && c.is_eos(next)) break;
-    ++stats.generated_tokens;
+    const int number = stats.generated_tokens++;  // next is generated token #number (SPEC §2.5)
     accept(sampler, next);
     if (on_next) on_next(token, next);
     token = next;
     if (stats.generated_tokens == opt.n_predict || pos + 1 >= context) break;
-    logits = forward_token(m, state, token, ++pos);
+    tokens[++pos] = token;
+    if (rectify_due(number, f)) rectify(m, state, tokens.data(), pos, f);
+    logits = forward_token(m, state, token, pos);
   }
   stats.generate_seconds = seconds_since(t0);
+  const AttentionCounters& n = state.counters;
+  if (n.selections > 0) {
+    stats.mean_blocks_selected = static_cast<double>(n.blocks_selected) / n.selections;
+    stats.kv_read_share = n.bytes_read / n.bytes_dense;
+  }
+  stats.rectify_passes = n.rectify_passes;
   return stats;
 }
 

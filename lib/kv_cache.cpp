@@ -1,5 +1,6 @@
 #include "kv_cache.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -8,40 +9,89 @@
 
 namespace resa {
 
-KvCache make_kv_cache(const ModelConfig& c, int capacity, DType dtype) {
+KvCache make_kv_cache(const ModelConfig& c, int capacity, DType dtype, int block_size) {
   if (dtype != DType::F32 && dtype != DType::BF16)
     throw Error(fmt::format("the KV cache holds f32 or bf16, not {}", dtype_name(dtype)));
+  if (block_size < 1) throw Error(fmt::format("the block size must be at least 1, got {}", block_size));
   KvCache kv;
   kv.n_layers = c.n_layers;
-  kv.capacity = capacity;
-  kv.kv_dim = c.kv_dim();
+  kv.n_kv_heads = c.n_kv_heads;
+  kv.head_dim = c.head_dim;
+  kv.block_size = block_size;
+  kv.n_blocks = (capacity + block_size - 1) / block_size;
+  kv.capacity = kv.n_blocks * block_size;
   kv.dtype = dtype;
-  const size_t n = static_cast<size_t>(c.n_layers) * capacity * c.kv_dim();
+  const size_t heads = static_cast<size_t>(c.n_layers) * c.n_kv_heads;
+  const size_t n = heads * kv.capacity * c.head_dim, ns = heads * kv.n_blocks * 2 * c.head_dim;
   if (dtype == DType::F32) {
     kv.k32.assign(n, 0.0f);
     kv.v32.assign(n, 0.0f);
+    kv.s32.assign(ns, 0.0f);
   } else {
     kv.k16.assign(n, 0);
     kv.v16.assign(n, 0);
+    kv.s16.assign(ns, 0);
   }
   return kv;
 }
 
-void KvCache::store(int layer, int pos, int n, const float* k, const float* v) {
-  const size_t o = offset(layer, pos), count = static_cast<size_t>(n) * kv_dim;
-  if (dtype == DType::F32) {
-    std::memcpy(k32.data() + o, k, count * 4);
-    std::memcpy(v32.data() + o, v, count * 4);
-  } else {
-    for (size_t i = 0; i < count; ++i) k16[o + i] = f32_to_bf16(k[i]);
-    for (size_t i = 0; i < count; ++i) v16[o + i] = f32_to_bf16(v[i]);
+namespace {
+
+float to_float(float x) { return x; }
+float to_float(uint16_t h) { return bf16_to_f32(h); }  // the cache's 16-bit type is bf16
+
+template <typename T>
+void min_max(T* summary, const T* keys, int valid, int head_dim) {
+  T* lo = summary;
+  T* hi = summary + head_dim;
+  std::memcpy(lo, keys, sizeof(T) * head_dim);
+  std::memcpy(hi, keys, sizeof(T) * head_dim);
+  for (int t = 1; t < valid; ++t) {
+    const T* k = keys + static_cast<size_t>(t) * head_dim;
+    for (int d = 0; d < head_dim; ++d) {
+      const float x = to_float(k[d]);
+      if (x < to_float(lo[d])) lo[d] = k[d];
+      if (x > to_float(hi[d])) hi[d] = k[d];
+    }
   }
 }
 
-void KvCache::load(int layer, int n, float* k_out, float* v_out) const {
-  const size_t count = static_cast<size_t>(n) * kv_dim;
-  to_f32(k_out, key(layer, 0), dtype, count);
-  to_f32(v_out, value(layer, 0), dtype, count);
+}  // namespace
+
+void KvCache::summarise(int layer, int head, int block, int valid) {
+  const size_t keys_at = head_offset(layer, head) + static_cast<size_t>(block) * block_size * head_dim;
+  const size_t sum_at = (static_cast<size_t>(layer * n_kv_heads + head) * n_blocks + block) * 2 * head_dim;
+  if (dtype == DType::F32) min_max(s32.data() + sum_at, k32.data() + keys_at, valid, head_dim);
+  else min_max(s16.data() + sum_at, k16.data() + keys_at, valid, head_dim);
+}
+
+void KvCache::store(int layer, int pos, int n, const float* k, const float* v) {
+  const int kv_dim = n_kv_heads * head_dim;
+  for (int h = 0; h < n_kv_heads; ++h) {
+    const size_t base = head_offset(layer, h);
+    for (int i = 0; i < n; ++i) {
+      const size_t dst = base + static_cast<size_t>(pos + i) * head_dim;
+      const float* ks = k + static_cast<size_t>(i) * kv_dim + h * head_dim;
+      const float* vs = v + static_cast<size_t>(i) * kv_dim + h * head_dim;
+      if (dtype == DType::F32) {
+        std::memcpy(k32.data() + dst, ks, sizeof(float) * head_dim);
+        std::memcpy(v32.data() + dst, vs, sizeof(float) * head_dim);
+      } else {
+        for (int d = 0; d < head_dim; ++d) k16[dst + d] = f32_to_bf16(ks[d]);
+        for (int d = 0; d < head_dim; ++d) v16[dst + d] = f32_to_bf16(vs[d]);
+      }
+    }
+    // The touched blocks' summaries, over their valid tokens. For a one-token append this reads the last block only.
+    const int end = pos + n;
+    for (int b = pos / block_size; b * block_size < end; ++b)
+      summarise(layer, h, b, std::min(block_size, end - b * block_size));
+  }
+}
+
+void KvCache::load(int layer, int head, int n, float* k_out, float* v_out) const {
+  const size_t count = static_cast<size_t>(n) * head_dim;
+  to_f32(k_out, keys(layer, head), dtype, count);
+  to_f32(v_out, values(layer, head), dtype, count);
 }
 
 }  // namespace resa

@@ -25,6 +25,36 @@ struct Kernels {
   // y[i] += alpha * x[i]; the second form reads x as bf16.
   void (*axpy_f32)(float* y, float alpha, const float* x, int n);
   void (*axpy_bf16)(float* y, float alpha, const uint16_t* x, int n);
+
+  // ---- Block-sparse attention (SPEC §2). K and V are one KV head's [positions][head_dim] rows (f32, or bf16 in the
+  // *_bf16 forms); a block b holds positions b*block_size .. b*block_size+block_size-1, the last one only up to len-1.
+
+  // Block scores (SPEC §2.2): scores[b] = sum_d max(qbar[d] * min[b][d], qbar[d] * max[b][d]) for b in [0, n_blocks),
+  // an upper bound of qbar·k over the block's keys. summaries: [n_blocks][2][head_dim], the min row then the max row.
+  void (*block_scores_f32)(float* scores, const float* qbar, const float* summaries, int n_blocks, int head_dim);
+  void (*block_scores_bf16)(float* scores, const float* qbar, const uint16_t* summaries, int n_blocks, int head_dim);
+
+  // Top-n (SPEC §2.3): writes to out, in ascending order, the indices of the n largest of scores[0, m), ties going to
+  // the lower index, without sorting all m. 1 <= n <= m; work has room for m ints.
+  void (*top_n)(int* out, const float* scores, int m, int n, int* work);
+
+  // Attention of the g query heads of one KV group over the listed blocks (SPEC §2.4), one split of a flash-decoding
+  // pass: q is [g][head_dim]; for each head j it writes the running maximum m[j] of the scaled scores, the sum
+  // l[j] = sum exp(score - m[j]) and the unnormalised acc[j][head_dim] = sum exp(score - m[j]) * v. Each K/V row is
+  // read once for all g heads. With no blocks: m = -inf, l = 0, acc = 0. Splits merge by log-sum-exp.
+  void (*sparse_attn_f32)(float* acc, float* m, float* l, const float* q, int g, const float* K, const float* V,
+                          const int* blocks, int n_blocks, int block_size, int len, int head_dim, float scale);
+  void (*sparse_attn_bf16)(float* acc, float* m, float* l, const float* q, int g, const uint16_t* K,
+                           const uint16_t* V, const int* blocks, int n_blocks, int block_size, int len, int head_dim,
+                           float scale);
+
+  // Dense causal attention of a chunk (the rectify pass): n query rows at positions pos0 .. pos0+n-1, each with the
+  // g query heads of one KV group (row i, head j at q[i * q_stride + j * head_dim]); row i attends to positions
+  // 0 .. pos0+i. Writes the normalised outputs at out[i * out_stride + j * head_dim].
+  void (*causal_attn_f32)(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0,
+                          const float* K, const float* V, int head_dim, float scale);
+  void (*causal_attn_bf16)(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0,
+                           const uint16_t* K, const uint16_t* V, int head_dim, float scale);
 };
 
 // The plain loops, in the summation order of llama2.c's run.c.

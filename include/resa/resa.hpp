@@ -38,6 +38,28 @@ struct SamplingOptions {
   int64_t seed = -1;            // < 0: from the clock; any other value makes the output reproducible
 };
 
+// How decoding attends to the KV cache (SPEC §2). Prefill is always dense.
+//   Dense:  every cached token.
+//   Sparse: per layer and KV head, the top blocks of block_size tokens by an upper bound of q·k (ReSA's block-sparse
+//           decoding); the error of each sparsely encoded token stays in the cache.
+//   Resa:   Sparse plus the rectifier: every rectify_every generated tokens the last rectify_every tokens are re-run
+//           densely and their K/V overwritten (Rectified Sparse Attention).
+enum class Attention { Dense, Sparse, Resa };
+
+// The knobs of SPEC §2.3, named as the CLI flags. Blocks kept per step: n = max(ceil(M * sparse_ratio),
+// min(M, min_blocks)) of the M = ceil(cache_len / block_size) blocks, the last local_blocks and the first sink_blocks
+// always among them. Rules: sparse_ratio > 0, block_size >= 1, min_blocks >= 1, local_blocks >= 0, sink_blocks >= 0,
+// local_blocks + sink_blocks <= min_blocks, rectify_every >= 0 (0: never, which makes Resa behave as Sparse).
+struct AttentionOptions {
+  Attention attn = Attention::Resa;
+  double sparse_ratio = 0.1;  // the fraction of blocks kept (the paper's p = 0.9)
+  int block_size = 16;
+  int min_blocks = 16;
+  int local_blocks = 1;
+  int sink_blocks = 0;
+  int rectify_every = 32;  // f: used by Attention::Resa only
+};
+
 struct GenerateOptions {
   int n_predict = 256;            // tokens to generate (fewer if the model ends the text or the context fills up)
   int context = 0;                // positions to keep (prompt + generated); 0 = the model's maximum, at most 4096
@@ -45,6 +67,7 @@ struct GenerateOptions {
   KvType kv_type = KvType::BF16;  // the KV cache's element type; activations are always f32
   bool ignore_eos = false;        // true: generate exactly n_predict tokens (context permitting)
   SamplingOptions sampling;
+  AttentionOptions attention;
 };
 
 struct GenerateStats {
@@ -52,6 +75,12 @@ struct GenerateStats {
   int generated_tokens = 0;  // sampled tokens, an end-of-text token that stopped generation not counted
   double prompt_seconds = 0;
   double generate_seconds = 0;
+  // Sparse and Resa decoding: blocks selected per layer and KV head, averaged over the decode steps; the K/V bytes
+  // those steps read (selected tokens' keys and values plus the block summaries scored) as a share of what dense
+  // attention would have read; rectification passes run.
+  double mean_blocks_selected = 0;
+  double kv_read_share = 1;
+  int rectify_passes = 0;
   double prompt_tokens_per_second() const { return prompt_seconds > 0 ? prompt_tokens / prompt_seconds : 0.0; }
   double tokens_per_second() const {
     return generate_seconds > 0 ? generated_tokens / generate_seconds : 0.0;

@@ -2,6 +2,7 @@
 // llama2.c's run.c sums them (so greedy output matches run.c byte for byte).
 #include "simd/convert.hpp"
 #include "simd/kernels.hpp"
+#include "simd/scalar/scalar.hpp"
 
 namespace resa::simd {
 
@@ -57,7 +58,14 @@ void axpy_f32(float* y, float alpha, const float* x, int n) {
 }  // namespace
 
 const Kernels& scalar_kernels() {
-  static const Kernels k{"scalar", matvec_f32, matvec_bf16, matvec_f16, dot_f32, dot_bf16, axpy_f32, axpy_bf16};
+  static const Kernels k{"scalar",           matvec_f32,
+                         matvec_bf16,        matvec_f16,
+                         dot_f32,            dot_bf16,
+                         axpy_f32,           axpy_bf16,
+                         scalar::block_scores_f32, scalar::block_scores_bf16,
+                         scalar::top_n,      scalar::sparse_attn_f32,
+                         scalar::sparse_attn_bf16, scalar::causal_attn_f32,
+                         scalar::causal_attn_bf16};
   return k;
 }
 

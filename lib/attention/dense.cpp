@@ -1,0 +1,97 @@
+#include "attention/dense.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include <cblas.h>
+#include <omp.h>
+
+#include "ops.hpp"
+#include "parallel.hpp"
+#include "simd/kernels.hpp"
+
+namespace resa {
+
+namespace {
+constexpr double kParallelWork = 1 << 22;  // multiply-adds below which a prefill product stays on one thread
+}
+
+void dense_decode(const ModelConfig& c, RunState& s, int layer, int pos) {
+  const simd::Kernels& k = simd::kernels();
+  const int hd = c.head_dim;
+  const int group = c.n_heads / c.n_kv_heads;
+  const float scale = std::sqrt(static_cast<float>(hd));
+  const bool bf16 = s.kv.dtype == DType::BF16;
+  parallel_for(c.n_heads, pos >= 1024 ? omp_get_max_threads() : 1, [&](int h) {
+    const float* q = s.q.data() + h * hd;
+    const void* keys = s.kv.keys(layer, h / group);
+    const void* values = s.kv.values(layer, h / group);
+    float* att = s.att.data() + static_cast<size_t>(h) * s.context;
+    for (int t = 0; t <= pos; ++t) {
+      const size_t at = static_cast<size_t>(t) * hd;
+      att[t] = (bf16 ? k.dot_bf16(q, static_cast<const uint16_t*>(keys) + at, hd)
+                     : k.dot_f32(q, static_cast<const float*>(keys) + at, hd)) /
+               scale;
+    }
+    softmax(att, pos + 1);
+    float* out = s.xb.data() + h * hd;
+    std::memset(out, 0, sizeof(float) * hd);
+    for (int t = 0; t <= pos; ++t) {
+      const size_t at = static_cast<size_t>(t) * hd;
+      if (bf16) k.axpy_bf16(out, att[t], static_cast<const uint16_t*>(values) + at, hd);
+      else k.axpy_f32(out, att[t], static_cast<const float*>(values) + at, hd);
+    }
+  });
+}
+
+void dense_prefill(const ModelConfig& c, RunState& s, int layer, int pos, int n) {
+  const int hd = c.head_dim, group = c.n_heads / c.n_kv_heads, total = pos + n;
+  const int q_dim = c.q_dim();
+  const float inv_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  // Each KV head's keys and values as f32 rows [total][head_dim]: the cache itself, or a converted copy of a bf16
+  // cache in s.kh / s.vh (one [capacity][head_dim] slab per KV head).
+  const size_t slab = static_cast<size_t>(s.kv.capacity) * hd;
+  if (s.kv.dtype != DType::F32)
+    for (int h = 0; h < c.n_kv_heads; ++h) s.kv.load(layer, h, total, s.kh.data() + h * slab, s.vh.data() + h * slab);
+  auto keys = [&](int kvh) {
+    return s.kv.dtype == DType::F32 ? static_cast<const float*>(s.kv.keys(layer, kvh)) : s.kh.data() + kvh * slab;
+  };
+  auto values = [&](int kvh) {
+    return s.kv.dtype == DType::F32 ? static_cast<const float*>(s.kv.values(layer, kvh)) : s.vh.data() + kvh * slab;
+  };
+  const bool parallel = static_cast<double>(n) * total * hd * c.n_heads >= kParallelWork;
+  parallel_for(c.n_heads, parallel ? s.threads : 1, [&](int h) {
+    float* att = s.att.data() + static_cast<size_t>(omp_get_thread_num()) * s.max_rows * s.context;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, total, hd, inv_scale, s.q.data() + h * hd, q_dim,
+                keys(h / group), hd, 0.0f, att, total);
+    for (int i = 0; i < n; ++i) {
+      float* row = att + static_cast<size_t>(i) * total;
+      const int visible = pos + i + 1;
+      softmax(row, visible);
+      std::fill(row + visible, row + total, 0.0f);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, total, 1.0f, att, total, values(h / group), hd,
+                0.0f, s.xb.data() + h * hd, q_dim);
+  });
+}
+
+void dense_rectify(const ModelConfig& c, RunState& s, int layer, int pos, int n) {
+  const simd::Kernels& k = simd::kernels();
+  const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, q_dim = c.q_dim();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const bool parallel = static_cast<double>(n) * (pos + n) * hd * c.n_heads >= kParallelWork;
+  parallel_for(c.n_kv_heads, parallel ? s.threads : 1, [&](int kvh) {
+    const size_t at = static_cast<size_t>(kvh) * g * hd;
+    if (s.kv.dtype == DType::F32)
+      k.causal_attn_f32(s.xb.data() + at, q_dim, s.q.data() + at, q_dim, g, n, pos,
+                        static_cast<const float*>(s.kv.keys(layer, kvh)),
+                        static_cast<const float*>(s.kv.values(layer, kvh)), hd, scale);
+    else
+      k.causal_attn_bf16(s.xb.data() + at, q_dim, s.q.data() + at, q_dim, g, n, pos,
+                         static_cast<const uint16_t*>(s.kv.keys(layer, kvh)),
+                         static_cast<const uint16_t*>(s.kv.values(layer, kvh)), hd, scale);
+  });
+}
+
+}  // namespace resa

@@ -1,0 +1,21 @@
+// Dense attention over the KV cache (grouped-query: the g = n_heads / n_kv_heads query heads of a group read one KV
+// head). Queries come from state.q, outputs go to state.xb ([rows][n_heads * head_dim]).
+#pragma once
+
+#include "forward.hpp"
+
+namespace resa {
+
+// Decode: the query at position pos over cache positions [0, pos], in llama2.c run.c's arithmetic order (two-pass
+// softmax), so a llama2.c checkpoint decodes as run.c does.
+void dense_decode(const ModelConfig& c, RunState& s, int layer, int pos);
+
+// Prefill: n query rows at positions pos .. pos+n-1 over cache positions [0, pos+n), causal, through OpenBLAS sgemm
+// per query head (scores, masked softmax, weighted values).
+void dense_prefill(const ModelConfig& c, RunState& s, int layer, int pos, int n);
+
+// The rectify pass: the same causal attention on the kernel table's causal_attn, which reads each K/V row once for
+// the g x n query rows of a group (SPEC §5: GEMM-shaped).
+void dense_rectify(const ModelConfig& c, RunState& s, int layer, int pos, int n);
+
+}  // namespace resa

@@ -1,0 +1,20 @@
+// The scalar twins, one function per kernel of simd/kernels.hpp (the table is assembled in kernels_scalar.cpp).
+#pragma once
+
+#include <cstdint>
+
+namespace resa::simd::scalar {
+
+void block_scores_f32(float* scores, const float* qbar, const float* summaries, int n_blocks, int head_dim);
+void block_scores_bf16(float* scores, const float* qbar, const uint16_t* summaries, int n_blocks, int head_dim);
+void top_n(int* out, const float* scores, int m, int n, int* work);
+void sparse_attn_f32(float* acc, float* m, float* l, const float* q, int g, const float* K, const float* V,
+                     const int* blocks, int n_blocks, int block_size, int len, int head_dim, float scale);
+void sparse_attn_bf16(float* acc, float* m, float* l, const float* q, int g, const uint16_t* K, const uint16_t* V,
+                      const int* blocks, int n_blocks, int block_size, int len, int head_dim, float scale);
+void causal_attn_f32(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0,
+                     const float* K, const float* V, int head_dim, float scale);
+void causal_attn_bf16(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0,
+                      const uint16_t* K, const uint16_t* V, int head_dim, float scale);
+
+}  // namespace resa::simd::scalar
