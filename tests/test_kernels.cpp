@@ -1,10 +1,13 @@
 // Every kernel table this CPU can run, against plain double-precision loops.
+#include <algorithm>
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "simd/convert.hpp"
 #include "simd/kernels.hpp"
 
 namespace resa::simd {
@@ -49,6 +52,155 @@ TEST_P(KernelsTest, DotAndAxpyMatchClosedForms) {
   std::vector<float> y(100, 1.0f);
   k->axpy_f32(y.data(), 0.5f, a.data(), 100);
   for (int i = 0; i < 100; ++i) EXPECT_FLOAT_EQ(y[i], 1.0f + 0.5f * i);
+}
+
+// ---- Block-sparse attention kernels ------------------------------------------------------------------------------
+
+// Attention of one query over the listed tokens, plainly: scores, max-subtracted softmax in double, weighted values.
+std::vector<double> attend(const float* q, const std::vector<float>& K, const std::vector<float>& V,
+                           const std::vector<int>& tokens, int hd, double scale) {
+  std::vector<double> s(tokens.size()), out(hd, 0.0);
+  double mx = -1e300, sum = 0;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    double d = 0;
+    for (int c = 0; c < hd; ++c) d += static_cast<double>(q[c]) * K[static_cast<size_t>(tokens[i]) * hd + c];
+    s[i] = d * scale;
+    mx = std::max(mx, s[i]);
+  }
+  for (double& x : s) sum += (x = std::exp(x - mx));
+  for (size_t i = 0; i < tokens.size(); ++i)
+    for (int c = 0; c < hd; ++c) out[c] += s[i] / sum * V[static_cast<size_t>(tokens[i]) * hd + c];
+  return out;
+}
+
+std::vector<uint16_t> to_bf16(std::vector<float>& v) {  // rounds v to bf16 in place, returns the bf16 bits
+  std::vector<uint16_t> h(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    h[i] = f32_to_bf16(v[i]);
+    v[i] = bf16_to_f32(h[i]);
+  }
+  return h;
+}
+
+TEST_P(KernelsTest, BlockScoresAreTheUpperBoundFormula) {
+  std::mt19937 rng(2);
+  for (int hd : {1, 8, 67}) {
+    const int nb = 9;
+    auto qbar = random_vector(hd, rng), sum = random_vector(static_cast<size_t>(nb) * 2 * hd, rng);
+    auto expect_bound = [&](const std::vector<float>& scores, const char* what) {
+      for (int b = 0; b < nb; ++b) {
+        double ref = 0;
+        for (int d = 0; d < hd; ++d) {
+          const double lo = sum[(b * 2) * hd + d], hi = sum[(b * 2 + 1) * hd + d];
+          ref += std::max(qbar[d] * lo, qbar[d] * hi);
+        }
+        EXPECT_NEAR(scores[b], ref, 1e-5 * hd) << what << " hd " << hd << " block " << b;
+      }
+    };
+    std::vector<float> scores(nb);
+    k->block_scores_f32(scores.data(), qbar.data(), sum.data(), nb, hd);
+    expect_bound(scores, "f32");
+    auto sum16 = to_bf16(sum);  // sum now holds the rounded values
+    k->block_scores_bf16(scores.data(), qbar.data(), sum16.data(), nb, hd);
+    expect_bound(scores, "bf16");
+  }
+  // By hand: q = (1, -2), min = (-1, 0), max = (3, 1): max(-1, 3) + max(0, -2) = 3.
+  const float q[2] = {1, -2}, s[4] = {-1, 0, 3, 1};
+  float score = 0;
+  k->block_scores_f32(&score, q, s, 1, 2);
+  EXPECT_EQ(score, 3.0f);
+}
+
+TEST_P(KernelsTest, TopNKeepsTheLargestWithTiesToTheLowerIndex) {
+  std::vector<int> out(8), work(8);
+  const std::vector<float> scores = {0.5f, 2.0f, 1.0f, 2.0f, -1.0f, 1.0f, 2.0f, 0.0f};
+  k->top_n(out.data(), scores.data(), 8, 2, work.data());
+  EXPECT_EQ(std::vector<int>(out.begin(), out.begin() + 2), (std::vector<int>{1, 3}));  // 6 ties, loses
+  k->top_n(out.data(), scores.data(), 8, 4, work.data());
+  EXPECT_EQ(std::vector<int>(out.begin(), out.begin() + 4), (std::vector<int>{1, 2, 3, 6}));  // 2 beats 5
+  k->top_n(out.data(), scores.data(), 8, 8, work.data());
+  EXPECT_EQ(out, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
+  // Random scores with many ties against a full sort.
+  std::mt19937 rng(3);
+  for (int trial = 0; trial < 50; ++trial) {
+    const int m = 1 + trial * 7 % 97, n = 1 + trial % m;
+    std::vector<float> sc(m);
+    for (float& x : sc) x = static_cast<float>(rng() % 5);
+    std::vector<int> idx(m), got(m), w(m);
+    for (int i = 0; i < m; ++i) idx[i] = i;
+    std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return sc[a] > sc[b]; });
+    idx.resize(n);
+    std::sort(idx.begin(), idx.end());
+    k->top_n(got.data(), sc.data(), m, n, w.data());
+    got.resize(n);
+    EXPECT_EQ(got, idx) << "m " << m << " n " << n;
+  }
+}
+
+TEST_P(KernelsTest, SparseAttentionMatchesSoftmaxOverTheSelectedTokens) {
+  std::mt19937 rng(4);
+  for (int hd : {8, 64, 67}) {
+    for (int g : {1, 3, 6}) {
+      for (bool bf16 : {false, true}) {
+        const int bs = 5, len = 23;  // 5 blocks, the last one partial (3 tokens)
+        auto q = random_vector(static_cast<size_t>(g) * hd, rng);
+        auto K = random_vector(static_cast<size_t>(25) * hd, rng), V = random_vector(static_cast<size_t>(25) * hd, rng);
+        for (float& x : K) x *= 3;  // peaked softmax
+        auto K16 = to_bf16(K), V16 = to_bf16(V);
+        const std::vector<int> blocks = {0, 2, 4};
+        std::vector<int> tokens;
+        for (int b : blocks)
+          for (int t = b * bs; t < std::min(b * bs + bs, len); ++t) tokens.push_back(t);
+        std::vector<float> acc(static_cast<size_t>(g) * hd), m(g), l(g);
+        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        if (bf16)
+          k->sparse_attn_bf16(acc.data(), m.data(), l.data(), q.data(), g, K16.data(), V16.data(), blocks.data(), 3,
+                              bs, len, hd, scale);
+        else
+          k->sparse_attn_f32(acc.data(), m.data(), l.data(), q.data(), g, K.data(), V.data(), blocks.data(), 3, bs,
+                             len, hd, scale);
+        for (int j = 0; j < g; ++j) {
+          auto ref = attend(q.data() + j * hd, K, V, tokens, hd, scale);
+          for (int d = 0; d < hd; ++d)
+            ASSERT_NEAR(acc[j * hd + d] / l[j], ref[d], 1e-5) << "hd " << hd << " g " << g << " bf16 " << bf16;
+        }
+        // No blocks: the identity of the log-sum-exp merge.
+        k->sparse_attn_f32(acc.data(), m.data(), l.data(), q.data(), g, K.data(), V.data(), blocks.data(), 0, bs,
+                           len, hd, scale);
+        EXPECT_EQ(l[0], 0.0f);
+        EXPECT_TRUE(std::isinf(m[0]) && m[0] < 0);
+      }
+    }
+  }
+}
+
+TEST_P(KernelsTest, CausalAttentionMatchesPerRowSoftmax) {
+  std::mt19937 rng(5);
+  for (int hd : {8, 64}) {
+    for (int g : {1, 2, 6}) {
+      for (bool bf16 : {false, true}) {
+        const int n = 7, pos0 = 12, total = pos0 + n, q_stride = g * hd + 3, out_stride = g * hd + 5;
+        auto q = random_vector(static_cast<size_t>(n) * q_stride, rng);
+        auto K = random_vector(static_cast<size_t>(total) * hd, rng), V = random_vector(static_cast<size_t>(total) * hd, rng);
+        auto K16 = to_bf16(K), V16 = to_bf16(V);
+        std::vector<float> out(static_cast<size_t>(n) * out_stride, 42.0f);
+        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        if (bf16)
+          k->causal_attn_bf16(out.data(), out_stride, q.data(), q_stride, g, n, pos0, K16.data(), V16.data(), hd, scale);
+        else
+          k->causal_attn_f32(out.data(), out_stride, q.data(), q_stride, g, n, pos0, K.data(), V.data(), hd, scale);
+        for (int i = 0; i < n; ++i) {
+          std::vector<int> visible(pos0 + i + 1);
+          for (int t = 0; t <= pos0 + i; ++t) visible[t] = t;
+          for (int j = 0; j < g; ++j) {
+            auto ref = attend(q.data() + i * q_stride + j * hd, K, V, visible, hd, scale);
+            for (int d = 0; d < hd; ++d) ASSERT_NEAR(out[i * out_stride + j * hd + d], ref[d], 1e-5);
+          }
+          for (int d = g * hd; d < out_stride; ++d) EXPECT_EQ(out[i * out_stride + d], 42.0f);  // stride respected
+        }
+      }
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, KernelsTest, ::testing::Values("scalar", "avx2", "avx512"));

@@ -48,9 +48,13 @@ int run_generate(GenerateArgs& a) {
       st = generate(model, a.prompt, a.opt, write_out);  // echoes the prompt's text, as run.c does
   }
   write_out("\n");
-  fmt::print(stderr, "prompt: {} tokens in {:.1f} ms, {:.1f} tokens/s | generated: {} tokens, {:.1f} tokens/s\n",
+  std::string attn;
+  if (a.opt.attention.attn != Attention::Dense)
+    attn = fmt::format(" | attention: {:.1f} blocks per KV head, {:.1f}% of dense KV bytes read, {} rectify passes",
+                       st.mean_blocks_selected, 100.0 * st.kv_read_share, st.rectify_passes);
+  fmt::print(stderr, "prompt: {} tokens in {:.1f} ms, {:.1f} tokens/s | generated: {} tokens, {:.1f} tokens/s{}\n",
              st.prompt_tokens, st.prompt_seconds * 1e3, st.prompt_tokens_per_second(), st.generated_tokens,
-             st.tokens_per_second());
+             st.tokens_per_second(), attn);
   return 0;
 }
 
@@ -103,6 +107,7 @@ Runner add_generate(CLI::App& app) {
       ->transform(CLI::CheckedTransformer(kv_types(), CLI::ignore_case))
       ->default_str("bf16");
   cmd->add_flag("--ignore-eos", args->opt.ignore_eos, "Do not stop at the end-of-text token: generate exactly -n");
+  add_attention_options(cmd, args->opt.attention, "resa");
   return [cmd, args]() { return cmd->parsed() ? run_generate(*args) : -1; };
 }
 

@@ -25,6 +25,9 @@ CLI::Validator number_in(double lo, double hi);
 // -m/--model: a Hugging Face directory or a llama2.c checkpoint; empty = the shipped model.
 CLI::Option* add_model_option(CLI::App* cmd, std::string& model);
 
+// --attn and its knobs (SPEC §2.3), into o; default_attn: "dense", "sparse" or "resa".
+void add_attention_options(CLI::App* cmd, AttentionOptions& o, const std::string& default_attn);
+
 // The --kv-type names.
 const std::map<std::string, KvType>& kv_types();
 

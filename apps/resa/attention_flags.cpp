@@ -1,0 +1,36 @@
+// The decode-attention flags, shared by `resa generate` and `resa perplexity`: the same names as AttentionOptions.
+#include <map>
+#include <string>
+
+#include "commands.hpp"
+
+namespace resa::cli {
+
+void add_attention_options(CLI::App* cmd, AttentionOptions& o, const std::string& default_attn) {
+  static const std::map<std::string, Attention> names = {
+      {"dense", Attention::Dense}, {"sparse", Attention::Sparse}, {"resa", Attention::Resa}};
+  o.attn = names.at(default_attn);
+  cmd->add_option("--attn", o.attn,
+                  "Decode attention: dense (every token), sparse (top blocks only), resa (sparse + rectification)")
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+      ->default_str(default_attn);
+  cmd->add_option("--sparse-ratio", o.sparse_ratio, "Fraction of KV blocks kept per step (sparse, resa)")
+      ->check(number_in(1e-9, 1e9))
+      ->capture_default_str();
+  cmd->add_option("--block-size", o.block_size, "Tokens per KV block")->check(number_in(1, 1 << 20))->capture_default_str();
+  cmd->add_option("--min-blocks", o.min_blocks, "Blocks always kept when the cache has them (dense up to this many)")
+      ->check(number_in(1, 1 << 30))
+      ->capture_default_str();
+  cmd->add_option("--local-blocks", o.local_blocks, "Most recent blocks always kept (at most --min-blocks with sinks)")
+      ->check(number_in(0, 1 << 30))
+      ->capture_default_str();
+  cmd->add_option("--sink-blocks", o.sink_blocks, "First blocks always kept")
+      ->check(number_in(0, 1 << 30))
+      ->capture_default_str();
+  cmd->add_option("--rectify-every", o.rectify_every,
+                  "resa: re-run the last f generated tokens densely every f tokens; 0 = never")
+      ->check(number_in(0, 1 << 30))
+      ->capture_default_str();
+}
+
+}  // namespace resa::cli
