@@ -6,10 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include "attention/rectifier.hpp"
 #include "forward.hpp"
 #include "model/model.hpp"
 #include "resa/resa.hpp"
 #include "sampler.hpp"
+#include "synthetic_model.hpp"
 #include "test_helpers.hpp"
 
 namespace {
@@ -76,55 +78,8 @@ void expect_allocation_free_decode(const std::string& path, DType kv) {
   EXPECT_EQ(allocations.load(), 0) << path << " KV " << dtype_name(kv);
 }
 
-// A one-layer model with random f32 weights, large enough (512 x 512 projections) that decode splits its
-// matrix-vector products over the OpenMP threads.
-struct SyntheticModel {
-  std::vector<std::vector<float>> buffers;
-  ModelData data;
-};
-
-std::unique_ptr<SyntheticModel> synthetic_model() {
-  auto m = std::make_unique<SyntheticModel>();
-  ModelConfig& c = m->data.config;
-  c.architecture = "LlamaForCausalLM";
-  c.dim = 512;
-  c.hidden_dim = 1024;
-  c.n_layers = 1;
-  c.n_heads = 8;
-  c.n_kv_heads = 2;
-  c.head_dim = 64;
-  c.vocab_size = 600;
-  c.max_seq_len = 64;
-  uint32_t seed = 1;
-  auto buf = [&](size_t n, bool ones = false) {
-    std::vector<float>& b = m->buffers.emplace_back(n);
-    for (float& x : b) {
-      seed = seed * 1664525u + 1013904223u;
-      x = ones ? 1.0f : (static_cast<float>(seed >> 8) / 16777216.0f - 0.5f) * 0.1f;
-    }
-    return b.data();
-  };
-  auto mat = [&](int64_t rows, int64_t cols) { return Mat{buf(rows * cols), DType::F32, rows, cols}; };
-  Weights& w = m->data.weights;
-  w.token_embedding = mat(c.vocab_size, c.dim);
-  w.lm_head = mat(c.vocab_size, c.dim);
-  w.final_norm = buf(c.dim, true);
-  LayerWeights lw;
-  lw.attn_norm = buf(c.dim, true);
-  lw.ffn_norm = buf(c.dim, true);
-  lw.wq = mat(c.q_dim(), c.dim);
-  lw.wk = mat(c.kv_dim(), c.dim);
-  lw.wv = mat(c.kv_dim(), c.dim);
-  lw.wo = mat(c.dim, c.q_dim());
-  lw.w_gate = mat(c.hidden_dim, c.dim);
-  lw.w_up = mat(c.hidden_dim, c.dim);
-  lw.w_down = mat(c.dim, c.hidden_dim);
-  w.layers.push_back(lw);
-  return m;
-}
-
 TEST(DecodeStep, ThreadedDecodeAllocatesNothing) {
-  auto m = synthetic_model();
+  auto m = test::synthetic_model();
   RunState s = make_run_state(m->data.config, 64, DType::BF16);
   const int prompt[3] = {1, 2, 3};
   forward(m->data, s, prompt, 3, 0);
@@ -134,6 +89,29 @@ TEST(DecodeStep, ThreadedDecodeAllocatesNothing) {
   for (int pos = 4; pos < 40; ++pos) forward_token(m->data, s, pos % 600, pos);
   watching = false;
   EXPECT_EQ(allocations.load(), 0);
+}
+
+TEST(DecodeStep, ThreadedSparseDecodeAndRectifyAllocateNothing) {
+  auto m = test::synthetic_model(1200);
+  AttentionOptions o;  // Resa with the defaults: 10 % of the blocks past 2,560 tokens, 16 blocks before
+  o.block_size = 8;
+  o.min_blocks = 8;
+  o.rectify_every = 16;
+  RunState s = make_run_state(m->data.config, 1200, DType::BF16, 0, o);
+  std::vector<int> tokens(1200);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int>(i * 31 % 600);
+  forward(m->data, s, tokens.data(), 1100, 0);
+  forward_token(m->data, s, tokens[1100], 1100);  // starts OpenMP's threads
+  allocations = 0;
+  watching = true;
+  for (int pos = 1101; pos < 1150; ++pos) {
+    if (rectify_due(pos - 1100, 16)) rectify(m->data, s, tokens.data(), pos, 16);
+    forward_token(m->data, s, tokens[pos], pos);
+  }
+  watching = false;
+  EXPECT_EQ(allocations.load(), 0);
+  EXPECT_EQ(s.counters.rectify_passes, 3);
+  EXPECT_GT(s.counters.selections, 0);
 }
 
 TEST(DecodeStep, AllocatesNothing) {

@@ -1,0 +1,182 @@
+// An independent reference of SPEC §2 for the tests: the whole model in plain loops, one token at a time, an f32 KV
+// cache as [layer][pos][kv_dim] rows, attention in double over an explicit token list. Sparse steps select blocks
+// the plain way: every block's min/max from the raw keys, the full score vector, a full sort. The rectifier re-runs
+// tokens one at a time with dense attention (the same thing as one causal chunk). Shares nothing with the engine's
+// attention code or kernels; slow, and meant for small models.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "model/model.hpp"
+#include "resa/resa.hpp"
+
+namespace resa::test {
+
+struct Reference {
+  const ModelData& m;
+  AttentionOptions o;
+  std::vector<std::vector<float>> K, V;  // per layer: [capacity][kv_dim]
+  std::vector<float> inv_freq;
+
+  Reference(const ModelData& model, const AttentionOptions& opt, int capacity)
+      : m(model), o(opt), inv_freq(rope_inv_freq(model.config)) {
+    const ModelConfig& c = m.config;
+    K.assign(c.n_layers, std::vector<float>(static_cast<size_t>(capacity) * c.kv_dim()));
+    V = K;
+  }
+
+  static std::vector<float> matvec(const Mat& W, const std::vector<float>& x) {
+    std::vector<float> out(W.rows), row(W.cols);
+    for (int64_t r = 0; r < W.rows; ++r) {
+      to_f32(row.data(), W.row(r), W.dtype, W.cols);
+      float acc = 0.0f;
+      for (int64_t i = 0; i < W.cols; ++i) acc += row[i] * x[i];
+      out[r] = acc;
+    }
+    return out;
+  }
+
+  std::vector<float> rmsnorm(const std::vector<float>& x, const float* w) const {
+    float ss = 0.0f;
+    for (float v : x) ss += v * v;
+    const float inv = 1.0f / std::sqrt(ss / static_cast<float>(x.size()) + m.config.norm_eps);
+    std::vector<float> out(x.size());
+    for (size_t i = 0; i < x.size(); ++i) out[i] = w[i] * (inv * x[i]);
+    return out;
+  }
+
+  void rope(float* v, int heads, int pos) const {
+    const int hd = m.config.head_dim, half = hd / 2;
+    for (int h = 0; h < heads; ++h) {
+      float* x = v + h * hd;
+      for (int p = 0; p < half; ++p) {
+        const float a = static_cast<float>(pos) * inv_freq[p], cs = std::cos(a), sn = std::sin(a);
+        const bool inter = m.config.rope.layout == RopeLayout::Interleaved;
+        float& x0 = x[inter ? 2 * p : p];
+        float& x1 = x[inter ? 2 * p + 1 : p + half];
+        const float a0 = x0, a1 = x1;
+        x0 = a0 * cs - a1 * sn;
+        x1 = a0 * sn + a1 * cs;
+      }
+    }
+  }
+
+  // SPEC §2.2-2.3 for one layer and KV head at cache length len: the token positions attended to.
+  std::vector<int> selected_tokens(int layer, int kvh, const float* q_group, int len) const {
+    const ModelConfig& c = m.config;
+    const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, bs = o.block_size, kv_dim = c.kv_dim();
+    const int M = (len + bs - 1) / bs;
+    const int n = std::min(M, std::max(static_cast<int>(std::ceil(M * o.sparse_ratio - 1e-9)), std::min(M, o.min_blocks)));
+    std::vector<int> blocks(M);
+    std::iota(blocks.begin(), blocks.end(), 0);
+    if (n < M) {
+      std::vector<float> qbar(hd, 0.0f);
+      for (int d = 0; d < hd; ++d) {
+        for (int j = 0; j < g; ++j) qbar[d] += q_group[j * hd + d];
+        qbar[d] = qbar[d] / static_cast<float>(g) / std::sqrt(static_cast<float>(hd));
+      }
+      std::vector<double> score(M, 0.0);
+      for (int b = 0; b < M; ++b)
+        for (int d = 0; d < hd; ++d) {
+          float lo = INFINITY, hi = -INFINITY;
+          for (int t = b * bs; t < std::min(len, (b + 1) * bs); ++t) {
+            lo = std::min(lo, K[layer][static_cast<size_t>(t) * kv_dim + kvh * hd + d]);
+            hi = std::max(hi, K[layer][static_cast<size_t>(t) * kv_dim + kvh * hd + d]);
+          }
+          score[b] += std::max(qbar[d] * lo, qbar[d] * hi);
+        }
+      auto forced = [&](int b) { return b >= M - o.local_blocks || b < o.sink_blocks; };
+      std::sort(blocks.begin(), blocks.end(), [&](int a, int b) {
+        if (forced(a) != forced(b)) return forced(a);
+        if (score[a] != score[b]) return score[a] > score[b];
+        return a < b;
+      });
+      blocks.resize(n);
+    }
+    std::vector<int> tokens;
+    for (int b : blocks)
+      for (int t = b * bs; t < std::min(len, (b + 1) * bs); ++t) tokens.push_back(t);
+    return tokens;
+  }
+
+  // The token at pos through the model; its K/V written at pos. dense: attend to every position <= pos; otherwise
+  // to the selected blocks. Returns the logits.
+  std::vector<float> step(int token, int pos, bool dense) {
+    const ModelConfig& c = m.config;
+    const Weights& w = m.weights;
+    const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, kv_dim = c.kv_dim();
+    std::vector<float> x(c.dim);
+    to_f32(x.data(), w.token_embedding.row(token), w.token_embedding.dtype, c.dim);
+    for (int l = 0; l < c.n_layers; ++l) {
+      const LayerWeights& lw = w.layers[l];
+      std::vector<float> xb = rmsnorm(x, lw.attn_norm);
+      std::vector<float> q = matvec(lw.wq, xb), k = matvec(lw.wk, xb), v = matvec(lw.wv, xb);
+      for (int i = 0; lw.bq && i < c.q_dim(); ++i) q[i] += lw.bq[i];
+      for (int i = 0; lw.bk && i < kv_dim; ++i) k[i] += lw.bk[i];
+      for (int i = 0; lw.bv && i < kv_dim; ++i) v[i] += lw.bv[i];
+      rope(q.data(), c.n_heads, pos);
+      rope(k.data(), c.n_kv_heads, pos);
+      std::copy(k.begin(), k.end(), K[l].begin() + static_cast<size_t>(pos) * kv_dim);
+      std::copy(v.begin(), v.end(), V[l].begin() + static_cast<size_t>(pos) * kv_dim);
+      std::vector<float> att(c.q_dim());
+      for (int kvh = 0; kvh < c.n_kv_heads; ++kvh) {
+        std::vector<int> tokens(pos + 1);
+        std::iota(tokens.begin(), tokens.end(), 0);
+        if (!dense) tokens = selected_tokens(l, kvh, q.data() + kvh * g * hd, pos + 1);
+        for (int h = kvh * g; h < (kvh + 1) * g; ++h) {
+          std::vector<double> s(tokens.size());
+          double mx = -1e300, sum = 0;
+          for (size_t i = 0; i < tokens.size(); ++i) {
+            double d = 0;
+            for (int e = 0; e < hd; ++e) d += static_cast<double>(q[h * hd + e]) * K[l][static_cast<size_t>(tokens[i]) * kv_dim + kvh * hd + e];
+            s[i] = d / std::sqrt(static_cast<double>(hd));
+            mx = std::max(mx, s[i]);
+          }
+          for (double& e : s) sum += (e = std::exp(e - mx));
+          for (int e = 0; e < hd; ++e) {
+            double acc = 0;
+            for (size_t i = 0; i < tokens.size(); ++i) acc += s[i] * V[l][static_cast<size_t>(tokens[i]) * kv_dim + kvh * hd + e];
+            att[h * hd + e] = static_cast<float>(acc / sum);
+          }
+        }
+      }
+      std::vector<float> o2 = matvec(lw.wo, att);
+      for (int i = 0; i < c.dim; ++i) x[i] += o2[i];
+      xb = rmsnorm(x, lw.ffn_norm);
+      std::vector<float> gate = matvec(lw.w_gate, xb), up = matvec(lw.w_up, xb);
+      for (int i = 0; i < c.hidden_dim; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+      std::vector<float> down = matvec(lw.w_down, gate);
+      for (int i = 0; i < c.dim; ++i) x[i] += down[i];
+    }
+    return matvec(w.lm_head, rmsnorm(x, w.final_norm));
+  }
+
+  static int argmax(const std::vector<float>& v) {
+    return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
+  }
+
+  // Greedy generation of n tokens after the prompt under o.attn, rectifying per SPEC §2.5.
+  std::vector<int> greedy(const std::vector<int>& prompt, int n) {
+    std::vector<int> tokens = prompt;
+    std::vector<float> logits;
+    for (size_t p = 0; p < prompt.size(); ++p) logits = step(prompt[p], static_cast<int>(p), /*dense=*/true);
+    const int P = static_cast<int>(prompt.size());
+    const int f = o.attn == Attention::Resa ? o.rectify_every : 0;
+    std::vector<int> out;
+    for (int c = 0; c < n; ++c) {
+      const int next = argmax(logits);  // generated token #c
+      out.push_back(next);
+      tokens.push_back(next);
+      if (c + 1 == n) break;
+      if (f > 0 && c > 0 && c % f == 0)
+        for (int p = P + c - f; p < P + c; ++p) step(tokens[p], p, /*dense=*/true);
+      logits = step(next, P + c, o.attn == Attention::Dense);
+    }
+    return out;
+  }
+};
+
+}  // namespace resa::test
