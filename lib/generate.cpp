@@ -7,6 +7,7 @@
 
 #include "attention/rectifier.hpp"
 #include "forward.hpp"
+#include "generate.hpp"
 #include "model/load.hpp"
 #include "model/model.hpp"
 #include "resa/resa.hpp"
@@ -15,21 +16,6 @@
 
 namespace resa {
 
-namespace {
-
-const Llama2cTokenizer& tokenizer_of(const ModelData& m) {
-  if (!m.tokenizer)
-    throw Error(fmt::format("'{}' has no tokenizer resa can read yet: give token ids with --prompt-ids "
-                            "(generate_ids() in the API)",
-                            m.path));
-  return *m.tokenizer;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// OpenMP is resa's one threading runtime (OpenBLAS is kept single-threaded inside it: make_run_state()).
 void use_threads(int threads) {
   if (threads < 0) throw Error(fmt::format("the number of threads must be >= 0, got {}", threads));
   if (threads > 0) omp_set_num_threads(threads);  // 0: OpenMP's default (OMP_NUM_THREADS, else every core)
@@ -53,6 +39,20 @@ int context_of(const ModelConfig& c, const GenerateOptions& opt) {
     throw Error(fmt::format("the context must be between 1 and the model's maximum of {} positions, got {}",
                             c.max_seq_len, opt.context));
   return opt.context > 0 ? opt.context : default_context(c);
+}
+
+namespace {
+
+const Llama2cTokenizer& tokenizer_of(const ModelData& m) {
+  if (!m.tokenizer)
+    throw Error(fmt::format("'{}' has no tokenizer resa can read yet: give token ids with --prompt-ids "
+                            "(generate_ids() in the API)",
+                            m.path));
+  return *m.tokenizer;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 // The loop behind generate() and generate_ids(): prefill the prompt in one batch, then sample, report and feed back

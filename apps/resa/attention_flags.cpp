@@ -12,7 +12,7 @@ void add_attention_options(CLI::App* cmd, AttentionOptions& o, const std::string
   o.attn = names.at(default_attn);
   cmd->add_option("--attn", o.attn,
                   "Decode attention: dense (every token), sparse (top blocks only), resa (sparse + rectification)")
-      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+      ->transform(one_of(names))
       ->default_str(default_attn);
   cmd->add_option("--sparse-ratio", o.sparse_ratio, "Fraction of KV blocks kept per step (sparse, resa)")
       ->check(number_in(1e-9, 1e9))

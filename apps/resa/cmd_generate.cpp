@@ -104,7 +104,7 @@ Runner add_generate(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-s,--seed", args->opt.sampling.seed, "RNG seed; -1 = from the clock")->capture_default_str();
   cmd->add_option("--kv-type", args->opt.kv_type, "KV cache element type: f32 or bf16")
-      ->transform(CLI::CheckedTransformer(kv_types(), CLI::ignore_case))
+      ->transform(one_of(kv_types()))
       ->default_str("bf16");
   cmd->add_flag("--ignore-eos", args->opt.ignore_eos, "Do not stop at the end-of-text token: generate exactly -n");
   add_attention_options(cmd, args->opt.attention, "resa");

@@ -45,7 +45,7 @@ Runner add_logits(CLI::App& app) {
   cmd->add_option("-o,--output", args->out, "Output file: [tokens, vocab] float32, little-endian")->required();
   cmd->add_option("-t,--threads", args->threads, "Threads; 0 = every core")->check(number_in(0, 4096));
   cmd->add_option("--kv-type", args->kv_type, "KV cache element type: f32 or bf16")
-      ->transform(CLI::CheckedTransformer(kv_types(), CLI::ignore_case))
+      ->transform(one_of(kv_types()))
       ->default_str("f32");
   return [cmd, args]() { return cmd->parsed() ? run_logits(*args) : -1; };
 }

@@ -18,9 +18,25 @@ using Runner = std::function<int()>;
 Runner add_generate(CLI::App& app);
 Runner add_logits(CLI::App& app);
 Runner add_info(CLI::App& app);
+Runner add_perplexity(CLI::App& app);
 
 // A flag check: the value is a number in [lo, hi]. Its message names the value and the range.
 CLI::Validator number_in(double lo, double hi);
+
+// A flag whose value is one of the names of a map (any case), turned into the mapped enum. The message lists them.
+template <class E>
+CLI::Validator one_of(const std::map<std::string, E>& names) {
+  std::string list;
+  for (const auto& [name, value] : names) list += (list.empty() ? "" : ", ") + name;
+  return CLI::Validator(
+      [names, list](std::string& value) -> std::string {
+        const auto it = names.find(CLI::detail::to_lower(value));
+        if (it == names.end()) return "'" + value + "' is not one of " + list;
+        value = std::to_string(static_cast<int>(it->second));
+        return {};
+      },
+      list);
+}
 
 // -m/--model: a Hugging Face directory or a llama2.c checkpoint; empty = the shipped model.
 CLI::Option* add_model_option(CLI::App* cmd, std::string& model);

@@ -140,4 +140,35 @@ GenerateStats generate_ids(const Model& model, const std::vector<int>& prompt, c
 std::vector<float> prompt_logits(const Model& model, const std::vector<int>& ids, KvType kv_type = KvType::F32,
                                  int threads = 0);
 
+// Sparse-decoding fidelity (SPEC §4), teacher-forced: the first tokens are prefilled densely, the last sparse_last are
+// fed one at a time under opt.attention (rectifying on its schedule, counted from the first token fed this way), and
+// each step is compared with the dense logits of the same position.
+struct PerplexityOptions {
+  int context = 0;              // tokens of the text used (its first ones); 0 = the model's default context
+  int sparse_last = 256;        // tokens fed one at a time at the end (at most context - 1)
+  int threads = 0;              // 0 = every core
+  KvType kv_type = KvType::F32;
+  AttentionOptions attention;   // the policy under test
+};
+
+struct PerplexityResult {
+  int tokens = 0;                  // tokens evaluated in all
+  int fed = 0;                     // of which fed one at a time
+  double perplexity = 0;           // exp(mean NLL) of the fed tokens' next-token predictions (fed - 1 of them)
+  double dense_perplexity = 0;     // the same predictions from dense logits
+  double mean_kl = 0;              // mean KL(dense || policy) of the next-token distributions, over the fed tokens
+  double top1_agreement = 0;       // share of fed positions where the policy's argmax equals dense's
+  double top3_accuracy = 0;        // of the last 32 predictions: share whose true next token is in the policy's top 3
+  double dense_top3_accuracy = 0;  // the same for dense
+  // K/V misalignment: ||cache - dense encoding|| / ||dense encoding|| (Frobenius, keys and values of every layer and
+  // KV head) over the last f tokens fed, at each point where the rectifier's schedule is due (f = rectify_every,
+  // also for --attn sparse and dense, which only measure there): averaged over those points, before the pass and
+  // after it (Resa only; NaN otherwise or when no point was reached). kv_error_end: over all fed tokens at the end.
+  double kv_error_before = 0, kv_error_after = 0, kv_error_end = 0;
+  int rectify_passes = 0;
+  double mean_blocks_selected = 0;  // per layer and KV head, over the fed tokens (sparse and resa)
+};
+
+PerplexityResult perplexity(const Model& model, const std::vector<int>& ids, const PerplexityOptions& opt);
+
 }  // namespace resa
