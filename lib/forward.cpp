@@ -11,6 +11,10 @@
 // a longer chunk (prefill) runs its matmuls through OpenBLAS sgemm, converting bf16/f16 weights tile by tile into
 // a reused f32 buffer. Biases exist for Qwen2's q/k/v only.
 //
+// Attention (lib/attention/) depends on the pass: prefill is dense and causal (sgemm); a decode step is dense or
+// block-sparse as state.attn says (SPEC §2.4); the rectify pass (SPEC §2.5) re-runs tokens already in the cache with
+// dense causal attention on the kernel table and stops in the last layer once that layer's K/V are stored.
+//
 // For one token the arithmetic follows llama2.c's run.c operation for operation (same summation order, division by
 // sqrt(head_dim), powf/cosf/sinf for RoPE), so greedy decoding of a llama2.c checkpoint with an f32 KV cache
 // reproduces run.c byte for byte.
