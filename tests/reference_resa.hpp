@@ -15,6 +15,41 @@
 
 namespace resa::test {
 
+// SPEC §2.2-2.3 written out for one KV head, given the budget n: the blocks kept, in ascending order. Key of token t
+// at keys[t * stride]; q_group holds the g query rows [g][hd]. Every block's min/max from the raw keys, the full
+// score vector, a full sort with the last `local` and first `sink` blocks first.
+inline std::vector<int> reference_blocks(const float* keys, size_t stride, int len, const float* q_group, int g, int hd,
+                                         int block_size, int n, int local, int sink) {
+  const int M = (len + block_size - 1) / block_size;
+  std::vector<int> blocks(M);
+  std::iota(blocks.begin(), blocks.end(), 0);
+  if (n >= M) return blocks;
+  std::vector<float> qbar(hd, 0.0f);
+  for (int d = 0; d < hd; ++d) {
+    for (int j = 0; j < g; ++j) qbar[d] += q_group[j * hd + d];
+    qbar[d] = qbar[d] / static_cast<float>(g) / std::sqrt(static_cast<float>(hd));
+  }
+  std::vector<double> score(M, 0.0);
+  for (int b = 0; b < M; ++b)
+    for (int d = 0; d < hd; ++d) {
+      float lo = INFINITY, hi = -INFINITY;
+      for (int t = b * block_size; t < std::min(len, (b + 1) * block_size); ++t) {
+        lo = std::min(lo, keys[t * stride + d]);
+        hi = std::max(hi, keys[t * stride + d]);
+      }
+      score[b] += std::max(qbar[d] * lo, qbar[d] * hi);
+    }
+  auto forced = [&](int b) { return b >= M - local || b < sink; };
+  std::sort(blocks.begin(), blocks.end(), [&](int a, int b) {
+    if (forced(a) != forced(b)) return forced(a);
+    if (score[a] != score[b]) return score[a] > score[b];
+    return a < b;
+  });
+  blocks.resize(n);
+  std::sort(blocks.begin(), blocks.end());
+  return blocks;
+}
+
 struct Reference {
   const ModelData& m;
   AttentionOptions o;
@@ -67,35 +102,12 @@ struct Reference {
   // SPEC §2.2-2.3 for one layer and KV head at cache length len: the token positions attended to.
   std::vector<int> selected_tokens(int layer, int kvh, const float* q_group, int len) const {
     const ModelConfig& c = m.config;
-    const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, bs = o.block_size, kv_dim = c.kv_dim();
+    const int hd = c.head_dim, bs = o.block_size;
     const int M = (len + bs - 1) / bs;
     const int n = std::min(M, std::max(static_cast<int>(std::ceil(M * o.sparse_ratio - 1e-9)), std::min(M, o.min_blocks)));
-    std::vector<int> blocks(M);
-    std::iota(blocks.begin(), blocks.end(), 0);
-    if (n < M) {
-      std::vector<float> qbar(hd, 0.0f);
-      for (int d = 0; d < hd; ++d) {
-        for (int j = 0; j < g; ++j) qbar[d] += q_group[j * hd + d];
-        qbar[d] = qbar[d] / static_cast<float>(g) / std::sqrt(static_cast<float>(hd));
-      }
-      std::vector<double> score(M, 0.0);
-      for (int b = 0; b < M; ++b)
-        for (int d = 0; d < hd; ++d) {
-          float lo = INFINITY, hi = -INFINITY;
-          for (int t = b * bs; t < std::min(len, (b + 1) * bs); ++t) {
-            lo = std::min(lo, K[layer][static_cast<size_t>(t) * kv_dim + kvh * hd + d]);
-            hi = std::max(hi, K[layer][static_cast<size_t>(t) * kv_dim + kvh * hd + d]);
-          }
-          score[b] += std::max(qbar[d] * lo, qbar[d] * hi);
-        }
-      auto forced = [&](int b) { return b >= M - o.local_blocks || b < o.sink_blocks; };
-      std::sort(blocks.begin(), blocks.end(), [&](int a, int b) {
-        if (forced(a) != forced(b)) return forced(a);
-        if (score[a] != score[b]) return score[a] > score[b];
-        return a < b;
-      });
-      blocks.resize(n);
-    }
+    const std::vector<int> blocks = reference_blocks(K[layer].data() + kvh * hd, c.kv_dim(), len, q_group,
+                                                     c.n_heads / c.n_kv_heads, hd, bs, n, o.local_blocks,
+                                                     o.sink_blocks);
     std::vector<int> tokens;
     for (int b : blocks)
       for (int t = b * bs; t < std::min(len, (b + 1) * bs); ++t) tokens.push_back(t);

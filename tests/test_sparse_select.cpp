@@ -1,5 +1,5 @@
 // Block selection (lib/attention/sparse_select) against a plainly written SPEC §2.2-2.3: the budget in exact integer
-// arithmetic, every block's min/max taken from the raw keys, the full score vector, a full sort.
+// arithmetic, then tests/reference_resa.hpp's selection (min/max from the raw keys, full score vector, full sort).
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -10,6 +10,7 @@
 
 #include "attention/sparse_select.hpp"
 #include "kv_cache.hpp"
+#include "reference_resa.hpp"
 #include "simd/convert.hpp"
 
 namespace resa {
@@ -72,41 +73,13 @@ struct Case {
   DType dtype;
 };
 
-// SPEC §2.2-2.3 written out: keys [len][hd] (as stored), queries [g][hd].
+// The plain reference (tests/reference_resa.hpp) with the budget in exact integer arithmetic: keys [len][hd] (as
+// stored), queries [g][hd].
 std::vector<int> reference_selection(const Case& k, const std::vector<float>& keys, const std::vector<float>& q) {
   const int M = blocks_for(k.len, k.block_size);
   const int by_ratio = (M * k.ratio_num + k.ratio_den - 1) / k.ratio_den;  // exact ceil(M * num / den)
   const int n = std::min(M, std::max(by_ratio, std::min(M, k.min_blocks)));
-  std::vector<int> all(M);
-  std::iota(all.begin(), all.end(), 0);
-  if (n == M) return all;
-  std::vector<float> qbar(k.hd, 0.0f);
-  for (int d = 0; d < k.hd; ++d) {
-    for (int j = 0; j < k.g; ++j) qbar[d] += q[j * k.hd + d];
-    qbar[d] = qbar[d] / static_cast<float>(k.g) / std::sqrt(static_cast<float>(k.hd));
-  }
-  std::vector<double> score(M);
-  for (int b = 0; b < M; ++b) {
-    double s = 0;
-    for (int d = 0; d < k.hd; ++d) {
-      float lo = INFINITY, hi = -INFINITY;
-      for (int t = b * k.block_size; t < std::min(k.len, (b + 1) * k.block_size); ++t) {
-        lo = std::min(lo, keys[t * k.hd + d]);
-        hi = std::max(hi, keys[t * k.hd + d]);
-      }
-      s += std::max(qbar[d] * lo, qbar[d] * hi);
-    }
-    score[b] = s;
-  }
-  auto forced = [&](int b) { return b >= M - k.local || b < k.sink; };
-  std::sort(all.begin(), all.end(), [&](int a, int b) {
-    if (forced(a) != forced(b)) return forced(a);
-    if (score[a] != score[b]) return score[a] > score[b];
-    return a < b;
-  });
-  all.resize(n);
-  std::sort(all.begin(), all.end());
-  return all;
+  return test::reference_blocks(keys.data(), k.hd, k.len, q.data(), k.g, k.hd, k.block_size, n, k.local, k.sink);
 }
 
 std::vector<int> engine_selection(const Case& k, std::vector<float>& keys, const std::vector<float>& q) {
