@@ -28,10 +28,17 @@ Llama2cTokenizer load_llama2c_tokenizer(const std::string& path, int vocab_size)
   if (max_len <= 0 || max_len > (1 << 16))
     throw Error(fmt::format("'{}' is not a llama2.c tokenizer: max_token_length = {}", path, max_len));
   tok.max_token_length = max_len;
-  tok.pieces.resize(vocab_size);
-  tok.scores.resize(vocab_size);
-  tok.ids.reserve(vocab_size);
-  for (int i = 0; i < vocab_size; ++i) {
+  const bool to_end = vocab_size < 0;  // the file does not record its size: read tokens until it ends
+  if (!to_end) {
+    tok.pieces.resize(vocab_size);
+    tok.scores.resize(vocab_size);
+    tok.ids.reserve(vocab_size);
+  }
+  for (int i = 0; to_end ? off < f.size : i < vocab_size; ++i) {
+    if (to_end) {
+      tok.pieces.emplace_back();
+      tok.scores.emplace_back();
+    }
     int32_t len = 0;
     read(&tok.scores[i], sizeof(float), "the score", i);
     read(&len, sizeof(len), "the length", i);

@@ -22,7 +22,8 @@ struct Llama2cTokenizer {
   int vocab_size() const { return static_cast<int>(pieces.size()); }
 };
 
-// Reads a tokenizer.bin with vocab_size entries. Throws resa::Error on a missing or truncated file.
+// Reads a tokenizer.bin with vocab_size entries (< 0: as many as the file holds). Throws resa::Error on a missing or
+// truncated file.
 Llama2cTokenizer load_llama2c_tokenizer(const std::string& path, int vocab_size);
 
 std::vector<int> encode(const Llama2cTokenizer& tok, std::string_view text, bool bos);
