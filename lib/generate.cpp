@@ -1,6 +1,8 @@
 // The public API's generation side (include/resa/resa.hpp): tokenize/detokenize, the generation loop shared by the
 // CLI and applications, and prompt logits. Loading and describing a model: lib/model/load.cpp.
+#include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include <fmt/format.h>
 #include <omp.h>
@@ -41,101 +43,141 @@ int context_of(const ModelConfig& c, const GenerateOptions& opt) {
   return opt.context > 0 ? opt.context : default_context(c);
 }
 
-namespace {
-
-const Llama2cTokenizer& tokenizer_of(const ModelData& m) {
+const Tokenizer& tokenizer_of(const ModelData& m) {
   if (!m.tokenizer)
-    throw Error(fmt::format("'{}' has no tokenizer resa can read yet: give token ids with --prompt-ids "
-                            "(generate_ids() in the API)",
+    throw Error(fmt::format("'{}' has no tokenizer (tokenizer.json, tokenizer.model or tokenizer.bin): give token "
+                            "ids with --prompt-ids (generate_ids() in the API) or a tokenizer with --tokenizer",
                             m.path));
   return *m.tokenizer;
 }
+
+namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// The loop behind generate() and generate_ids(): prefill the prompt in one batch, then sample, report and feed back
-// each new token until n_predict tokens, an end-of-text token (unless ignored) or the end of the context.
-GenerateStats run_generation(const ModelData& m, const std::vector<int>& ids, const GenerateOptions& opt,
-                             const std::function<void(int prev, int next)>& on_next) {
-  const ModelConfig& c = m.config;
-  const int context = context_of(c, opt);
-  check_prompt(c, ids, context);
+}  // namespace
+
+Session make_session(const ModelData& m, const GenerateOptions& opt) {
+  Session s;
+  s.model = &m;
+  s.opt = opt;
+  s.context = context_of(m.config, opt);
   use_threads(opt.threads);
   const uint64_t seed =
       opt.sampling.seed >= 0 ? static_cast<uint64_t>(opt.sampling.seed)
                              : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  Sampler sampler = make_sampler(c.vocab_size, opt.sampling, seed, context);
-  for (int id : ids) accept(sampler, id);
-  RunState state = make_run_state(c, context, kv_dtype(opt.kv_type), 0, opt.attention);
-  const int f = rectify_period(opt.attention);
-  std::vector<int> tokens(ids);  // by position, for the rectifier's re-runs
-  tokens.resize(context);
+  s.sampler = make_sampler(m.config.vocab_size, opt.sampling, seed, s.context);
+  s.state = make_run_state(m.config, s.context, kv_dtype(opt.kv_type), 0, opt.attention);
+  s.tokens.resize(s.context);
+  return s;
+}
+
+// Prefill the new ids in one batch, then sample, report and feed back each new token until n_predict tokens, an
+// end-of-text token (unless ignored) or the end of the context.
+GenerateStats run_turn(Session& s, const std::vector<int>& ids, const std::function<void(int prev, int next)>& on_next) {
+  const ModelData& m = *s.model;
+  const ModelConfig& c = m.config;
+  check_prompt(c, ids, s.n_past == 0 ? s.context : std::numeric_limits<int>::max());
+  if (s.n_past + static_cast<int>(ids.size()) > s.context)
+    throw Error(fmt::format("the conversation is {} tokens, longer than the context of {} tokens (raise -c)",
+                            s.n_past + ids.size(), s.context));
+  use_threads(s.opt.threads);
+  for (int id : ids) accept(s.sampler, id);
+  std::copy(ids.begin(), ids.end(), s.tokens.begin() + s.n_past);
+  const int f = rectify_period(s.opt.attention);
+  const AttentionCounters before = s.state.counters;
 
   GenerateStats stats;
   stats.prompt_tokens = static_cast<int>(ids.size());
   auto t0 = std::chrono::steady_clock::now();
-  const float* logits = forward(m, state, ids.data(), static_cast<int>(ids.size()), 0);
+  const float* logits = forward(m, s.state, ids.data(), static_cast<int>(ids.size()), s.n_past);
   stats.prompt_seconds = seconds_since(t0);
 
   t0 = std::chrono::steady_clock::now();
   int token = ids.back();
-  int pos = static_cast<int>(ids.size()) - 1;  // the position whose logits we hold
-  while (stats.generated_tokens < opt.n_predict) {
-    const int next = sample(sampler, logits);
-    if (!opt.ignore_eos && c.is_eos(next)) break;
-    const int number = stats.generated_tokens++;  // next is generated token #number (SPEC §2.5)
-    accept(sampler, next);
+  int pos = s.n_past + static_cast<int>(ids.size()) - 1;  // the position whose logits we hold
+  s.pending = -1;
+  s.pending_is_eos = false;
+  while (stats.generated_tokens < s.opt.n_predict) {
+    const int next = sample(s.sampler, logits);
+    s.pending = next;
+    if (!s.opt.ignore_eos && c.is_eos(next)) {
+      s.pending_is_eos = true;
+      break;
+    }
+    const int number = stats.generated_tokens++;  // next is generated token #number of this turn (SPEC §2.5)
+    accept(s.sampler, next);
     if (on_next) on_next(token, next);
     token = next;
-    if (stats.generated_tokens == opt.n_predict || pos + 1 >= context) break;
-    tokens[++pos] = token;
-    if (rectify_due(number, f)) rectify(m, state, tokens.data(), pos, f);
-    logits = forward_token(m, state, token, pos);
+    if (stats.generated_tokens == s.opt.n_predict || pos + 1 >= s.context) break;
+    s.tokens[++pos] = token;
+    s.pending = -1;
+    if (rectify_due(number, f)) rectify(m, s.state, s.tokens.data(), pos, f);
+    logits = forward_token(m, s.state, token, pos);
   }
+  s.n_past = pos + 1;
   stats.generate_seconds = seconds_since(t0);
-  const AttentionCounters& n = state.counters;
-  if (n.selections > 0) {
-    stats.mean_blocks_selected = static_cast<double>(n.blocks_selected) / n.selections;
-    stats.kv_read_share = n.bytes_read / n.bytes_dense;
+  const AttentionCounters& n = s.state.counters;
+  if (n.selections > before.selections) {
+    stats.mean_blocks_selected =
+        static_cast<double>(n.blocks_selected - before.blocks_selected) / (n.selections - before.selections);
+    stats.kv_read_share = (n.bytes_read - before.bytes_read) / (n.bytes_dense - before.bytes_dense);
   }
-  stats.rectify_passes = n.rectify_passes;
+  stats.rectify_passes = n.rectify_passes - before.rectify_passes;
   return stats;
+}
+
+namespace {
+
+GenerateStats run_generation(const ModelData& m, const std::vector<int>& ids, const GenerateOptions& opt,
+                             const std::function<void(int prev, int next)>& on_next) {
+  check_prompt(m.config, ids, context_of(m.config, opt));
+  Session s = make_session(m, opt);
+  return run_turn(s, ids, on_next);
 }
 
 }  // namespace
 
 std::vector<int> tokenize(const Model& model, std::string_view text, bool bos) {
-  const Llama2cTokenizer& tok = tokenizer_of(model_data(model));
-  require_utf8(text, "the text");
-  return encode(tok, text, bos);
+  const Tokenizer& tok = tokenizer_of(model_data(model));
+  return encode(tok, text, bos && tok.add_bos);
 }
 
 std::string detokenize(const Model& model, int prev_token, int token) {
   const ModelData& m = model_data(model);
-  const Llama2cTokenizer& tok = tokenizer_of(m);
   if (token < 0 || token >= m.config.vocab_size)
     throw Error(fmt::format("token id {} is outside the vocabulary [0, {})", token, m.config.vocab_size));
-  return std::string(decode_piece(tok, prev_token, token));
+  const Tokenizer& tok = tokenizer_of(m);
+  return token < tok.vocab_size() ? std::string(token_bytes(tok, prev_token, token)) : std::string();
+}
+
+// The bytes a generated token prints: its text, except the single unprintable bytes llama2.c's run.c drops
+// (llama2.c tokenizers only, so its goldens hold) and the ids beyond the tokenizer (padding rows of the embedding).
+std::string_view printed_bytes(const Tokenizer& tok, int prev, int token) {
+  if (token >= tok.vocab_size()) return {};
+  const std::string_view piece = token_bytes(tok, prev, token);
+  if (tok.kind == TokenizerKind::Llama2c && !is_printable_piece(piece)) return {};
+  return piece;
 }
 
 GenerateStats generate(const Model& model, std::string_view prompt, const GenerateOptions& opt,
                        const std::function<void(std::string_view)>& on_text) {
   const ModelData& m = model_data(model);
-  const Llama2cTokenizer& tok = tokenizer_of(m);
+  const Tokenizer& tok = tokenizer_of(m);
   require_utf8(prompt, "the prompt");
-  const std::vector<int> ids = encode(tok, prompt, /*bos=*/true);
+  const std::vector<int> ids = encode(tok, prompt, tok.add_bos);
   check_prompt(m.config, ids, context_of(m.config, opt));  // errors before the prompt is echoed
 
   Utf8Stream text;
   auto emit = [&](int prev, int token) {
-    std::string_view piece = decode_piece(tok, prev, token);
-    if (!is_printable_piece(piece)) return;
-    std::string complete = text.push(piece);
+    std::string complete = text.push(printed_bytes(tok, prev, token));
     if (!complete.empty() && on_text) on_text(complete);
   };
-  for (size_t i = 1; i < ids.size(); ++i) emit(ids[i - 1], ids[i]);  // echo the prompt, as run.c does
+  // Echo the prompt (as run.c does), BOS aside.
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (i > 0 || ids[0] != tok.bos_id) emit(i > 0 ? ids[i - 1] : -1, ids[i]);
   GenerateStats stats = run_generation(m, ids, opt, emit);
   if (std::string rest = text.finish(); !rest.empty() && on_text) on_text(rest);
   return stats;
@@ -146,11 +188,7 @@ GenerateStats generate_ids(const Model& model, const std::vector<int>& prompt, c
   const ModelData& m = model_data(model);
   Utf8Stream text;
   GenerateStats stats = run_generation(m, prompt, opt, [&](int prev, int next) {
-    std::string piece;
-    if (m.tokenizer) {
-      std::string_view p = decode_piece(*m.tokenizer, prev, next);
-      if (is_printable_piece(p)) piece = text.push(p);
-    }
+    const std::string piece = m.tokenizer ? text.push(printed_bytes(*m.tokenizer, prev, next)) : std::string();
     if (on_token) on_token(next, piece);
   });
   return stats;

@@ -32,8 +32,6 @@ void log_softmax(std::vector<double>& out, const float* logits, int n) {
   for (int i = 0; i < n; ++i) out[i] = logits[i] - lse;
 }
 
-int argmax(const float* v, int n) { return static_cast<int>(std::max_element(v, v + n) - v); }
-
 // Is `token` among the 3 largest logits (ties: lower ids first)?
 bool in_top3(const float* logits, int n, int token) {
   int better = 0;

@@ -11,6 +11,7 @@
 #include "model/llama2c.hpp"
 #include "model/model.hpp"
 #include "resa/resa.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace resa {
 
@@ -45,6 +46,18 @@ std::string hf_dir_of(const std::string& path) {
   return "";
 }
 
+// The tokenizer must fit the embedding table; its end-of-turn tokens (e.g. <|im_end|>, <|eot_id|>) join the
+// model's end-of-text ids, so generation stops at either.
+void attach_tokenizer(ModelData& m, Tokenizer tok) {
+  if (tok.vocab_size() > m.config.vocab_size)
+    throw Error(fmt::format("tokenizer '{}' has {} tokens, more than the model's vocabulary of {}: it belongs to "
+                            "another model",
+                            tok.path, tok.vocab_size(), m.config.vocab_size));
+  for (int id : tok.eos_ids)
+    if (!m.config.is_eos(id)) m.config.eos_ids.push_back(id);
+  m.tokenizer = std::move(tok);
+}
+
 int64_t vec_params(const ModelConfig& c) {
   // Norm weights and biases.
   const int64_t per_layer = 2 * c.dim + (c.qkv_bias ? c.q_dim() + 2 * c.kv_dim() : 0);
@@ -59,15 +72,13 @@ Model load_model(const std::string& model_path, const std::string& tokenizer_pat
   auto data = std::make_shared<ModelData>();
   data->path = model_path;
   if (const std::string dir = hf_dir_of(model_path); !dir.empty()) {
-    if (!tokenizer_path.empty())
-      throw Error(fmt::format("--tokenizer: '{}' is a Hugging Face model; resa does not read its tokenizers yet, "
-                              "give token ids with --prompt-ids",
-                              model_path));
     HfCheckpoint ck = load_hf_checkpoint(dir);
     data->config = std::move(ck.config);
     data->files = std::move(ck.tensors.files);
     data->aligned_copies = std::move(ck.tensors.aligned_copies);
     data->weights = std::move(ck.weights);
+    const std::string tok_path = tokenizer_path.empty() ? find_tokenizer_file(dir) : tokenizer_path;
+    if (!tok_path.empty()) attach_tokenizer(*data, load_tokenizer(tok_path));
     return Model{std::move(data)};
   }
   Llama2cCheckpoint ck = load_llama2c_checkpoint(model_path);
@@ -76,8 +87,9 @@ Model load_model(const std::string& model_path, const std::string& tokenizer_pat
   data->weights = std::move(ck.weights);
   const std::string tok_path =
       tokenizer_path.empty() ? find_tokenizer_beside(model_path, data->config.vocab_size) : tokenizer_path;
-  data->tokenizer = load_llama2c_tokenizer(tok_path, data->config.vocab_size);
-  data->tokenizer->bos_id = data->config.bos_id;
+  Tokenizer tok = load_tokenizer(tok_path, data->config.vocab_size);
+  if (tok.kind == TokenizerKind::Llama2c) tok.llama2c->bos_id = tok.bos_id = data->config.bos_id;
+  attach_tokenizer(*data, std::move(tok));
   return Model{std::move(data)};
 }
 

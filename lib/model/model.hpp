@@ -1,5 +1,5 @@
 // ModelData: everything a loaded model is — its config, the mappings that hold its weights, the weight views and
-// its tokenizer (llama2.c checkpoints only, for now). resa::Model (include/resa/resa.hpp) shares one of these.
+// its tokenizer (when the checkpoint has one). resa::Model (include/resa/resa.hpp) shares one of these.
 #pragma once
 
 #include <optional>
@@ -9,7 +9,7 @@
 #include "model/config.hpp"
 #include "model/mapped_file.hpp"
 #include "model/weights.hpp"
-#include "tokenizer/llama2c_tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace resa {
 
@@ -19,7 +19,7 @@ struct ModelData {
   std::vector<MappedFile> files;  // own the memory the weight views point into
   std::vector<std::vector<float>> aligned_copies;  // tensors a file stored misaligned (see TensorSet)
   Weights weights;
-  std::optional<Llama2cTokenizer> tokenizer;
+  std::optional<Tokenizer> tokenizer;
 };
 
 }  // namespace resa
