@@ -171,4 +171,34 @@ struct PerplexityResult {
 
 PerplexityResult perplexity(const Model& model, const std::vector<int>& ids, const PerplexityOptions& opt);
 
+// Chat. The model's chat format comes from its tokenizer_config.json (or is named: "chatml" for Qwen2/Qwen2.5,
+// "deepseek-r1", "llama2", "llama3").
+struct ChatMessage {
+  std::string role;  // "system", "user" or "assistant"
+  std::string content;
+};
+
+// The conversation as the chat template renders it (the text transformers' apply_chat_template() gives), ending
+// with the prompt for the assistant's reply when add_generation_prompt.
+std::string apply_chat_template(const Model& model, const std::vector<ChatMessage>& messages,
+                                bool add_generation_prompt = true, const std::string& template_name = "");
+
+struct ChatOptions {
+  std::string system;         // the system message; "" = the template's default (if it has one)
+  std::string template_name;  // "" = from the model's tokenizer_config.json
+};
+
+struct ChatSession;  // the conversation's state (lib/chat.cpp)
+
+// A multi-turn conversation that keeps its KV cache: each turn prefills only its new tokens.
+struct Chat {
+  std::shared_ptr<ChatSession> session;
+};
+
+Chat start_chat(const Model& model, const GenerateOptions& opt, const ChatOptions& chat_opt = {});
+
+// One turn: the user's message in, the reply streamed to on_text (up to opt.n_predict tokens, ending at the model's
+// end-of-turn token). stats.prompt_tokens counts the tokens prefilled for this turn only.
+GenerateStats chat(Chat& chat, std::string_view user_message, const std::function<void(std::string_view)>& on_text);
+
 }  // namespace resa
