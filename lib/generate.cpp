@@ -118,6 +118,7 @@ GenerateStats run_turn(Session& s, const std::vector<int>& ids, const std::funct
     logits = forward_token(m, s.state, token, pos);
   }
   s.n_past = pos + 1;
+  stats.cache_positions = s.n_past;
   stats.generate_seconds = seconds_since(t0);
   const AttentionCounters& n = s.state.counters;
   if (n.selections > before.selections) {

@@ -18,13 +18,10 @@ struct GenerateArgs {
   std::string prompt_file;
   std::string prompt_ids;
   bool print_ids = false;
+  bool chat = false;
+  ChatOptions chat_opt;
   GenerateOptions opt;
 };
-
-void write_out(std::string_view text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
-}
 
 int run_generate(GenerateArgs& a) {
   const std::string path = a.model.empty() ? default_model_path() : a.model;
@@ -38,7 +35,12 @@ int run_generate(GenerateArgs& a) {
     first = false;
   };
   GenerateStats st;
-  if (!a.prompt_ids.empty()) {
+  if (a.chat) {
+    if (!a.prompt_ids.empty()) throw Error("--chat takes a text prompt (-p or -f), not --prompt-ids");
+    if (!a.prompt_file.empty()) a.prompt = read_text_file(a.prompt_file);
+    Chat c = start_chat(model, a.opt, a.chat_opt);
+    st = chat(c, a.prompt, write_out);
+  } else if (!a.prompt_ids.empty()) {
     st = generate_ids(model, parse_ids(a.prompt_ids, "--prompt-ids"), a.opt, on_token);
   } else {
     if (!a.prompt_file.empty()) a.prompt = read_text_file(a.prompt_file);
@@ -48,24 +50,34 @@ int run_generate(GenerateArgs& a) {
       st = generate(model, a.prompt, a.opt, write_out);  // echoes the prompt's text, as run.c does
   }
   write_out("\n");
-  std::string attn;
-  if (a.opt.attention.attn != Attention::Dense)
-    attn = fmt::format(" | attention: {:.1f} blocks per KV head, {:.1f}% of dense KV bytes read, {} rectify passes",
-                       st.mean_blocks_selected, 100.0 * st.kv_read_share, st.rectify_passes);
-  fmt::print(stderr, "prompt: {} tokens in {:.1f} ms, {:.1f} tokens/s | generated: {} tokens, {:.1f} tokens/s{}\n",
-             st.prompt_tokens, st.prompt_seconds * 1e3, st.prompt_tokens_per_second(), st.generated_tokens,
-             st.tokens_per_second(), attn);
+  fmt::print(stderr, "{}\n", stats_line(st, a.opt.attention));
   return 0;
 }
 
 }  // namespace
+
+void write_out(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+std::string stats_line(const GenerateStats& st, const AttentionOptions& attn) {
+  std::string a;
+  if (attn.attn != Attention::Dense)
+    a = fmt::format(" | attention: {:.1f} blocks per KV head, {:.1f}% of dense KV bytes read, {} rectify passes",
+                    st.mean_blocks_selected, 100.0 * st.kv_read_share, st.rectify_passes);
+  return fmt::format("prompt: {} tokens in {:.1f} ms, {:.1f} tokens/s | generated: {} tokens, {:.1f} tokens/s{}",
+                     st.prompt_tokens, st.prompt_seconds * 1e3, st.prompt_tokens_per_second(), st.generated_tokens,
+                     st.tokens_per_second(), a);
+}
 
 Runner add_generate(CLI::App& app) {
   auto args = std::make_shared<GenerateArgs>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt (default: the shipped stories260K model)");
   add_model_option(cmd, args->model);
   cmd->add_option("--tokenizer", args->tokenizer,
-                  "Tokenizer file (llama2.c tokenizer.bin); default: tok<vocab>.bin or tokenizer.bin beside the model");
+                  "Tokenizer file or directory (tokenizer.json, tokenizer.model, llama2.c tokenizer.bin); default: the "
+                  "model directory's, or tok<vocab>.bin / tokenizer.bin beside a llama2.c checkpoint");
   auto* p = cmd->add_option("-p,--prompt", args->prompt, "Prompt text (default: empty)");
   auto* f = cmd->add_option("-f,--file", args->prompt_file, "Read the prompt text from a file");
   auto* ids = cmd->add_option("--prompt-ids", args->prompt_ids,
@@ -73,41 +85,14 @@ Runner add_generate(CLI::App& app) {
   p->excludes(f)->excludes(ids);
   f->excludes(ids);
   cmd->add_flag("--print-ids", args->print_ids, "Print the generated token ids, separated by spaces, not text");
-  cmd->add_option("-n,--n-predict", args->opt.n_predict, "Number of tokens to generate")
-      ->check(number_in(0, 1e9))
-      ->capture_default_str();
-  cmd->add_option("-c,--ctx-size", args->opt.context,
-                  "Context size in tokens (prompt + generated); 0 = the model's maximum, at most 4096")
-      ->check(number_in(0, 1e9))
-      ->capture_default_str();
-  cmd->add_option("-t,--threads", args->opt.threads, "Threads; 0 = every core")
-      ->check(number_in(0, 4096))
-      ->capture_default_str();
-  cmd->add_option("--temp", args->opt.sampling.temperature, "Temperature; 0 = greedy")
-      ->check(number_in(0, 1e6))
-      ->capture_default_str();
-  cmd->add_option("--top-k", args->opt.sampling.top_k, "Keep the k most probable tokens; 0 = off")
-      ->check(number_in(0, 1e9))
-      ->capture_default_str();
-  cmd->add_option("--top-p", args->opt.sampling.top_p, "Nucleus sampling threshold; 1 = off")
-      ->check(number_in(0, 1))
-      ->capture_default_str();
-  cmd->add_option("--min-p", args->opt.sampling.min_p, "Keep tokens at least this fraction as probable as the best; 0 = off")
-      ->check(number_in(0, 1))
-      ->capture_default_str();
-  cmd->add_option("--repeat-penalty", args->opt.sampling.repeat_penalty, "Penalise recent tokens; 1 = off")
-      ->check(number_in(1e-3, 1e3))
-      ->capture_default_str();
-  cmd->add_option("--repeat-last-n", args->opt.sampling.repeat_last_n,
-                  "Tokens the repetition penalty looks back over; -1 = the whole context")
-      ->check(number_in(-1, 1e9))
-      ->capture_default_str();
-  cmd->add_option("-s,--seed", args->opt.sampling.seed, "RNG seed; -1 = from the clock")->capture_default_str();
-  cmd->add_option("--kv-type", args->opt.kv_type, "KV cache element type: f32 or bf16")
-      ->transform(one_of(kv_types()))
-      ->default_str("bf16");
-  cmd->add_flag("--ignore-eos", args->opt.ignore_eos, "Do not stop at the end-of-text token: generate exactly -n");
-  add_attention_options(cmd, args->opt.attention, "resa");
+  auto* chat = cmd->add_flag("--chat", args->chat,
+                             "Wrap the prompt in the model's chat template (a one-turn chat); print only the reply");
+  cmd->add_option("--system", args->chat_opt.system, "With --chat: the system message (default: the template's)")
+      ->needs(chat);
+  cmd->add_option("--chat-template", args->chat_opt.template_name,
+                  "With --chat: chatml, deepseek-r1, llama2 or llama3 (default: from tokenizer_config.json)")
+      ->needs(chat);
+  add_generation_options(cmd, args->opt);
   return [cmd, args]() { return cmd->parsed() ? run_generate(*args) : -1; };
 }
 

@@ -19,6 +19,18 @@ Runner add_generate(CLI::App& app);
 Runner add_logits(CLI::App& app);
 Runner add_info(CLI::App& app);
 Runner add_perplexity(CLI::App& app);
+Runner add_tokenize(CLI::App& app);
+Runner add_detokenize(CLI::App& app);
+Runner add_chat(CLI::App& app);
+
+// -n, -c, -t, the sampling flags, --kv-type, --ignore-eos and the attention flags, into opt.
+void add_generation_options(CLI::App* cmd, GenerateOptions& opt);
+
+// Writes text to stdout at once (streamed output).
+void write_out(std::string_view text);
+
+// The one-line statistics a generating command prints on stderr after a run (or a chat turn).
+std::string stats_line(const GenerateStats& st, const AttentionOptions& attn);
 
 // A flag check: the value is a number in [lo, hi]. Its message names the value and the range.
 CLI::Validator number_in(double lo, double hi);

@@ -13,7 +13,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "resa " RESA_VERSION);
   std::vector<resa::cli::Runner> runners = {resa::cli::add_generate(app), resa::cli::add_logits(app),
-                                            resa::cli::add_info(app), resa::cli::add_perplexity(app)};
+                                            resa::cli::add_info(app), resa::cli::add_perplexity(app),
+                                            resa::cli::add_chat(app), resa::cli::add_tokenize(app),
+                                            resa::cli::add_detokenize(app)};
 
   try {
     app.parse(argc, argv);

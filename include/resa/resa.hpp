@@ -81,6 +81,7 @@ struct GenerateStats {
   double mean_blocks_selected = 0;
   double kv_read_share = 1;
   int rectify_passes = 0;
+  int cache_positions = 0;  // positions the KV cache holds afterwards (a chat's whole conversation so far)
   double prompt_tokens_per_second() const { return prompt_seconds > 0 ? prompt_tokens / prompt_seconds : 0.0; }
   double tokens_per_second() const {
     return generate_seconds > 0 ? generated_tokens / generate_seconds : 0.0;
@@ -124,6 +125,23 @@ ModelInfo model_info(const Model& model);
 // Both throw when the model has no tokenizer.
 std::vector<int> tokenize(const Model& model, std::string_view text, bool bos = true);
 std::string detokenize(const Model& model, int prev_token, int token);
+
+// A tokenizer on its own, no weights needed: a tokenizer.json (byte-level BPE), a tokenizer.model (SentencePiece, or
+// Llama 3's tiktoken file), a llama2.c tokenizer.bin, or a directory holding one (with its tokenizer_config.json).
+struct Tokenizer;  // lib/tokenizer/tokenizer.hpp
+struct TextTokenizer {
+  std::shared_ptr<const Tokenizer> impl;
+};
+
+TextTokenizer open_tokenizer(const std::string& path);
+
+// BOS first when bos is true and the tokenizer's reference adds one (Llama 2/3, DeepSeek; not Qwen2). Special tokens
+// written in the text ("<|im_start|>") become their ids. Invalid UTF-8 is an error naming the byte offset.
+std::vector<int> tokenize(const TextTokenizer& tok, std::string_view text, bool bos = true);
+
+// The text of ids (special tokens written out, SentencePiece's control tokens and dummy-prefix space dropped); a
+// character left incomplete at the end becomes U+FFFD.
+std::string detokenize(const TextTokenizer& tok, const std::vector<int>& ids);
 
 // Runs the prompt, then samples up to opt.n_predict tokens. on_text receives the prompt's text, then each new
 // piece of text as soon as it is generated. Stops early when the model emits an end-of-text token.

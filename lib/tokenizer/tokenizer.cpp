@@ -293,4 +293,18 @@ std::string decode(const Tokenizer& t, const std::vector<int>& ids) {
   return out + stream.finish();
 }
 
+TextTokenizer open_tokenizer(const std::string& path) {
+  return TextTokenizer{std::make_shared<const Tokenizer>(load_tokenizer(path))};
+}
+
+std::vector<int> tokenize(const TextTokenizer& tok, std::string_view text, bool bos) {
+  if (!tok.impl) throw Error("the tokenizer is not loaded");
+  return encode(*tok.impl, text, bos && tok.impl->add_bos);
+}
+
+std::string detokenize(const TextTokenizer& tok, const std::vector<int>& ids) {
+  if (!tok.impl) throw Error("the tokenizer is not loaded");
+  return decode(*tok.impl, ids);
+}
+
 }  // namespace resa
