@@ -3,10 +3,12 @@
 #include <cctype>
 #include <cstdlib>
 #include <queue>
+#include <unordered_map>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <fmt/format.h>
 #include <pcre2.h>
+#include <simdjson.h>
 #include <utf8proc.h>
 
 #include <nlohmann/json.hpp>
@@ -95,19 +97,80 @@ uint64_t pair_key(int left, int right) {
   return static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32 | static_cast<uint32_t>(right);
 }
 
-void set_token(BpeTokenizer& t, int id, std::string bytes) {
-  if (static_cast<size_t>(id) >= t.tokens.size()) t.tokens.resize(id + 1);
-  t.ids.emplace(bytes, id);
-  t.tokens[id] = std::move(bytes);
+size_t table_size(size_t n) {
+  size_t size = 16;
+  while (size < 2 * n) size *= 2;
+  return size;
 }
 
-void find_byte_ids(BpeTokenizer& t, const std::string& path) {
+size_t hash_bytes(std::string_view s) { return std::hash<std::string_view>{}(s); }
+
+}  // namespace
+
+int TokenIndex::build(const std::vector<std::string>& tokens, size_t n_ids) {
+  slots.assign(table_size(n_ids), -1);
+  const size_t mask = slots.size() - 1;
+  for (size_t id = 0; id < n_ids; ++id) {
+    if (tokens[id].empty()) continue;
+    size_t i = hash_bytes(tokens[id]) & mask;
+    for (; slots[i] >= 0; i = (i + 1) & mask)
+      if (tokens[slots[i]] == tokens[id]) return static_cast<int>(id);
+    slots[i] = static_cast<int32_t>(id);
+  }
+  return -1;
+}
+
+int TokenIndex::find(const std::vector<std::string>& tokens, std::string_view bytes) const {
+  if (slots.empty()) return -1;
+  const size_t mask = slots.size() - 1;
+  for (size_t i = hash_bytes(bytes) & mask;; i = (i + 1) & mask) {
+    const int32_t id = slots[i];
+    if (id < 0) return -1;
+    if (tokens[id] == bytes) return id;
+  }
+}
+
+void MergeTable::reserve(size_t n) {
+  entries.assign(table_size(n), Entry{});
+  count = 0;
+}
+
+void MergeTable::insert(uint64_t key, BpeMerge m) {
+  if (2 * (count + 1) > entries.size()) {  // grow: rehash into twice the room
+    std::vector<Entry> old = std::move(entries);
+    reserve(std::max<size_t>(8, old.size()));
+    for (const Entry& e : old)
+      if (e.key != ~uint64_t{0}) insert(e.key, e.merge);
+  }
+  const size_t mask = entries.size() - 1;
+  for (size_t i = (key * 0x9E3779B97F4A7C15ULL) >> 20 & mask;; i = (i + 1) & mask) {
+    if (entries[i].key == key) return;
+    if (entries[i].key == ~uint64_t{0}) {
+      entries[i] = {key, m};
+      ++count;
+      return;
+    }
+  }
+}
+
+namespace {
+
+void set_token(BpeTokenizer& t, int id, std::string_view bytes) {
+  if (static_cast<size_t>(id) >= t.tokens.size()) t.tokens.resize(id + 1);
+  t.tokens[id] = bytes;
+}
+
+// Indexes the vocabulary and finds the one-byte tokens; a token spelled twice is an error.
+void index_vocabulary(BpeTokenizer& t, const std::string& path) {
+  const int duplicate = t.ids.build(t.tokens, t.tokens.size());
+  if (duplicate >= 0)
+    throw Error(fmt::format("tokenizer '{}': token {} repeats the bytes of token {}", path, duplicate,
+                            t.ids.find(t.tokens, t.tokens[duplicate])));
   for (int b = 0; b < 256; ++b) {
     const char c = static_cast<char>(b);
-    auto it = t.ids.find(std::string_view(&c, 1));
-    if (it == t.ids.end())
-      throw Error(fmt::format("tokenizer '{}' is not a byte-level BPE: byte 0x{:02X} has no token", path, b));
-    t.byte_ids[b] = it->second;
+    const int id = t.ids.find(t.tokens, std::string_view(&c, 1));
+    if (id < 0) throw Error(fmt::format("tokenizer '{}' is not a byte-level BPE: byte 0x{:02X} has no token", path, b));
+    t.byte_ids[b] = id;
   }
 }
 
@@ -151,61 +214,98 @@ void read_pre_tokenizer(BpeTokenizer& t, const nlohmann::json& p, const std::str
 
 }  // namespace
 
-BpeTokenizer bpe_from_tokenizer_json(const nlohmann::json& j, const std::string& path) {
+namespace {
+
+// A simdjson value as nlohmann JSON (the small parts of tokenizer.json, read by the code above).
+nlohmann::json to_nlohmann(simdjson::dom::element e) { return nlohmann::json::parse(simdjson::minify(e)); }
+
+[[noreturn]] void malformed(const std::string& path, std::string_view what) {
+  throw Error(fmt::format("tokenizer '{}' is malformed: {}", path, what));
+}
+
+}  // namespace
+
+BpeTokenizer bpe_from_tokenizer_json(std::string_view text, const std::string& path, nlohmann::json* rest) {
+  simdjson::dom::parser parser;
+  const simdjson::padded_string padded(text);
+  simdjson::dom::element doc;
+  if (const auto err = parser.parse(padded).get(doc))
+    throw Error(fmt::format("'{}' is not valid JSON (truncated or corrupt?): {}", path, simdjson::error_message(err)));
+  simdjson::dom::object root, model;
+  if (doc.get_object().get(root)) malformed(path, "the top level is not an object");
+  if (root["model"].get_object().get(model)) malformed(path, "it has no \"model\" object");
+  // Everything but the vocabulary and the merges, as nlohmann JSON.
+  nlohmann::json meta = nlohmann::json::object(), model_meta = nlohmann::json::object();
+  for (const auto field : root)
+    if (field.key != "model") meta[std::string(field.key)] = to_nlohmann(field.value);
+  for (const auto field : model)
+    if (field.key != "vocab" && field.key != "merges") model_meta[std::string(field.key)] = to_nlohmann(field.value);
+
   BpeTokenizer t;
-  const auto& model = j.at("model");
-  const std::string type = model.value("type", "");
-  if (type != "BPE")
-    throw Error(fmt::format("tokenizer '{}': model type '{}' is not supported (resa reads byte-level BPE)", path,
-                            type));
-  bool byte_level = false;
-  read_normalizer(t, j.value("normalizer", nlohmann::json()), path);
-  read_pre_tokenizer(t, j.value("pre_tokenizer", nlohmann::json()), path, byte_level);
-  if (!byte_level)
-    throw Error(fmt::format("tokenizer '{}' is not a byte-level BPE (no ByteLevel pre-tokenizer)", path));
-  if (!model.value("continuing_subword_prefix", std::string()).empty() ||
-      !model.value("end_of_word_suffix", std::string()).empty())
-    throw Error(fmt::format("tokenizer '{}': subword prefixes/suffixes are not supported", path));
-  t.ignore_merges = model.value("ignore_merges", false);
-
-  std::string bytes;
-  const auto& vocab = model.at("vocab");
-  t.ids.reserve(vocab.size());
-  for (const auto& [piece, id_json] : vocab.items()) {
-    const int id = id_json.get<int>();
-    if (id < 0 || id > (1 << 24)) throw Error(fmt::format("tokenizer '{}': token '{}' has id {}", path, piece, id));
-    if (!byte_level_decode(piece, bytes))
-      throw Error(fmt::format("tokenizer '{}': token '{}' (id {}) is not in the byte-level alphabet", path, piece, id));
-    set_token(t, id, bytes);
+  try {
+    const std::string type = model_meta.value("type", "");
+    if (type != "BPE")
+      throw Error(fmt::format("tokenizer '{}': model type '{}' is not supported (resa reads byte-level BPE)", path,
+                              type));
+    bool byte_level = false;
+    read_normalizer(t, meta.value("normalizer", nlohmann::json()), path);
+    read_pre_tokenizer(t, meta.value("pre_tokenizer", nlohmann::json()), path, byte_level);
+    if (!byte_level)
+      throw Error(fmt::format("tokenizer '{}' is not a byte-level BPE (no ByteLevel pre-tokenizer)", path));
+    if (!model_meta.value("continuing_subword_prefix", std::string()).empty() ||
+        !model_meta.value("end_of_word_suffix", std::string()).empty())
+      throw Error(fmt::format("tokenizer '{}': subword prefixes/suffixes are not supported", path));
+    t.ignore_merges = model_meta.value("ignore_merges", false);
+  } catch (const nlohmann::json::exception& e) {
+    malformed(path, e.what());
   }
-  find_byte_ids(t, path);
 
-  const auto& merges = model.at("merges");
+  simdjson::dom::object vocab;
+  if (model["vocab"].get_object().get(vocab)) malformed(path, "model.vocab is not an object");
+  std::string bytes;
+  for (const auto field : vocab) {
+    int64_t id = -1;
+    if (field.value.get_int64().get(id) || id < 0 || id > (1 << 24))
+      malformed(path, fmt::format("token '{}' has no valid id", field.key));
+    if (!byte_level_decode(field.key, bytes))
+      throw Error(fmt::format("tokenizer '{}': token '{}' (id {}) is not in the byte-level alphabet", path, field.key,
+                              id));
+    set_token(t, static_cast<int>(id), bytes);
+  }
+  index_vocabulary(t, path);
+
+  simdjson::dom::array merges;
+  if (model["merges"].get_array().get(merges)) malformed(path, "model.merges is not an array");
   t.merges.reserve(merges.size());
   std::string left, right;
   int rank = 0;
-  for (const auto& m : merges) {
-    std::string a, b;
+  for (const simdjson::dom::element m : merges) {
+    std::string_view a, b;
     if (m.is_string()) {  // "a b" (the older format)
-      const std::string& s = m.get_ref<const std::string&>();
+      const std::string_view s = m.get_string().value_unsafe();
       const size_t space = s.find(' ');
-      if (space == std::string::npos || space == 0 || space + 1 >= s.size())
-        throw Error(fmt::format("tokenizer '{}': merge #{} '{}' is not two tokens", path, rank, s));
+      if (space == std::string_view::npos || space == 0 || space + 1 >= s.size())
+        malformed(path, fmt::format("merge #{} '{}' is not two tokens", rank, s));
       a = s.substr(0, space);
       b = s.substr(space + 1);
     } else {  // ["a", "b"]
-      a = m.at(0).get<std::string>();
-      b = m.at(1).get<std::string>();
+      simdjson::dom::array pair;
+      if (m.get_array().get(pair) || pair.size() != 2 || pair.at(0).get_string().get(a) ||
+          pair.at(1).get_string().get(b))
+        malformed(path, fmt::format("merge #{} is not two tokens", rank));
     }
     if (!byte_level_decode(a, left) || !byte_level_decode(b, right))
       throw Error(fmt::format("tokenizer '{}': merge #{} '{} {}' is not in the byte-level alphabet", path, rank, a, b));
-    const auto l = t.ids.find(left), r = t.ids.find(right), lr = t.ids.find(left + right);
-    if (l == t.ids.end() || r == t.ids.end() || lr == t.ids.end())
+    const int l = t.ids.find(t.tokens, left), r = t.ids.find(t.tokens, right);
+    left += right;
+    const int lr = t.ids.find(t.tokens, left);
+    if (l < 0 || r < 0 || lr < 0)
       throw Error(fmt::format("tokenizer '{}': merge #{} '{} {}' names a token not in the vocabulary", path, rank, a,
                               b));
-    t.merges.emplace(pair_key(l->second, r->second), BpeMerge{rank, lr->second});
+    t.merges.insert(pair_key(l, r), BpeMerge{rank, lr});
     ++rank;
   }
+  if (rest) *rest = std::move(meta);
   return t;
 }
 
@@ -278,20 +378,19 @@ BpeTokenizer bpe_from_tiktoken(std::string_view text, const std::string& path) {
       throw Error(fmt::format("tokenizer '{}' line {}: expected \"<base64 token> <rank>\"", path, line_no));
     if (static_cast<size_t>(rank) < t.tokens.size() && !t.tokens[rank].empty())
       throw Error(fmt::format("tokenizer '{}' line {}: rank {} appears twice", path, line_no, rank));
-    if (t.ids.count(bytes))
-      throw Error(fmt::format("tokenizer '{}' line {}: the token appears twice", path, line_no));
     set_token(t, rank, bytes);
   }
   if (t.tokens.empty()) throw Error(fmt::format("tokenizer '{}' is empty", path));
-  find_byte_ids(t, path);
+  index_vocabulary(t, path);
+  t.merges.reserve(t.tokens.size());
   // The merge table: every split of a token into two tokens merges into it, at its rank.
   for (int id = 0; id < static_cast<int>(t.tokens.size()); ++id) {
     const std::string_view s = t.tokens[id];
     for (size_t k = 1; k < s.size(); ++k) {
-      const auto l = t.ids.find(s.substr(0, k));
-      if (l == t.ids.end()) continue;
-      const auto r = t.ids.find(s.substr(k));
-      if (r != t.ids.end()) t.merges.emplace(pair_key(l->second, r->second), BpeMerge{id, id});
+      const int l = t.ids.find(t.tokens, s.substr(0, k));
+      if (l < 0) continue;
+      const int r = t.ids.find(t.tokens, s.substr(k));
+      if (r >= 0) t.merges.insert(pair_key(l, r), BpeMerge{id, id});
     }
   }
   t.splits.push_back(compile_split(kLlama3SplitRegex, path));
@@ -327,14 +426,14 @@ struct Encoder {
   void push_candidate(int pos) {
     const int next = syms[pos].next;
     if (next < 0) return;
-    const auto it = t.merges.find(pair_key(syms[pos].id, syms[next].id));
-    if (it != t.merges.end()) heap.push({it->second.rank, pos, syms[pos].id, syms[next].id});
+    if (const BpeMerge* m = t.merges.find(pair_key(syms[pos].id, syms[next].id)))
+      heap.push({m->rank, pos, syms[pos].id, syms[next].id});
   }
 
   // Byte-pair merging of one split, lowest rank first, leftmost on ties.
   void merge_word(std::string_view w) {
     if (t.ignore_merges) {
-      if (auto it = t.ids.find(w); it != t.ids.end()) return out.push_back(it->second);
+      if (const int id = t.ids.find(t.tokens, w); id >= 0) return out.push_back(id);
     }
     syms.clear();
     for (size_t i = 0; i < w.size(); ++i)
@@ -346,9 +445,8 @@ struct Encoder {
       heap.pop();
       Sym& left = syms[c.pos];
       if (left.id != c.left || left.next < 0 || syms[left.next].id != c.right) continue;  // stale
-      const auto it = t.merges.find(pair_key(c.left, c.right));
       Sym& right = syms[left.next];
-      left.id = it->second.id;
+      left.id = t.merges.find(pair_key(c.left, c.right))->id;
       left.next = right.next;
       if (right.next >= 0) syms[right.next].prev = c.pos;
       right.id = -1;

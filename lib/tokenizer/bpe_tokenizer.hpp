@@ -12,10 +12,10 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -34,10 +34,37 @@ struct StringHash {
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
+// Open-addressing tables (linear probing, power-of-two sizes): the merge lookup is the encoder's inner loop and the
+// vocabulary lookup the loader's, and node-based maps spend both on cache misses.
+struct TokenIndex {  // bytes -> id, over a vector of token bytes kept by the owner
+  std::vector<int32_t> slots;  // id, or -1
+  int build(const std::vector<std::string>& tokens, size_t n_ids);  // -1, or the first id whose bytes repeat
+  int find(const std::vector<std::string>& tokens, std::string_view bytes) const;  // -1 when absent
+};
+
+struct MergeTable {  // (left id << 32 | right id) -> merge
+  struct Entry {
+    uint64_t key = ~uint64_t{0};
+    BpeMerge merge{};
+  };
+  std::vector<Entry> entries;
+  size_t count = 0;
+  void reserve(size_t n);
+  void insert(uint64_t key, BpeMerge m);  // keeps the first merge of a key
+  const BpeMerge* find(uint64_t key) const {
+    if (entries.empty()) return nullptr;
+    const size_t mask = entries.size() - 1;
+    for (size_t i = (key * 0x9E3779B97F4A7C15ULL) >> 20 & mask;; i = (i + 1) & mask) {
+      if (entries[i].key == key) return &entries[i].merge;
+      if (entries[i].key == ~uint64_t{0}) return nullptr;
+    }
+  }
+};
+
 struct BpeTokenizer {
   std::vector<std::string> tokens;  // id -> bytes (added tokens included; "" for ids the files leave unused)
-  std::unordered_map<std::string, int, StringHash, std::equal_to<>> ids;  // the model's vocabulary: bytes -> id
-  std::unordered_map<uint64_t, BpeMerge> merges;  // (left id << 32 | right id) -> merge
+  TokenIndex ids;                   // the model's vocabulary: bytes -> id
+  MergeTable merges;
   std::array<int, 256> byte_ids{};                // the one-byte tokens
   bool nfc = false;            // normalizer NFC
   bool ignore_merges = false;  // a split that is a whole token is that token (tiktoken; tokenizer.json's flag)
@@ -45,9 +72,10 @@ struct BpeTokenizer {
   std::vector<std::shared_ptr<const SplitRegex>> splits;  // applied in order, each match and gap a piece
 };
 
-// tokenizer.json's model, normalizer and pre-tokenizer (its added tokens are read by the caller). Throws
-// resa::Error naming the file for anything malformed or not byte-level BPE.
-BpeTokenizer bpe_from_tokenizer_json(const nlohmann::json& j, const std::string& path);
+// tokenizer.json's text: its model, normalizer and pre-tokenizer. Everything in it but the vocabulary and merges
+// (added tokens, post-processor ...) is returned in *rest for the caller. Throws resa::Error naming the file for
+// anything malformed or not byte-level BPE. (simdjson parses the 7 MB of Qwen2's in milliseconds.)
+BpeTokenizer bpe_from_tokenizer_json(std::string_view text, const std::string& path, nlohmann::json* rest);
 
 // A tiktoken file (Llama 3's tokenizer.model). Throws resa::Error naming the file and line when malformed.
 BpeTokenizer bpe_from_tiktoken(std::string_view file_text, const std::string& path);

@@ -118,12 +118,11 @@ Tokenizer load_tokenizer_json(const std::string& path) {
   Tokenizer t;
   t.kind = TokenizerKind::ByteLevelBpe;
   t.path = path;
-  const json j = parse_json_file(path);
-  if (!j.contains("model")) throw Error(fmt::format("'{}' is not a tokenizer.json (it has no \"model\")", path));
+  json j;
+  auto bpe = std::make_shared<BpeTokenizer>(bpe_from_tokenizer_json(read_whole(path), path, &j));
+  t.token_text = bpe->tokens;
+  t.bpe = std::move(bpe);
   try {
-    auto bpe = std::make_shared<BpeTokenizer>(bpe_from_tokenizer_json(j, path));
-    t.token_text = bpe->tokens;
-    t.bpe = std::move(bpe);
     if (j.contains("added_tokens"))
       for (const json& a : j["added_tokens"])
         add_special(t, a.at("content").get<std::string>(), a.at("id").get<int>(), a.value("lstrip", false),
@@ -176,9 +175,7 @@ bool is_file(const fs::path& p) {
 // Whether a tokenizer.json is byte-level BPE (else a directory's tokenizer.model is preferred: Llama 2 / Mistral ship
 // both, the JSON one a SentencePiece emulation).
 bool is_byte_level_json(const fs::path& p) {
-  const json j = parse_json_file(p.string());
-  const std::string pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"].dump() : "";
-  return pre.find("\"ByteLevel\"") != std::string::npos;
+  return read_whole(p.string()).find("\"ByteLevel\"") != std::string::npos;
 }
 
 }  // namespace
