@@ -44,7 +44,10 @@ int run_info(const InfoArgs& a) {
   fmt::print("q/k/v biases:     {}\n", i.qkv_bias ? "yes" : "no");
   fmt::print("LM head:          {}\n", i.tied_embeddings ? "tied to the embedding" : "separate");
   fmt::print("BOS / EOS ids:    {} / {}\n", i.bos_id, fmt::join(i.eos_ids, ", "));
-  fmt::print("tokenizer:        {}\n", i.has_tokenizer ? "yes" : "none (use --prompt-ids)");
+  fmt::print("tokenizer:        {}\n", i.has_tokenizer ? i.tokenizer : "none (use --prompt-ids)");
+  if (i.has_tokenizer)
+    fmt::print("chat template:    {}\n", i.chat_format.empty() ? "none recognised (resa chat needs --chat-template)"
+                                                              : i.chat_format);
   fmt::print("weights:          {}, {} parameters, {}\n", i.weight_dtypes, i.parameters,
              bytes_str(static_cast<double>(i.weight_bytes)));
   fmt::print("KV per token:     {} (bf16), {} (f32)\n", bytes_str(i.kv_bytes_per_token_bf16),

@@ -101,6 +101,8 @@ struct ModelInfo {
   int bos_id = -1;
   std::vector<int> eos_ids;
   bool has_tokenizer = false;
+  std::string tokenizer;      // e.g. "byte-level BPE, tokenizer.json, 151665 tokens"; "" without one
+  std::string chat_format;    // the chat template recognised: chatml, deepseek-r1, llama2, llama3; "" = none
   int64_t parameters = 0;     // counted once when the embedding and LM head are tied
   int64_t weight_bytes = 0;   // as stored
   int64_t kv_bytes_per_token_f32 = 0, kv_bytes_per_token_bf16 = 0;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "chat_template.hpp"
 #include "kv_cache.hpp"
 #include "model/hf_checkpoint.hpp"
 #include "model/llama2c.hpp"
@@ -125,6 +126,16 @@ ModelInfo model_info(const Model& model) {
   info.bos_id = c.bos_id;
   info.eos_ids = c.eos_ids;
   info.has_tokenizer = m.tokenizer.has_value();
+  if (m.tokenizer) {
+    const Tokenizer& t = *m.tokenizer;
+    info.tokenizer = fmt::format("{}, {}, {} tokens", kind_name(t.kind), fs::path(t.path).filename().string(),
+                                 t.vocab_size());
+    try {
+      info.chat_format = chat_format_name(chat_template_for(t, "").format);
+    } catch (const Error&) {
+      info.chat_format.clear();  // no template resa recognises: chat needs --chat-template
+    }
+  }
 
   std::vector<const Mat*> mats = {&w.token_embedding};
   if (!info.tied_embeddings) mats.push_back(&w.lm_head);
