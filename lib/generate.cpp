@@ -88,6 +88,8 @@ GenerateStats run_turn(Session& s, const std::vector<int>& ids, const std::funct
   std::copy(ids.begin(), ids.end(), s.tokens.begin() + s.n_past);
   const int f = rectify_period(s.opt.attention);
   const AttentionCounters before = s.state.counters;
+  if (f > 0 && s.sparse_tail > 0) rectify(m, s.state, s.tokens.data(), s.n_past, s.sparse_tail);
+  s.sparse_tail = 0;
 
   GenerateStats stats;
   stats.prompt_tokens = static_cast<int>(ids.size());
@@ -114,8 +116,12 @@ GenerateStats run_turn(Session& s, const std::vector<int>& ids, const std::funct
     if (stats.generated_tokens == s.opt.n_predict || pos + 1 >= s.context) break;
     s.tokens[++pos] = token;
     s.pending = -1;
-    if (rectify_due(number, f)) rectify(m, s.state, s.tokens.data(), pos, f);
+    if (rectify_due(number, f)) {
+      rectify(m, s.state, s.tokens.data(), pos, f);
+      s.sparse_tail -= f;
+    }
     logits = forward_token(m, s.state, token, pos);
+    if (s.opt.attention.attn != Attention::Dense) ++s.sparse_tail;
   }
   s.n_past = pos + 1;
   stats.cache_positions = s.n_past;

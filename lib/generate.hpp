@@ -45,11 +45,14 @@ struct Session {
   int pending = -1;         // the turn's last sampled token, not in the cache yet (an end-of-text token or the
                             // one that hit the token limit); -1: none
   bool pending_is_eos = false;
+  int sparse_tail = 0;      // the last positions encoded by sparse decoding and not rectified yet
 };
 
 Session make_session(const ModelData& m, const GenerateOptions& opt);
 
-// Prefills ids after what the cache holds, then samples up to opt.n_predict tokens, calling on_next(prev, next) for
+// Under Attention::Resa, first rectifies what the previous turn left sparse (fewer than rectify_every tokens at the
+// end of its reply: SPEC §2.5's schedule has no pass for them, and a chat keeps them in the cache). Then prefills ids
+// after what the cache holds, and samples up to opt.n_predict tokens, calling on_next(prev, next) for
 // each, until an end-of-text token (unless ignored), the limit or the end of the context. prompt_tokens in the
 // result counts the ids prefilled this turn.
 GenerateStats run_turn(Session& s, const std::vector<int>& ids, const std::function<void(int prev, int next)>& on_next);

@@ -12,6 +12,7 @@
 #include "reference_resa.hpp"
 #include "resa/resa.hpp"
 #include "synthetic_model.hpp"
+#include "kv_gap.hpp"
 #include "test_helpers.hpp"
 
 namespace resa {
@@ -110,25 +111,6 @@ TEST(Resa, SparseRatioOneIsDense) {
     EXPECT_GT(s.counters.selections, 0);
     EXPECT_EQ(s.counters.blocks_selected * 8 >= s.counters.selections * 50, true);  // every block, always
   }
-}
-
-// Largest |cache - dense| / max(1, |dense|) over positions [p0, p1) of layers [1, n_layers) (layer 0's K/V depend on
-// the token alone). Keys reach 17-26 in magnitude on the shipped model; float rounding of two summation orders
-// (sgemm prefill, the rectify kernel) is relative to that.
-float kv_gap(const RunState& s, const RunState& dense, int p0, int p1) {
-  const KvCache &a = s.kv, &b = dense.kv;
-  float worst = 0;
-  for (int l = 1; l < a.n_layers; ++l)
-    for (int h = 0; h < a.n_kv_heads; ++h) {
-      const float* ka = static_cast<const float*>(a.keys(l, h));
-      const float* kb = static_cast<const float*>(b.keys(l, h));
-      const float* va = static_cast<const float*>(a.values(l, h));
-      const float* vb = static_cast<const float*>(b.values(l, h));
-      for (size_t i = static_cast<size_t>(p0) * a.head_dim; i < static_cast<size_t>(p1) * a.head_dim; ++i)
-        worst = std::max({worst, std::abs(ka[i] - kb[i]) / std::max(1.0f, std::abs(kb[i])),
-                          std::abs(va[i] - vb[i]) / std::max(1.0f, std::abs(vb[i]))});
-    }
-  return worst;
 }
 
 TEST(Resa, RectifiedKeysAndValuesEqualADenseForward) {

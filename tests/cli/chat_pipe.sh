@@ -8,6 +8,7 @@
 #     chat_case.json has after the assistant's reply "<|im_end|>\n<|im_start|>user\nAnd 3+3?...assistant\n";
 #   - the cache then holds 24 + 8 - 1 and 31 + 17 + 8 - 1 positions (-n 8 with --ignore-eos: the last reply token of
 #     each turn waits for the next turn);
+#   - under --attn resa (the default) turn 2 first rectifies the 7 reply tokens turn 1 left sparse (one pass);
 #   - a blank line is not a turn; empty input is a session with no turns, exit 0;
 #   - a conversation that outgrows the context (-c) is one error line and a non-zero exit.
 #   chat_pipe.sh RESA FIXTURES TINY_BF16_CHECKPOINT QWEN2_TOKENIZER_DIR
@@ -26,7 +27,9 @@ rc=$?
 [ "$rc" -eq 0 ] || fail "exit code $rc"
 [ "$(wc -l <"$work/out")" -eq 2 ] || fail "expected two replies, one per line"
 grep -q "^turn 1: prefilled 24 new tokens, 31 positions in the cache | " "$work/err" || fail "turn 1's prefill"
-grep -q "^turn 2: prefilled 17 new tokens, 55 positions in the cache | " "$work/err" || fail "turn 2's prefill"
+grep -q "^turn 2: prefilled 17 new tokens, 55 positions in the cache | .*, 1 rectify passes$" "$work/err" ||
+  fail "turn 2's prefill"
+grep -q "^turn 1: .*, 0 rectify passes$" "$work/err" || fail "turn 1 has no pass"
 [ "$(grep -c '^turn ' "$work/err")" -eq 2 ] || fail "expected two turns"
 
 "$resa" chat -m "$work/model" -n 4 </dev/null >"$work/out" 2>"$work/err" || fail "empty input: exit code $?"

@@ -1,0 +1,108 @@
+// A chat keeps its KV cache between turns: turn 2, fed after turn 1's cache, must continue exactly as a fresh run
+// over the whole conversation does (prompt 1 + reply 1 + prompt 2 prefilled at once). Greedy, f32 KV, the shipped
+// model; under resa the tail of reply 1 that the schedule left sparse is rectified before turn 2, so the cache it
+// continues from is the dense one.
+#include <gtest/gtest.h>
+
+#include "generate.hpp"
+#include "kv_gap.hpp"
+#include "model/load.hpp"
+#include "model/model.hpp"
+#include "resa/resa.hpp"
+#include "test_helpers.hpp"
+
+namespace resa {
+namespace {
+
+std::vector<int> run(Session& s, const std::vector<int>& ids) {
+  std::vector<int> out;
+  run_turn(s, ids, [&](int, int next) { out.push_back(next); });
+  return out;
+}
+
+void expect_turn_two_continues_the_conversation(const AttentionOptions& attn) {
+  const Model model = load_model(test::model_path());
+  const ModelData& m = model_data(model);
+  GenerateOptions opt;
+  opt.sampling.temperature = 0;
+  opt.kv_type = KvType::F32;
+  opt.ignore_eos = true;
+  opt.n_predict = 40;
+  opt.threads = 1;
+  opt.attention = attn;
+  const std::vector<int> a = tokenize(model, "Tom went to the park with his dog.");
+  const std::vector<int> b = tokenize(model, "Then they went home and", /*bos=*/false);
+
+  Session chat = make_session(m, opt);
+  const std::vector<int> reply1 = run(chat, a);
+  ASSERT_EQ(reply1.size(), 40u);
+  std::vector<int> turn2 = {chat.pending};  // reply 1's last token, not in the cache yet
+  EXPECT_EQ(chat.pending, reply1.back());
+  turn2.insert(turn2.end(), b.begin(), b.end());
+  const std::vector<int> reply2 = run(chat, turn2);
+
+  std::vector<int> all = a;
+  all.insert(all.end(), reply1.begin(), reply1.end());
+  all.insert(all.end(), b.begin(), b.end());
+  Session fresh = make_session(m, opt);
+  EXPECT_EQ(run(fresh, all), reply2);
+  EXPECT_EQ(chat.n_past, fresh.n_past);
+}
+
+TEST(ChatSession, TurnTwoContinuesLikeAFreshRunDense) {
+  AttentionOptions attn;
+  attn.attn = Attention::Dense;
+  expect_turn_two_continues_the_conversation(attn);
+}
+
+// The tail reply 1 left sparse is rectified when turn 2 starts: then the whole cache equals a dense prefill of the
+// conversation (to float rounding), where before the pass the tail is off by sparse attention's error.
+TEST(ChatSession, TurnTwoFirstRectifiesTheTailTurnOneLeftSparse) {
+  const Model model = load_model(test::model_path());
+  const ModelData& m = model_data(model);
+  GenerateOptions opt;
+  opt.sampling.temperature = 0;
+  opt.kv_type = KvType::F32;
+  opt.ignore_eos = true;
+  opt.n_predict = 40;
+  opt.threads = 1;
+  opt.attention.block_size = 4;
+  opt.attention.min_blocks = 4;
+  opt.attention.sparse_ratio = 0.25;
+  opt.attention.rectify_every = 16;
+  const std::vector<int> a = tokenize(model, "Tom went to the park with his dog.");
+  const std::vector<int> b = tokenize(model, "Then they went home and", /*bos=*/false);
+  Session chat = make_session(m, opt);
+  const std::vector<int> reply1 = run(chat, a);
+  EXPECT_EQ(chat.sparse_tail, 7);  // 39 fed, passes after #16 and #32
+
+  std::vector<int> all = a;
+  all.insert(all.end(), reply1.begin(), reply1.end());
+  all.insert(all.end(), b.begin(), b.end());
+  RunState dense = make_run_state(m.config, static_cast<int>(all.size()), DType::F32);
+  forward(m, dense, all.data(), static_cast<int>(all.size()), 0);
+  const int tail0 = chat.n_past - 7;
+  EXPECT_GT(kv_gap(chat.state, dense, tail0, chat.n_past), 1e-3f);
+  EXPECT_LT(kv_gap(chat.state, dense, 0, tail0), 1e-5f);
+
+  chat.opt.n_predict = 0;  // turn 2: the pass and the prefill only
+  std::vector<int> turn2 = {chat.pending};
+  turn2.insert(turn2.end(), b.begin(), b.end());
+  const GenerateStats st = run_turn(chat, turn2, nullptr);
+  EXPECT_EQ(st.rectify_passes, 1);
+  EXPECT_EQ(chat.n_past, static_cast<int>(all.size()));
+  EXPECT_LT(kv_gap(chat.state, dense, 0, chat.n_past), 1e-5f);
+}
+
+TEST(ChatSession, TurnTwoContinuesLikeAFreshRunResa) {
+  AttentionOptions attn;  // sparse from 16 tokens on; 40 tokens leave 40 - 1 - 32 = 7 sparse at the end of turn 1
+  attn.attn = Attention::Resa;
+  attn.block_size = 4;
+  attn.min_blocks = 4;
+  attn.sparse_ratio = 0.25;
+  attn.rectify_every = 16;
+  expect_turn_two_continues_the_conversation(attn);
+}
+
+}  // namespace
+}  // namespace resa
