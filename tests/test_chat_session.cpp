@@ -20,9 +20,8 @@ std::vector<int> run(Session& s, const std::vector<int>& ids) {
   return out;
 }
 
-void expect_turn_two_continues_the_conversation(const AttentionOptions& attn) {
-  const Model model = load_model(test::model_path());
-  const ModelData& m = model_data(model);
+// Greedy, f32 KV, one thread, 40 tokens a turn.
+GenerateOptions turn_options(const AttentionOptions& attn) {
   GenerateOptions opt;
   opt.sampling.temperature = 0;
   opt.kv_type = KvType::F32;
@@ -30,6 +29,24 @@ void expect_turn_two_continues_the_conversation(const AttentionOptions& attn) {
   opt.n_predict = 40;
   opt.threads = 1;
   opt.attention = attn;
+  return opt;
+}
+
+// Sparse from 16 tokens on, rectified every 16.
+AttentionOptions small_resa() {
+  AttentionOptions attn;
+  attn.attn = Attention::Resa;
+  attn.block_size = 4;
+  attn.min_blocks = 4;
+  attn.sparse_ratio = 0.25;
+  attn.rectify_every = 16;
+  return attn;
+}
+
+void expect_turn_two_continues_the_conversation(const AttentionOptions& attn) {
+  const Model model = load_model(test::model_path());
+  const ModelData& m = model_data(model);
+  const GenerateOptions opt = turn_options(attn);
   const std::vector<int> a = tokenize(model, "Tom went to the park with his dog.");
   const std::vector<int> b = tokenize(model, "Then they went home and", /*bos=*/false);
 
@@ -60,16 +77,7 @@ TEST(ChatSession, TurnTwoContinuesLikeAFreshRunDense) {
 TEST(ChatSession, TurnTwoFirstRectifiesTheTailTurnOneLeftSparse) {
   const Model model = load_model(test::model_path());
   const ModelData& m = model_data(model);
-  GenerateOptions opt;
-  opt.sampling.temperature = 0;
-  opt.kv_type = KvType::F32;
-  opt.ignore_eos = true;
-  opt.n_predict = 40;
-  opt.threads = 1;
-  opt.attention.block_size = 4;
-  opt.attention.min_blocks = 4;
-  opt.attention.sparse_ratio = 0.25;
-  opt.attention.rectify_every = 16;
+  const GenerateOptions opt = turn_options(small_resa());
   const std::vector<int> a = tokenize(model, "Tom went to the park with his dog.");
   const std::vector<int> b = tokenize(model, "Then they went home and", /*bos=*/false);
   Session chat = make_session(m, opt);
@@ -94,15 +102,7 @@ TEST(ChatSession, TurnTwoFirstRectifiesTheTailTurnOneLeftSparse) {
   EXPECT_LT(kv_gap(chat.state, dense, 0, chat.n_past), 1e-5f);
 }
 
-TEST(ChatSession, TurnTwoContinuesLikeAFreshRunResa) {
-  AttentionOptions attn;  // sparse from 16 tokens on; 40 tokens leave 40 - 1 - 32 = 7 sparse at the end of turn 1
-  attn.attn = Attention::Resa;
-  attn.block_size = 4;
-  attn.min_blocks = 4;
-  attn.sparse_ratio = 0.25;
-  attn.rectify_every = 16;
-  expect_turn_two_continues_the_conversation(attn);
-}
+TEST(ChatSession, TurnTwoContinuesLikeAFreshRunResa) { expect_turn_two_continues_the_conversation(small_resa()); }
 
 }  // namespace
 }  // namespace resa

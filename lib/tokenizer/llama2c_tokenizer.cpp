@@ -8,6 +8,7 @@
 
 #include "model/mapped_file.hpp"
 #include "resa/resa.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace resa {
 
@@ -117,13 +118,6 @@ std::vector<int> encode(const Llama2cTokenizer& tok, std::string_view text, bool
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 // The 256 one-byte strings, so that a byte piece can be returned as a view.
 const char* byte_string(int b) {
   static const auto table = [] {
@@ -139,10 +133,7 @@ const char* byte_string(int b) {
 std::string_view decode_piece(const Llama2cTokenizer& tok, int prev_token, int token) {
   std::string_view piece = tok.pieces.at(static_cast<size_t>(token));
   if (prev_token == tok.bos_id && !piece.empty() && piece[0] == ' ') piece.remove_prefix(1);
-  if (piece.size() == 6 && piece.substr(0, 3) == "<0x" && piece[5] == '>') {
-    int hi = hex_value(piece[3]), lo = hex_value(piece[4]);
-    if (hi >= 0 && lo >= 0) return std::string_view(byte_string(hi * 16 + lo), 1);
-  }
+  if (const int b = byte_piece_value(piece); b >= 0) return std::string_view(byte_string(b), 1);
   return piece;
 }
 

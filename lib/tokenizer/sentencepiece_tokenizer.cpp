@@ -4,23 +4,13 @@
 #include <sentencepiece_processor.h>
 
 #include "resa/resa.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace resa {
 
 struct SentencePieceModel {
   sentencepiece::SentencePieceProcessor sp;
 };
-
-namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-}  // namespace
 
 SentencePieceInfo load_sentencepiece(const std::string& path) {
   auto m = std::make_shared<SentencePieceModel>();
@@ -37,8 +27,8 @@ SentencePieceInfo load_sentencepiece(const std::string& path) {
       if (m->sp.IsUnknown(id)) text = " \xE2\x81\x87 ";  // SentencePiece's surface for <unk>: " ⁇ "
       continue;
     }
-    if (m->sp.IsByte(id) && piece.size() == 6 && hex_digit(piece[3]) >= 0 && hex_digit(piece[4]) >= 0) {
-      text.push_back(static_cast<char>(hex_digit(piece[3]) * 16 + hex_digit(piece[4])));
+    if (const int b = byte_piece_value(piece); m->sp.IsByte(id) && b >= 0) {
+      text.push_back(static_cast<char>(b));
       continue;
     }
     for (size_t i = 0; i < piece.size(); ++i) {

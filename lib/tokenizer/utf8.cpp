@@ -58,6 +58,18 @@ void require_utf8(std::string_view text, std::string_view what) {
                             static_cast<unsigned char>(text[bad]), bad));
 }
 
+int byte_piece_value(std::string_view piece) {
+  if (piece.size() != 6 || piece.substr(0, 3) != "<0x" || piece[5] != '>') return -1;
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  const int hi = hex(piece[3]), lo = hex(piece[4]);
+  return hi >= 0 && lo >= 0 ? hi * 16 + lo : -1;
+}
+
 std::string Utf8Stream::push(std::string_view bytes) {
   pending.append(bytes);
   std::string out;
