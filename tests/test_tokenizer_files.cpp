@@ -1,11 +1,16 @@
 // Tokenizer files: BPE rules on hand-made tokenizer.json files small enough to work out by hand, special-token
 // matching, how a directory's tokenizer is chosen, and damaged or unsupported files (one clear error each).
+#include <cstdlib>
+#include <random>
+
 #include <gtest/gtest.h>
+#include <utf8proc.h>
 
 #include <nlohmann/json.hpp>
 
 #include "resa/resa.hpp"
 #include "test_helpers.hpp"
+#include "tokenizer/bpe_tokenizer.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace resa {
@@ -200,6 +205,66 @@ TEST(TokenizerFiles, Llama3TiktokenHasItsSpecialTokens) {
   EXPECT_EQ(t.token_text[128009], "<|eot_id|>");
   EXPECT_EQ(t.token_text[128255], "<|reserved_special_token_245|>");
   EXPECT_EQ(encode(t, "<|eot_id|>", true), (std::vector<int>{128000, 128009}));
+}
+
+}  // namespace
+}  // namespace resa
+
+namespace resa {
+namespace {
+
+std::string utf8_of(const std::u32string& s) {
+  std::string out;
+  for (char32_t c : s) {
+    utf8proc_uint8_t buf[4];
+    const auto n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(c), buf);
+    out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
+  }
+  return out;
+}
+
+std::string reference_nfc(const std::string& s) {
+  utf8proc_uint8_t* out = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(s.c_str()));
+  std::string r(reinterpret_cast<const char*>(out));
+  std::free(out);
+  return r;
+}
+
+// NFC is skipped for text whose code points NFC never changes: that must never skip a text NFC would change.
+TEST(Nfc, TheQuickCheckNeverSkipsATextNfcChanges) {
+  const std::pair<std::u32string, bool> cases[] = {
+      {U"caf\u00e9", true},       {U"cafe\u0301", false},   {U"\u212b", false},       {U"\uac00", true},
+      {U"\u1100\u1161", false},   {U"\uac00\u11a8", false}, {U"\u1ec9", true},        {U"\u304c", true},
+      {U"\u304b\u3099", false},   {U"\u0958", false},       {U"\uf900", false},       {U"\u4e00\u3002", true},
+      {U"\u0b47\u0b3e", false},   {U"\uff21", true}};
+  for (const auto& [text, stable] : cases) {
+    const std::string s = utf8_of(text);
+    EXPECT_EQ(is_nfc_stable(s), stable) << s;
+    EXPECT_EQ(nfc(s), reference_nfc(s)) << s;
+  }
+  // Random strings over the ranges where NFC acts: combining marks, jamo, Hangul, kana with voicing marks,
+  // singletons, precomposed Vietnamese, Devanagari with nukta, Oriya two-part vowels, ASCII.
+  const char32_t ranges[][2] = {{0x300, 0x36F}, {0x1100, 0x11FF}, {0xAC00, 0xAC40}, {0x3041, 0x30FF},
+                                {0x2126, 0x212B}, {0xF900, 0xF910}, {0x1EA0, 0x1EFF}, {0x0900, 0x097F},
+                                {0x0B3E, 0x0B57}, {'a', 'z'}};
+  std::mt19937 rng(5);
+  int stable = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::u32string text;
+    const auto& r = ranges[rng() % 10];
+    for (int n = 1 + static_cast<int>(rng() % 4); n > 0; --n) {
+      const auto& q = (rng() % 3 == 0) ? ranges[rng() % 10] : r;
+      text.push_back(q[0] + static_cast<char32_t>(rng() % (q[1] - q[0] + 1)));
+    }
+    const std::string s = utf8_of(text);
+    const std::string want = reference_nfc(s);
+    if (is_nfc_stable(s)) {
+      ++stable;
+      EXPECT_EQ(want, s) << "skipped a text NFC changes";
+    }
+    EXPECT_EQ(nfc(s), want);
+  }
+  EXPECT_GT(stable, 1000);  // and it does skip
 }
 
 }  // namespace

@@ -174,6 +174,13 @@ void index_vocabulary(BpeTokenizer& t, const std::string& path) {
   }
 }
 
+void index_byte_pairs(BpeTokenizer& t) {
+  t.byte_pairs.assign(256 * 256, BpeMerge{-1, -1});
+  for (int a = 0; a < 256; ++a)
+    for (int b = 0; b < 256; ++b)
+      if (const BpeMerge* m = t.merges.find(pair_key(t.byte_ids[a], t.byte_ids[b]))) t.byte_pairs[a * 256 + b] = *m;
+}
+
 void read_normalizer(BpeTokenizer& t, const nlohmann::json& n, const std::string& path) {
   if (n.is_null()) return;
   const std::string type = n.value("type", "");
@@ -305,6 +312,7 @@ BpeTokenizer bpe_from_tokenizer_json(std::string_view text, const std::string& p
     t.merges.insert(pair_key(l, r), BpeMerge{rank, lr});
     ++rank;
   }
+  index_byte_pairs(t);
   if (rest) *rest = std::move(meta);
   return t;
 }
@@ -393,6 +401,7 @@ BpeTokenizer bpe_from_tiktoken(std::string_view text, const std::string& path) {
       if (r >= 0) t.merges.insert(pair_key(l, r), BpeMerge{id, id});
     }
   }
+  index_byte_pairs(t);
   t.splits.push_back(compile_split(kLlama3SplitRegex, path));
   return t;
 }
@@ -439,7 +448,10 @@ struct Encoder {
     for (size_t i = 0; i < w.size(); ++i)
       syms.push_back({t.byte_ids[static_cast<unsigned char>(w[i])], static_cast<int>(i) - 1,
                       i + 1 < w.size() ? static_cast<int>(i) + 1 : -1});
-    for (int i = 0; i + 1 < static_cast<int>(syms.size()); ++i) push_candidate(i);
+    for (size_t i = 0; i + 1 < w.size(); ++i) {
+      const BpeMerge& m = t.byte_pairs[static_cast<unsigned char>(w[i]) * 256 + static_cast<unsigned char>(w[i + 1])];
+      if (m.rank >= 0) heap.push({m.rank, static_cast<int>(i), syms[i].id, syms[i + 1].id});
+    }
     while (!heap.empty()) {
       const Candidate c = heap.top();
       heap.pop();
@@ -497,16 +509,62 @@ struct Encoder {
   }
 };
 
-bool is_ascii(std::string_view s) {
-  for (char c : s)
-    if (static_cast<unsigned char>(c) >= 0x80) return false;
-  return true;
+// Code points NFC leaves alone whatever surrounds them: combining class 0, not the second of any composition (nor a
+// Hangul vowel or trailing consonant jamo, which compose algorithmically), and equal to their own NFC (not a
+// singleton or an excluded composition). A text made only of these is already NFC. Built once from utf8proc's
+// tables (~1.1M code points, 139 KB).
+const std::vector<bool>& nfc_stable_table() {
+  static const std::vector<bool> table = [] {
+    std::vector<bool> t(0x110000);
+    for (utf8proc_int32_t cp = 0; cp < 0x110000; ++cp) {
+      if (cp < 0x300) {
+        t[cp] = true;
+        continue;
+      }
+      const utf8proc_property_t* p = utf8proc_get_property(cp);
+      bool stable = p->combining_class == 0 && (p->comb_index == UINT16_MAX || p->comb_index < 0x8000) &&
+                    !(cp >= 0x1161 && cp <= 0x1175) && !(cp >= 0x11A8 && cp <= 0x11C2);
+      if (stable && p->decomp_seqindex != UINT16_MAX && p->decomp_type == 0) {  // a canonical decomposition
+        utf8proc_int32_t out[8];
+        const auto n = utf8proc_decompose_char(cp, out, 8, static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE), nullptr);
+        utf8proc_int32_t buf[8];
+        std::copy(out, out + std::max<utf8proc_ssize_t>(0, std::min<utf8proc_ssize_t>(n, 8)), buf);
+        const auto m = n > 0 && n <= 8 ? utf8proc_normalize_utf32(buf, n, static_cast<utf8proc_option_t>(
+                                                                              UTF8PROC_COMPOSE | UTF8PROC_STABLE))
+                                       : -1;
+        stable = m == 1 && buf[0] == cp;
+      }
+      t[cp] = stable;
+    }
+    return t;
+  }();
+  return table;
 }
+
 
 }  // namespace
 
+bool is_nfc_stable(std::string_view s) {
+  const std::vector<bool>* table = nullptr;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    utf8proc_int32_t cp = 0;
+    const auto n = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(s.data() + i),
+                                    static_cast<utf8proc_ssize_t>(s.size() - i), &cp);
+    if (n <= 0) return false;
+    if (!table) table = &nfc_stable_table();
+    if (!(*table)[cp]) return false;
+    i += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 std::string nfc(std::string_view text) {
-  if (is_ascii(text)) return std::string(text);
+  if (is_nfc_stable(text)) return std::string(text);
   utf8proc_uint8_t* dst = nullptr;
   const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
                               static_cast<utf8proc_ssize_t>(text.size()), &dst, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
@@ -518,7 +576,7 @@ std::string nfc(std::string_view text) {
 
 void bpe_encode(const BpeTokenizer& t, std::string_view text, std::vector<int>& out) {
   std::string normalized;
-  if (t.nfc && !is_ascii(text)) {
+  if (t.nfc && !is_nfc_stable(text)) {
     normalized = nfc(text);
     text = normalized;
   }

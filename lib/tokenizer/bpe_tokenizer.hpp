@@ -66,6 +66,8 @@ struct BpeTokenizer {
   TokenIndex ids;                   // the model's vocabulary: bytes -> id
   MergeTable merges;
   std::array<int, 256> byte_ids{};                // the one-byte tokens
+  std::vector<BpeMerge> byte_pairs;  // [256 * 256] the merges of two one-byte tokens (rank -1: none), looked up
+                                     // directly: every split starts as bytes
   bool nfc = false;            // normalizer NFC
   bool ignore_merges = false;  // a split that is a whole token is that token (tiktoken; tokenizer.json's flag)
   bool add_prefix_space = false;
@@ -86,8 +88,9 @@ bool looks_like_tiktoken(std::string_view file_text);
 // Encodes text (valid UTF-8, no special tokens) and appends the ids to out.
 void bpe_encode(const BpeTokenizer& t, std::string_view text, std::vector<int>& out);
 
-// Unicode NFC of valid UTF-8 (utf8proc).
+// Unicode NFC of valid UTF-8 (utf8proc), skipped when every code point is one NFC never changes.
 std::string nfc(std::string_view text);
+bool is_nfc_stable(std::string_view text);  // that test: true means nfc(text) == text
 
 // Llama 3's pre-tokenizer regex (tiktoken's cl100k pattern with digits in runs of at most three).
 extern const char* const kLlama3SplitRegex;
