@@ -59,8 +59,11 @@ GenerateStats chat(Chat& c, std::string_view user_message, const std::function<v
   ids.insert(ids.end(), turn.begin(), turn.end());
 
   Utf8Stream out;
+  bool first = true;  // the reply is printed on its own: its first piece as at the start of a text (SentencePiece
+                      // drops its leading space, as decoding the reply alone does)
   GenerateStats stats = run_turn(s, ids, [&](int prev, int next) {
-    const std::string piece = out.push(printed_bytes(tok, prev, next));
+    const std::string piece = out.push(printed_bytes(tok, first ? -1 : prev, next));
+    first = false;
     if (!piece.empty() && on_text) on_text(piece);
   });
   if (std::string rest = out.finish(); !rest.empty() && on_text) on_text(rest);

@@ -120,6 +120,23 @@ TEST(SpecialTokens, LongestMatchWinsAndStripsSwallowWhitespace) {
   EXPECT_EQ(decode(t, {'a', 300, 'b'}), "a<|end|>b");
 }
 
+// BOS comes from the post-processor's template (Llama 3's tokenizer.json), alone or inside a Sequence.
+TEST(TokenizerFiles, BosFromThePostProcessorTemplate) {
+  TempDir dir;
+  json j = tiny_tokenizer({}, {});
+  j["added_tokens"].push_back({{"id", 303}, {"content", "<|begin|>"}, {"special", true}});
+  const json tmpl = {{"type", "TemplateProcessing"},
+                     {"single", {{{"SpecialToken", {{"id", "<|begin|>"}, {"type_id", 0}}}},
+                                 {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+                     {"special_tokens", {{"<|begin|>", {{"id", "<|begin|>"}, {"ids", {303}}}}}}};
+  EXPECT_EQ(encode(load_json(dir, j), "a", true), (std::vector<int>{'a'}));  // no post-processor: no BOS
+  j["post_processor"] = tmpl;
+  EXPECT_EQ(encode(load_json(dir, j), "a", true), (std::vector<int>{303, 'a'}));
+  j["post_processor"] = {{"type", "Sequence"}, {"processors", {{{"type", "ByteLevel"}}, tmpl}}};
+  EXPECT_EQ(encode(load_json(dir, j), "a", true), (std::vector<int>{303, 'a'}));
+  EXPECT_EQ(encode(load_json(dir, j), "a", false), (std::vector<int>{'a'}));
+}
+
 // A directory with both files: Llama 2 / Mistral ship a SentencePiece-emulating tokenizer.json beside
 // tokenizer.model, and the model file wins; a byte-level tokenizer.json wins over a tokenizer.model.
 TEST(TokenizerFiles, DirectoryPicksTheFileThatMatchesTheFamily) {

@@ -127,15 +127,23 @@ Tokenizer load_tokenizer_json(const std::string& path) {
       for (const json& a : j["added_tokens"])
         add_special(t, a.at("content").get<std::string>(), a.at("id").get<int>(), a.value("lstrip", false),
                     a.value("rstrip", false));
-    // BOS: added by the post-processor's template (Llama 3) unless tokenizer_config.json says otherwise.
-    const json& post = j.contains("post_processor") ? j["post_processor"] : json();
-    if (post.is_object() && post.contains("special_tokens") && post["special_tokens"].is_object())
-      for (const auto& [name, v] : post["special_tokens"].items())
-        if (int id = special_id(t, name); id >= 0 && t.bos_id < 0 && post.contains("single") &&
-                                           post["single"].dump().find(name) != std::string::npos) {
-          t.bos_id = id;
-          t.add_bos = true;
-        }
+    // BOS: added by the post-processor's template (Llama 3: TemplateProcessing, alone or in a Sequence) unless
+    // tokenizer_config.json says otherwise.
+    std::vector<json> posts;
+    if (j.contains("post_processor") && j["post_processor"].is_object()) {
+      posts.push_back(j["post_processor"]);
+      if (posts[0].contains("processors") && posts[0]["processors"].is_array())
+        for (const json& p : posts[0]["processors"]) posts.push_back(p);
+    }
+    for (const json& post : posts)
+      if (post.is_object() && post.contains("special_tokens") && post["special_tokens"].is_object() &&
+          post.contains("single"))
+        for (const auto& [name, v] : post["special_tokens"].items())
+          if (const int id = special_id(t, name);
+              id >= 0 && t.bos_id < 0 && post["single"].dump().find(name) != std::string::npos) {
+            t.bos_id = id;
+            t.add_bos = true;
+          }
   } catch (const json::exception& e) {
     throw Error(fmt::format("tokenizer '{}' is malformed: {}", path, e.what()));
   }
