@@ -563,21 +563,27 @@ bool is_nfc_stable(std::string_view s) {
   return true;
 }
 
-std::string nfc(std::string_view text) {
-  if (is_nfc_stable(text)) return std::string(text);
+namespace {
+
+std::string utf8proc_nfc(std::string_view text) {
   utf8proc_uint8_t* dst = nullptr;
   const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-                              static_cast<utf8proc_ssize_t>(text.size()), &dst, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+                              static_cast<utf8proc_ssize_t>(text.size()), &dst,
+                              static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
   if (n < 0) throw Error(fmt::format("NFC normalisation failed: {}", utf8proc_errmsg(n)));
   std::string out(reinterpret_cast<const char*>(dst), static_cast<size_t>(n));
   std::free(dst);
   return out;
 }
 
+}  // namespace
+
+std::string nfc(std::string_view text) { return is_nfc_stable(text) ? std::string(text) : utf8proc_nfc(text); }
+
 void bpe_encode(const BpeTokenizer& t, std::string_view text, std::vector<int>& out) {
   std::string normalized;
   if (t.nfc && !is_nfc_stable(text)) {
-    normalized = nfc(text);
+    normalized = utf8proc_nfc(text);
     text = normalized;
   }
   std::string prefixed;
