@@ -143,7 +143,7 @@ void MergeTable::insert(uint64_t key, BpeMerge m) {
       if (e.key != ~uint64_t{0}) insert(e.key, e.merge);
   }
   const size_t mask = entries.size() - 1;
-  for (size_t i = (key * 0x9E3779B97F4A7C15ULL) >> 20 & mask;; i = (i + 1) & mask) {
+  for (size_t i = home(key, mask);; i = (i + 1) & mask) {
     if (entries[i].key == key) return;
     if (entries[i].key == ~uint64_t{0}) {
       entries[i] = {key, m};
@@ -417,7 +417,7 @@ struct Encoder {
     int id, prev, next;
   };
   struct Candidate {
-    int rank, pos, left, right;
+    int rank, pos, left, right, merged;  // the merge of left and right at pos (left's index)
     bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
   };
   std::vector<Sym> syms;
@@ -436,7 +436,7 @@ struct Encoder {
     const int next = syms[pos].next;
     if (next < 0) return;
     if (const BpeMerge* m = t.merges.find(pair_key(syms[pos].id, syms[next].id)))
-      heap.push({m->rank, pos, syms[pos].id, syms[next].id});
+      heap.push({m->rank, pos, syms[pos].id, syms[next].id, m->id});
   }
 
   // Byte-pair merging of one split, lowest rank first, leftmost on ties.
@@ -450,7 +450,7 @@ struct Encoder {
                       i + 1 < w.size() ? static_cast<int>(i) + 1 : -1});
     for (size_t i = 0; i + 1 < w.size(); ++i) {
       const BpeMerge& m = t.byte_pairs[static_cast<unsigned char>(w[i]) * 256 + static_cast<unsigned char>(w[i + 1])];
-      if (m.rank >= 0) heap.push({m.rank, static_cast<int>(i), syms[i].id, syms[i + 1].id});
+      if (m.rank >= 0) heap.push({m.rank, static_cast<int>(i), syms[i].id, syms[i + 1].id, m.id});
     }
     while (!heap.empty()) {
       const Candidate c = heap.top();
@@ -458,7 +458,7 @@ struct Encoder {
       Sym& left = syms[c.pos];
       if (left.id != c.left || left.next < 0 || syms[left.next].id != c.right) continue;  // stale
       Sym& right = syms[left.next];
-      left.id = t.merges.find(pair_key(c.left, c.right))->id;
+      left.id = c.merged;
       left.next = right.next;
       if (right.next >= 0) syms[right.next].prev = c.pos;
       right.id = -1;

@@ -51,10 +51,12 @@ struct MergeTable {  // (left id << 32 | right id) -> merge
   size_t count = 0;
   void reserve(size_t n);
   void insert(uint64_t key, BpeMerge m);  // keeps the first merge of a key
+  // Where a key's probe starts: a multiplicative hash of both ids.
+  static size_t home(uint64_t key, size_t mask) { return (key * 0x9E3779B97F4A7C15ULL) >> 20 & mask; }
   const BpeMerge* find(uint64_t key) const {
     if (entries.empty()) return nullptr;
     const size_t mask = entries.size() - 1;
-    for (size_t i = (key * 0x9E3779B97F4A7C15ULL) >> 20 & mask;; i = (i + 1) & mask) {
+    for (size_t i = home(key, mask);; i = (i + 1) & mask) {
       if (entries[i].key == key) return &entries[i].merge;
       if (entries[i].key == ~uint64_t{0}) return nullptr;
     }
