@@ -61,7 +61,16 @@ void single_threaded_openblas() {
 
 }  // namespace
 
+KernelInfo kernel_info() {
+  try {
+    return {simd::kernels().isa, simd::supported_isas()};
+  } catch (const std::runtime_error& e) {  // RESA_ISA names a table this CPU cannot run
+    throw Error(e.what());
+  }
+}
+
 RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int max_rows, const AttentionOptions& attn) {
+  kernel_info();  // a bad RESA_ISA is an error before any work
   if (context <= 0) throw Error(fmt::format("the context must be at least 1 position, got {}", context));
   check_attention_options(attn);
   single_threaded_openblas();

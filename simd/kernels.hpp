@@ -1,9 +1,10 @@
 // The kernel table. Every kernel has one signature; simd/scalar/ holds the plain reference twin of each, and the
 // ISA-specific versions (simd/avx2/, simd/avx512/) fill the same table. kernels() picks one at first use from
-// CPUID; RESA_ISA=scalar|avx2|avx512 overrides it. Kernels know no model.
+// CPUID and XGETBV (dispatch.cpp); RESA_ISA=scalar|avx2|avx512 overrides it. Kernels know no model.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace resa::simd {
@@ -60,10 +61,15 @@ struct Kernels {
 // The plain loops, in the summation order of llama2.c's run.c.
 const Kernels& scalar_kernels();
 
-// The table for this CPU (or RESA_ISA), chosen once.
+// The table for this CPU (the widest it runs), or the one RESA_ISA names; chosen once. Throws std::runtime_error
+// when RESA_ISA names an unknown ISA or one this CPU cannot run.
 const Kernels& kernels();
 
 // The table for a named ISA; nullptr when the name is unknown or this CPU cannot run it.
 const Kernels* kernels_for(std::string_view isa);
+
+// What this CPU (and its OS) can run, e.g. "scalar, avx2, avx512 with AVX512_BF16".
+std::string supported_isas();
+bool cpu_has_avx512_bf16();
 
 }  // namespace resa::simd

@@ -54,6 +54,8 @@ int run_info(const InfoArgs& a) {
              bytes_str(i.kv_bytes_per_token_f32));
   fmt::print("KV at {} tokens: {} (bf16), {} (f32)\n", ctx, bytes_str(double(i.kv_bytes_per_token_bf16) * ctx),
              bytes_str(double(i.kv_bytes_per_token_f32) * ctx));
+  const KernelInfo k = kernel_info();
+  fmt::print("kernels:          {} (this CPU runs {}; RESA_ISA=scalar|avx2|avx512 chooses)\n", k.isa, k.supported);
   return 0;
 }
 

@@ -117,11 +117,20 @@ struct Model {
 
 // Loads a model: a Hugging Face directory (config.json + model.safetensors or a sharded index; path may also name
 // the config.json or a .safetensors file in it) or a llama2.c checkpoint file. A llama2.c checkpoint's tokenizer
-// is tokenizer_path, else tok<vocab_size>.bin or tokenizer.bin beside it. Hugging Face directories have no tokenizer
-// yet: use the *_ids functions.
+// is tokenizer_path, else tok<vocab_size>.bin or tokenizer.bin beside it; a Hugging Face directory's is its
+// tokenizer.json / tokenizer.model (without one, use the *_ids functions).
 Model load_model(const std::string& model_path, const std::string& tokenizer_path = "");
 
 ModelInfo model_info(const Model& model);
+
+// The CPU kernels in use: isa is "avx512", "avx2" or "scalar" (the widest this CPU and its OS support, or the one the
+// environment variable RESA_ISA names); supported lists what this CPU can run. Throws Error when RESA_ISA names an
+// unknown ISA or one this CPU cannot run (load_model and generation throw the same).
+struct KernelInfo {
+  std::string isa;
+  std::string supported;
+};
+KernelInfo kernel_info();
 
 // Text -> token ids (with BOS first when bos is true), and one token id -> the text it prints after prev_token.
 // Both throw when the model has no tokenizer.

@@ -70,6 +70,7 @@ int64_t vec_params(const ModelConfig& c) {
 int default_context(const ModelConfig& c) { return std::min(c.max_seq_len, kDefaultMaxContext); }
 
 Model load_model(const std::string& model_path, const std::string& tokenizer_path) {
+  kernel_info();  // a bad RESA_ISA is an error before the weights are mapped
   auto data = std::make_shared<ModelData>();
   data->path = model_path;
   if (const std::string dir = hf_dir_of(model_path); !dir.empty()) {

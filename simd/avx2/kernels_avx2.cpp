@@ -1,0 +1,28 @@
+// The avx2 kernel table: simd/vec/'s kernels over VecAvx2. This file alone is compiled with -mavx2 -mfma -mf16c
+// (CMakeLists.txt); dispatch.cpp calls avx2::kernels() only on a CPU (and OS) that supports it.
+#include <immintrin.h>
+#include <math.h>
+
+#include <cstdint>
+
+#include "simd/kernels.hpp"
+#include "simd/scalar/scalar.hpp"
+#include "simd/vec/vec_avx2.hpp"
+
+namespace resa::simd::avx2 {
+
+namespace {
+using X = VecAvx2;
+#include "simd/vec/linear.inl"
+#include "simd/vec/attention.inl"
+}  // namespace
+
+const Kernels& kernels() {
+  static const Kernels k{"avx2",          matvec_f32,       matvec_bf16,      matvec_f16,
+                         dot_f32,          dot_bf16,         axpy_f32,         axpy_bf16,
+                         block_scores_f32, block_scores_bf16, scalar::top_n,   sparse_attn_f32,
+                         sparse_attn_bf16, causal_attn_f32,  causal_attn_bf16};
+  return k;
+}
+
+}  // namespace resa::simd::avx2

@@ -1,0 +1,32 @@
+// The avx512 kernel table: simd/vec/'s kernels over VecAvx512. This file alone is compiled with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
+// (CMakeLists.txt); dispatch.cpp calls avx512::kernels() only on a CPU (and OS) that supports it.
+// GCC 12's AVX-512 intrinsics build their don't-care operands with _mm512_undefined_*(), which its own
+// uninitialised-value analysis then flags (GCC bug 105593); the warnings are about the header, not this code.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#include <math.h>
+
+#include <cstdint>
+
+#include "simd/kernels.hpp"
+#include "simd/scalar/scalar.hpp"
+#include "simd/vec/vec_avx512.hpp"
+
+namespace resa::simd::avx512 {
+
+namespace {
+using X = VecAvx512;
+#include "simd/vec/linear.inl"
+#include "simd/vec/attention.inl"
+}  // namespace
+
+const Kernels& kernels() {
+  static const Kernels k{"avx512",          matvec_f32,       matvec_bf16,      matvec_f16,
+                         dot_f32,          dot_bf16,         axpy_f32,         axpy_bf16,
+                         block_scores_f32, block_scores_bf16, scalar::top_n,   sparse_attn_f32,
+                         sparse_attn_bf16, causal_attn_f32,  causal_attn_bf16};
+  return k;
+}
+
+}  // namespace resa::simd::avx512

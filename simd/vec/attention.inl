@@ -1,0 +1,247 @@
+// Block scoring and flash attention (SPEC §2.2, §2.4, §2.5), written once over a vector type X; included after
+// linear.inl inside each ISA's anonymous namespace (same rules: no standard-library templates).
+//
+// One routine, flash_tile(), serves the sparse decode step (the selected blocks), the dense decode step (every block)
+// and the dense causal pass (rectify): a tile of up to kTile consecutive K/V rows is read once and used by every query
+// row that sees it; each query row keeps its own running maximum m, sum l and unnormalised accumulator (online
+// softmax), so tiles may come in any order and splits merge by log-sum-exp.
+
+constexpr int kTile = 32;   // K/V rows per tile
+constexpr int kGroup = 8;   // query rows scored together (their accumulators stay in registers)
+
+// exp(x) for x <= 0 (scores minus their running maximum), 2^n * p(r) with Cephes' expf polynomial: relative error
+// ~2e-7. Inputs below -87.3 give ~1e-38, not 0; callers zero what must be exactly 0.
+inline typename X::V vexp(typename X::V x) {
+  x = X::max(x, X::set1(-87.3f));
+  const typename X::V n = X::round(X::mul(x, X::set1(1.44269504088896341f)));
+  typename X::V r = X::fma(n, X::set1(-0.693359375f), x);
+  r = X::fma(n, X::set1(2.12194440e-4f), r);
+  typename X::V p = X::set1(1.9875691500e-4f);
+  p = X::fma(p, r, X::set1(1.3981999507e-3f));
+  p = X::fma(p, r, X::set1(8.3334519073e-3f));
+  p = X::fma(p, r, X::set1(4.1665795894e-2f));
+  p = X::fma(p, r, X::set1(1.6666665459e-1f));
+  p = X::fma(p, r, X::set1(5.0000001201e-1f));
+  p = X::fma(p, X::mul(r, r), X::add(r, X::set1(1.0f)));
+  return X::mul(p, X::pow2i(n));
+}
+
+template <class T>
+void block_scores(float* scores, const float* qbar, const T* summaries, int n_blocks, int head_dim) {
+  constexpr int N = X::N;
+  for (int b = 0; b < n_blocks; ++b) {
+    const T* lo = summaries + static_cast<long>(b) * 2 * head_dim;
+    const T* hi = lo + head_dim;
+    typename X::V s = X::zero();
+    int d = 0;
+    for (; d + N <= head_dim; d += N) {
+      const typename X::V q = X::load(qbar + d);
+      s = X::add(s, X::max(X::mul(q, X::load(lo + d)), X::mul(q, X::load(hi + d))));
+    }
+    float r = X::sum(s);
+    for (; d < head_dim; ++d) r += fmaxs(qbar[d] * load1(lo[d]), qbar[d] * load1(hi[d]));
+    scores[b] = r;
+  }
+}
+void block_scores_f32(float* scores, const float* qbar, const float* summaries, int n_blocks, int head_dim) {
+  block_scores(scores, qbar, summaries, n_blocks, head_dim);
+}
+void block_scores_bf16(float* scores, const float* qbar, const uint16_t* summaries, int n_blocks, int head_dim) {
+  block_scores(scores, qbar, summaries, n_blocks, head_dim);
+}
+
+// The query rows of a flash pass: row r reads q[r], sees positions up to last[r] and keeps m[r], l[r], acc[r].
+struct FlashRows {
+  const float* const* q;
+  float* const* acc;
+  float* m;
+  float* l;
+  const int* last;
+  int n;
+};
+
+// s[r][t] = q[r] . K[t0 + t] * scale for NR rows and nt tokens.
+template <int NR, class T>
+void tile_scores(float (*s)[kTile], const float* const* q, const T* K, int t0, int nt, int hd, float scale) {
+  constexpr int N = X::N;
+  const int body = hd / N * N;
+  for (int t = 0; t < nt; ++t) {
+    const T* k = K + static_cast<long>(t0 + t) * hd;
+    typename X::V a[NR];
+    for (int r = 0; r < NR; ++r) a[r] = X::zero();
+    for (int c = 0; c < body; c += N) {
+      const typename X::V kv = X::load(k + c);
+      for (int r = 0; r < NR; ++r) a[r] = X::fma(X::load(q[r] + c), kv, a[r]);
+    }
+    for (int r = 0; r < NR; ++r) {
+      float v = X::sum(a[r]);
+      for (int c = body; c < hd; ++c) v += q[r][c] * load1(k[c]);
+      s[r][t] = v * scale;
+    }
+  }
+}
+
+// acc[r] += sum_t p[r][t] * V[t0 + t] for NR rows and nt tokens.
+template <int NR, class T>
+void tile_values(float* const* acc, const float (*p)[kTile], const T* Vv, int t0, int nt, int hd) {
+  constexpr int N = X::N;
+  const int body = hd / N * N;
+  for (int c = 0; c < body; c += N) {
+    typename X::V a[NR];
+    for (int r = 0; r < NR; ++r) a[r] = X::load(acc[r] + c);
+    for (int t = 0; t < nt; ++t) {
+      const typename X::V v = X::load(Vv + static_cast<long>(t0 + t) * hd + c);
+      for (int r = 0; r < NR; ++r) a[r] = X::fma(X::set1(p[r][t]), v, a[r]);
+    }
+    for (int r = 0; r < NR; ++r) X::store(acc[r] + c, a[r]);
+  }
+  for (int c = body; c < hd; ++c)
+    for (int r = 0; r < NR; ++r) {
+      float a = acc[r][c];
+      for (int t = 0; t < nt; ++t) a += p[r][t] * load1(Vv[static_cast<long>(t0 + t) * hd + c]);
+      acc[r][c] = a;
+    }
+}
+
+// Folds a tile's scores s[r][0, cnt[r]) into row r's online softmax: rescales its sum and accumulator when the
+// maximum grows, and turns the scores into weights exp(s - m), zero past cnt[r] (up to nt).
+inline void tile_softmax(float (*s)[kTile], const int* cnt, int nt, float* m, float* l, float* const* acc, int nr,
+                         int hd) {
+  constexpr int N = X::N;
+  for (int r = 0; r < nr; ++r) {
+    const int n = cnt[r];
+    float mt = m[r];
+    for (int t = 0; t < n; ++t) mt = fmaxs(mt, s[r][t]);
+    if (mt > m[r]) {
+      const float c = expf(m[r] - mt);  // 0 while the row has seen nothing (m = -inf)
+      l[r] *= c;
+      const typename X::V vc = X::set1(c);
+      int d = 0;
+      for (; d + N <= hd; d += N) X::store(acc[r] + d, X::mul(vc, X::load(acc[r] + d)));
+      for (; d < hd; ++d) acc[r][d] *= c;
+      m[r] = mt;
+    }
+    const typename X::V vm = X::set1(m[r]);
+    typename X::V sum = X::zero();
+    int t = 0;
+    for (; t + N <= n; t += N) {
+      const typename X::V p = vexp(X::sub(X::load(s[r] + t), vm));
+      X::store(s[r] + t, p);
+      sum = X::add(sum, p);
+    }
+    float total = X::sum(sum);
+    for (; t < n; ++t) total += (s[r][t] = expf(s[r][t] - m[r]));
+    for (; t < nt; ++t) s[r][t] = 0.0f;
+    l[r] += total;
+  }
+}
+
+template <int NR, class T>
+void flash_group(const FlashRows& rows, int r0, const T* K, const T* Vv, int t0, int nt, int hd, float scale) {
+  alignas(64) float s[NR][kTile];
+  int cnt[NR], used = 0;
+  for (int r = 0; r < NR; ++r) {
+    const int c = rows.last[r0 + r] - t0 + 1;
+    cnt[r] = c < 0 ? 0 : (c > nt ? nt : c);
+    used = imax(used, cnt[r]);
+  }
+  if (used == 0) return;
+  tile_scores<NR>(s, rows.q + r0, K, t0, used, hd, scale);
+  tile_softmax(s, cnt, used, rows.m + r0, rows.l + r0, rows.acc + r0, NR, hd);
+  tile_values<NR>(rows.acc + r0, s, Vv, t0, used, hd);
+}
+
+// Every row over K/V rows [t0, t1), tile by tile, each tile shared by all rows.
+template <class T>
+void flash_range(const FlashRows& rows, const T* K, const T* Vv, int t0, int t1, int hd, float scale) {
+  for (int a = t0; a < t1; a += kTile) {
+    const int nt = imin(kTile, t1 - a);
+    for (int r0 = 0; r0 < rows.n; r0 += kGroup) {
+      switch (imin(kGroup, rows.n - r0)) {
+        case 1: flash_group<1>(rows, r0, K, Vv, a, nt, hd, scale); break;
+        case 2: flash_group<2>(rows, r0, K, Vv, a, nt, hd, scale); break;
+        case 3: flash_group<3>(rows, r0, K, Vv, a, nt, hd, scale); break;
+        case 4: flash_group<4>(rows, r0, K, Vv, a, nt, hd, scale); break;
+        case 5: flash_group<5>(rows, r0, K, Vv, a, nt, hd, scale); break;
+        case 6: flash_group<6>(rows, r0, K, Vv, a, nt, hd, scale); break;
+        case 7: flash_group<7>(rows, r0, K, Vv, a, nt, hd, scale); break;
+        default: flash_group<8>(rows, r0, K, Vv, a, nt, hd, scale); break;
+      }
+    }
+  }
+}
+
+constexpr int kMaxRows = 256;  // query rows per flash pass (g heads, or g heads x n rows of a causal chunk)
+
+template <class T>
+void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const T* K, const T* Vv, const int* blocks,
+                 int n_blocks, int block_size, int len, int head_dim, float scale) {
+  for (int j0 = 0; j0 < g; j0 += kMaxRows) {  // more heads than kMaxRows per group: in turns
+    const int nr = imin(kMaxRows, g - j0);
+    const float* qs[kMaxRows];
+    float* accs[kMaxRows];
+    int last[kMaxRows];
+    for (int j = 0; j < nr; ++j) {
+      qs[j] = q + static_cast<long>(j0 + j) * head_dim;
+      accs[j] = acc + static_cast<long>(j0 + j) * head_dim;
+      for (int d = 0; d < head_dim; ++d) accs[j][d] = 0.0f;
+      m[j0 + j] = -__builtin_inff();
+      l[j0 + j] = 0.0f;
+      last[j] = len - 1;
+    }
+    const FlashRows rows{qs, accs, m + j0, l + j0, last, nr};
+    for (int i = 0; i < n_blocks; ++i) {
+      const int t0 = blocks[i] * block_size;
+      flash_range(rows, K, Vv, t0, imin(t0 + block_size, len), head_dim, scale);
+    }
+  }
+}
+void sparse_attn_f32(float* acc, float* m, float* l, const float* q, int g, const float* K, const float* V,
+                     const int* blocks, int n_blocks, int block_size, int len, int head_dim, float scale) {
+  sparse_attn(acc, m, l, q, g, K, V, blocks, n_blocks, block_size, len, head_dim, scale);
+}
+void sparse_attn_bf16(float* acc, float* m, float* l, const float* q, int g, const uint16_t* K, const uint16_t* V,
+                      const int* blocks, int n_blocks, int block_size, int len, int head_dim, float scale) {
+  sparse_attn(acc, m, l, q, g, K, V, blocks, n_blocks, block_size, len, head_dim, scale);
+}
+
+// Causal: the n x g query rows share each K/V tile (GEMM-shaped: g x n rows per K/V byte), in passes of up to
+// kMaxRows rows; row i sees positions 0 .. pos0 + i.
+template <class T>
+void causal_attn(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0, const T* K,
+                 const T* Vv, int head_dim, float scale) {
+  const int heads_per_pass = imin(g, kMaxRows), rows_per_pass = kMaxRows / heads_per_pass;
+  for (int j0 = 0; j0 < g; j0 += heads_per_pass) {
+    const int nj = imin(heads_per_pass, g - j0);
+    for (int i0 = 0; i0 < n; i0 += rows_per_pass) {
+      const int ni = imin(rows_per_pass, n - i0);
+      const float* qs[kMaxRows];
+      float* accs[kMaxRows];
+      float m[kMaxRows], l[kMaxRows];
+      int last[kMaxRows], nr = 0;
+      for (int i = i0; i < i0 + ni; ++i)
+        for (int j = j0; j < j0 + nj; ++j, ++nr) {
+          qs[nr] = q + static_cast<long>(i) * q_stride + static_cast<long>(j) * head_dim;
+          accs[nr] = out + static_cast<long>(i) * out_stride + static_cast<long>(j) * head_dim;
+          for (int d = 0; d < head_dim; ++d) accs[nr][d] = 0.0f;
+          m[nr] = -__builtin_inff();
+          l[nr] = 0.0f;
+          last[nr] = pos0 + i;
+        }
+      const FlashRows rows{qs, accs, m, l, last, nr};
+      flash_range(rows, K, Vv, 0, pos0 + i0 + ni, head_dim, scale);
+      for (int r = 0; r < nr; ++r) {
+        const float inv = 1.0f / l[r];
+        for (int d = 0; d < head_dim; ++d) accs[r][d] *= inv;
+      }
+    }
+  }
+}
+void causal_attn_f32(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0,
+                     const float* K, const float* V, int head_dim, float scale) {
+  causal_attn(out, out_stride, q, q_stride, g, n, pos0, K, V, head_dim, scale);
+}
+void causal_attn_bf16(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0,
+                      const uint16_t* K, const uint16_t* V, int head_dim, float scale) {
+  causal_attn(out, out_stride, q, q_stride, g, n, pos0, K, V, head_dim, scale);
+}

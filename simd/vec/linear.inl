@@ -1,0 +1,114 @@
+// Weight x vector products and the small vector helpers, written once over a vector type X (VecAvx2, VecAvx512):
+// included inside an anonymous namespace of each ISA's file, so every ISA gets its own copy compiled with its flags.
+// No standard-library templates here: an inline template instantiated in a file built with -mavx512f could be the
+// copy the linker keeps for the whole program, and then run on a CPU without AVX-512.
+
+inline int imin(int a, int b) { return a < b ? a : b; }
+inline int imax(int a, int b) { return a > b ? a : b; }
+inline float fmaxs(float a, float b) { return a > b ? a : b; }
+
+// Scalar loads for the tails (own copies, not simd/convert.hpp's, for the reason above).
+inline float load1(float x) { return x; }
+inline float load1(uint16_t h) {  // 16-bit weights and K/V are bf16 unless named f16
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+
+// Loads X::N weights: f32, bf16, or (F16 = true) IEEE half.
+template <bool F16, class T>
+inline typename X::V wload(const T* p) {
+  if constexpr (F16) return X::load_f16(p);
+  else return X::load(p);
+}
+template <bool F16, class T>
+inline float wload1(T w) {
+  if constexpr (F16) return _cvtsh_ss(w);
+  else return load1(w);
+}
+
+// out[r] = W[r] . x. Four rows at a time, so each load of x serves four rows and each weight byte is read once, in
+// order (four sequential streams the hardware prefetcher follows); two accumulators per row hide the FMA latency.
+template <bool F16, class T>
+void matvec(float* out, const T* W, const float* x, int rows, int cols) {
+  constexpr int N = X::N;
+  const int body = cols / (2 * N) * (2 * N);
+  int r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const T* w0 = W + static_cast<long>(r) * cols;
+    const T* w1 = w0 + cols;
+    const T* w2 = w1 + cols;
+    const T* w3 = w2 + cols;
+    typename X::V a0 = X::zero(), a1 = X::zero(), a2 = X::zero(), a3 = X::zero();
+    typename X::V b0 = X::zero(), b1 = X::zero(), b2 = X::zero(), b3 = X::zero();
+    for (int c = 0; c < body; c += 2 * N) {
+      const typename X::V x0 = X::load(x + c), x1 = X::load(x + c + N);
+      a0 = X::fma(wload<F16>(w0 + c), x0, a0);
+      a1 = X::fma(wload<F16>(w1 + c), x0, a1);
+      a2 = X::fma(wload<F16>(w2 + c), x0, a2);
+      a3 = X::fma(wload<F16>(w3 + c), x0, a3);
+      b0 = X::fma(wload<F16>(w0 + c + N), x1, b0);
+      b1 = X::fma(wload<F16>(w1 + c + N), x1, b1);
+      b2 = X::fma(wload<F16>(w2 + c + N), x1, b2);
+      b3 = X::fma(wload<F16>(w3 + c + N), x1, b3);
+    }
+    float s0 = X::sum(X::add(a0, b0)), s1 = X::sum(X::add(a1, b1));
+    float s2 = X::sum(X::add(a2, b2)), s3 = X::sum(X::add(a3, b3));
+    for (int c = body; c < cols; ++c) {
+      s0 += wload1<F16>(w0[c]) * x[c];
+      s1 += wload1<F16>(w1[c]) * x[c];
+      s2 += wload1<F16>(w2[c]) * x[c];
+      s3 += wload1<F16>(w3[c]) * x[c];
+    }
+    out[r] = s0;
+    out[r + 1] = s1;
+    out[r + 2] = s2;
+    out[r + 3] = s3;
+  }
+  for (; r < rows; ++r) {
+    const T* w = W + static_cast<long>(r) * cols;
+    typename X::V a = X::zero(), b = X::zero();
+    for (int c = 0; c < body; c += 2 * N) {
+      a = X::fma(wload<F16>(w + c), X::load(x + c), a);
+      b = X::fma(wload<F16>(w + c + N), X::load(x + c + N), b);
+    }
+    float s = X::sum(X::add(a, b));
+    for (int c = body; c < cols; ++c) s += wload1<F16>(w[c]) * x[c];
+    out[r] = s;
+  }
+}
+
+void matvec_f32(float* out, const float* W, const float* x, int rows, int cols) {
+  matvec<false>(out, W, x, rows, cols);
+}
+void matvec_bf16(float* out, const uint16_t* W, const float* x, int rows, int cols) {
+  matvec<false>(out, W, x, rows, cols);
+}
+void matvec_f16(float* out, const uint16_t* W, const float* x, int rows, int cols) {
+  matvec<true>(out, W, x, rows, cols);
+}
+
+template <class T>
+float dot(const float* a, const T* b, int n) {
+  constexpr int N = X::N;
+  typename X::V s = X::zero();
+  int i = 0;
+  for (; i + N <= n; i += N) s = X::fma(X::load(a + i), X::load(b + i), s);
+  float r = X::sum(s);
+  for (; i < n; ++i) r += a[i] * load1(b[i]);
+  return r;
+}
+float dot_f32(const float* a, const float* b, int n) { return dot(a, b, n); }
+float dot_bf16(const float* a, const uint16_t* b, int n) { return dot(a, b, n); }
+
+template <class T>
+void axpy(float* y, float alpha, const T* x, int n) {
+  constexpr int N = X::N;
+  const typename X::V va = X::set1(alpha);
+  int i = 0;
+  for (; i + N <= n; i += N) X::store(y + i, X::fma(va, X::load(x + i), X::load(y + i)));
+  for (; i < n; ++i) y[i] += alpha * load1(x[i]);
+}
+void axpy_f32(float* y, float alpha, const float* x, int n) { axpy(y, alpha, x, n); }
+void axpy_bf16(float* y, float alpha, const uint16_t* x, int n) { axpy(y, alpha, x, n); }
