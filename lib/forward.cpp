@@ -29,6 +29,7 @@
 #include <omp.h>
 
 #include "attention/dense.hpp"
+#include "attention/flash_decode.hpp"
 #include "attention/sparse.hpp"
 #include "attention/sparse_select.hpp"
 #include "ops.hpp"
@@ -90,7 +91,7 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   s.hb2.assign(R * c.hidden_dim, 0.0f);
   s.rope_cos.assign(R * c.head_dim / 2, 0.0f);
   s.rope_sin.assign(R * c.head_dim / 2, 0.0f);
-  s.att.assign(std::max(static_cast<size_t>(c.n_heads), R > 1 ? T * R : 0) * context, 0.0f);
+  if (R > 1) s.att.assign(T * R * context, 0.0f);
   s.kv = make_kv_cache(c, context, kv_type, attn.block_size);
   if (kv_type != DType::F32 && R > 1) {
     s.kh.assign(static_cast<size_t>(s.kv.capacity) * c.kv_dim(), 0.0f);
@@ -104,17 +105,18 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   s.logits.assign(c.vocab_size, 0.0f);
 
   s.attn = attn;
+  // Decode attention: the block lists and the flash-decoding splits (dense and sparse), the selection's scratch.
+  const size_t H = c.n_kv_heads, nb = s.kv.n_blocks, g = c.n_heads / c.n_kv_heads, hd = c.head_dim;
+  s.selected.assign(H * nb, 0);
+  s.split_blocks = std::max(1, kSplitTokens / attn.block_size);
+  s.max_splits = (s.kv.n_blocks + s.split_blocks - 1) / s.split_blocks;
+  s.part_acc.assign(H * s.max_splits * g * hd, 0.0f);
+  s.part_m.assign(H * s.max_splits * g, 0.0f);
+  s.part_l.assign(H * s.max_splits * g, 0.0f);
   if (attn.attn != Attention::Dense) {
-    const size_t H = c.n_kv_heads, nb = s.kv.n_blocks, g = c.n_heads / c.n_kv_heads, hd = c.head_dim;
     s.qbar.assign(H * hd, 0.0f);
     s.scores.assign(H * nb, 0.0f);
-    s.selected.assign(H * nb, 0);
     s.select_work.assign(H * nb, 0);
-    s.split_blocks = std::max(1, kSplitTokens / attn.block_size);
-    s.max_splits = (s.kv.n_blocks + s.split_blocks - 1) / s.split_blocks;
-    s.part_acc.assign(H * s.max_splits * g * hd, 0.0f);
-    s.part_m.assign(H * s.max_splits * g, 0.0f);
-    s.part_l.assign(H * s.max_splits * g, 0.0f);
   }
   return s;
 }

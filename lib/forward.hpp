@@ -41,19 +41,19 @@ struct RunState {
   std::vector<float> k, v;                // [max_rows, kv_dim]
   std::vector<float> hb, hb2;             // [max_rows, hidden_dim] gate, up
   std::vector<float> rope_cos, rope_sin;  // [max_rows, head_dim / 2]
-  std::vector<float> att;                 // attention weights: decode [n_heads, context], prefill per thread
-                                          // [max_rows, context]
+  std::vector<float> att;                 // prefill attention weights, per thread [max_rows, context]
   std::vector<float> kh, vh;              // prefill, bf16 cache: a layer's keys and values as f32 [context, kv_dim]
   std::vector<float> wtile;               // prefill: per thread, rows of a bf16/f16 weight matrix as f32
   size_t wtile_per_thread = 0;
   std::vector<float> logits;              // [vocab] the last position's logits
   KvCache kv;
 
-  // Decode attention (SPEC §2) and the sparse path's scratch.
+  // Decode attention (SPEC §2): flash-decoding over block lists (lib/attention/flash_decode.hpp), and the sparse
+  // path's scratch.
   AttentionOptions attn;
   std::vector<float> qbar;                // [n_kv_heads][head_dim] the group's mean query, scaled
   std::vector<float> scores;              // [n_kv_heads][n_blocks] block scores
-  std::vector<int> selected, select_work; // [n_kv_heads][n_blocks] selected block indices, top-n scratch
+  std::vector<int> selected, select_work; // [n_kv_heads][n_blocks] the blocks attended, top-n scratch
   int split_blocks = 0;                   // selected blocks per flash-decoding split
   int max_splits = 0;
   std::vector<float> part_acc;            // [n_kv_heads][max_splits][g][head_dim] unnormalised split outputs

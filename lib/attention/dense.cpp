@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 
 #include <cblas.h>
 #include <omp.h>
 
+#include "attention/flash_decode.hpp"
 #include "ops.hpp"
 #include "parallel.hpp"
 #include "simd/kernels.hpp"
@@ -18,31 +20,9 @@ constexpr double kParallelWork = 1 << 22;  // multiply-adds below which a prefil
 }
 
 void dense_decode(const ModelConfig& c, RunState& s, int layer, int pos) {
-  const simd::Kernels& k = simd::kernels();
-  const int hd = c.head_dim;
-  const int group = c.n_heads / c.n_kv_heads;
-  const float scale = std::sqrt(static_cast<float>(hd));
-  const bool bf16 = s.kv.dtype == DType::BF16;
-  parallel_for(c.n_heads, pos >= 1024 ? omp_get_max_threads() : 1, [&](int h) {
-    const float* q = s.q.data() + h * hd;
-    const void* keys = s.kv.keys(layer, h / group);
-    const void* values = s.kv.values(layer, h / group);
-    float* att = s.att.data() + static_cast<size_t>(h) * s.context;
-    for (int t = 0; t <= pos; ++t) {
-      const size_t at = static_cast<size_t>(t) * hd;
-      att[t] = (bf16 ? k.dot_bf16(q, static_cast<const uint16_t*>(keys) + at, hd)
-                     : k.dot_f32(q, static_cast<const float*>(keys) + at, hd)) /
-               scale;
-    }
-    softmax(att, pos + 1);
-    float* out = s.xb.data() + h * hd;
-    std::memset(out, 0, sizeof(float) * hd);
-    for (int t = 0; t <= pos; ++t) {
-      const size_t at = static_cast<size_t>(t) * hd;
-      if (bf16) k.axpy_bf16(out, att[t], static_cast<const uint16_t*>(values) + at, hd);
-      else k.axpy_f32(out, att[t], static_cast<const float*>(values) + at, hd);
-    }
-  });
+  const int nb = s.kv.n_blocks, n_blocks = pos / s.kv.block_size + 1;
+  for (int h = 0; h < c.n_kv_heads; ++h) std::iota(s.selected.begin() + h * nb, s.selected.begin() + h * nb + n_blocks, 0);
+  flash_decode(c, s, layer, pos, n_blocks);
 }
 
 void dense_prefill(const ModelConfig& c, RunState& s, int layer, int pos, int n) {

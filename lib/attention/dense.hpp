@@ -6,8 +6,9 @@
 
 namespace resa {
 
-// Decode: the query at position pos over cache positions [0, pos], in llama2.c run.c's arithmetic order (two-pass
-// softmax), so a llama2.c checkpoint decodes as run.c does.
+// Decode: the query at position pos over cache positions [0, pos]: flash_decode() over every block, each K/V block
+// read once for the g query heads of its group (online softmax, not run.c's two passes; the greedy goldens of
+// llama2.c's run.c still hold, tested).
 void dense_decode(const ModelConfig& c, RunState& s, int layer, int pos);
 
 // Prefill: n query rows at positions pos .. pos+n-1 over cache positions [0, pos+n), causal, through OpenBLAS sgemm

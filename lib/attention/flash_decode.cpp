@@ -1,0 +1,63 @@
+#include "attention/flash_decode.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <omp.h>
+
+#include "parallel.hpp"
+#include "simd/kernels.hpp"
+
+namespace resa {
+
+void flash_decode(const ModelConfig& c, RunState& s, int layer, int pos, int n_sel) {
+  const simd::Kernels& k = simd::kernels();
+  const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, nb = s.kv.n_blocks, bs = s.kv.block_size;
+  const int len = pos + 1;
+  const bool bf16 = s.kv.dtype == DType::BF16;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int threads = static_cast<int64_t>(n_sel) * bs >= 1024 ? omp_get_max_threads() : 1;
+
+  // The splits of every head, in any order on any thread.
+  const int n_splits = (n_sel + s.split_blocks - 1) / s.split_blocks;
+  const size_t part = static_cast<size_t>(g) * hd;  // one split's outputs
+  parallel_for(c.n_kv_heads * n_splits, threads, [&](int w) {
+    const int h = w / n_splits, sp = w % n_splits;
+    const int first = sp * s.split_blocks, count = std::min(s.split_blocks, n_sel - first);
+    const size_t slot = static_cast<size_t>(h) * s.max_splits + sp;
+    const int* blocks = s.selected.data() + static_cast<size_t>(h) * nb + first;
+    const float* q = s.q.data() + static_cast<size_t>(h) * g * hd;
+    float* acc = s.part_acc.data() + slot * part;
+    float* m = s.part_m.data() + slot * g;
+    float* l = s.part_l.data() + slot * g;
+    if (bf16)
+      k.sparse_attn_bf16(acc, m, l, q, g, static_cast<const uint16_t*>(s.kv.keys(layer, h)),
+                         static_cast<const uint16_t*>(s.kv.values(layer, h)), blocks, count, bs, len, hd, scale);
+    else
+      k.sparse_attn_f32(acc, m, l, q, g, static_cast<const float*>(s.kv.keys(layer, h)),
+                        static_cast<const float*>(s.kv.values(layer, h)), blocks, count, bs, len, hd, scale);
+  });
+
+  // Merge each query head's splits by log-sum-exp, in split order.
+  for (int h = 0; h < c.n_kv_heads; ++h) {
+    for (int j = 0; j < g; ++j) {
+      const size_t first = static_cast<size_t>(h) * s.max_splits;
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int sp = 0; sp < n_splits; ++sp) mx = std::max(mx, s.part_m[(first + sp) * g + j]);
+      float* out = s.xb.data() + (static_cast<size_t>(h) * g + j) * hd;
+      std::fill(out, out + hd, 0.0f);
+      float sum = 0.0f;
+      for (int sp = 0; sp < n_splits; ++sp) {
+        const size_t slot = first + sp;
+        const float w = std::exp(s.part_m[slot * g + j] - mx);
+        sum += s.part_l[slot * g + j] * w;
+        k.axpy_f32(out, w, s.part_acc.data() + slot * part + static_cast<size_t>(j) * hd, hd);
+      }
+      const float inv = 1.0f / sum;
+      for (int d = 0; d < hd; ++d) out[d] *= inv;
+    }
+  }
+}
+
+}  // namespace resa

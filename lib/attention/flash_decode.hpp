@@ -1,0 +1,19 @@
+// Flash-decoding (SPEC §2.4, §5), the one decode attention loop of dense and sparse steps alike: for each KV head,
+// the g query heads of its group attend over a list of blocks of the cache, each K/V block read once for all g heads
+// (the kernel table's sparse_attn). The blocks are cut into splits of a fixed number of blocks, the splits of all KV
+// heads are spread over the threads, and each head's splits are merged by log-sum-exp in order. The splits depend on
+// the blocks only, never on the thread count, so 1 and 2 threads give the same bits.
+#pragma once
+
+#include "forward.hpp"
+
+namespace resa {
+
+// Tokens per split (rounded to whole blocks).
+constexpr int kSplitTokens = 256;
+
+// The query at position pos (state.q) over the first n_sel blocks listed for each KV head h at
+// state.selected[h * n_blocks ..] (ascending); outputs into state.xb.
+void flash_decode(const ModelConfig& c, RunState& s, int layer, int pos, int n_sel);
+
+}  // namespace resa
