@@ -134,7 +134,8 @@ void matvec_rows(float* out, const Mat& W, const float* x, int64_t r0, int64_t r
   }
 }
 
-// out = W · x, split by rows over the threads when the matrix is large enough to pay for them.
+}  // namespace
+
 void matvec(float* out, const Mat& W, const float* x) {
   const int64_t rows = W.rows;
   if (rows * W.cols < (int64_t{1} << 18) || omp_get_max_threads() == 1) {
@@ -149,6 +150,8 @@ void matvec(float* out, const Mat& W, const float* x) {
     if (r0 < r1) matvec_rows(out + r0, W, x, r0, r1);
   }
 }
+
+namespace {
 
 // Y[n, W.rows] = X[n, W.cols] · W^T. One row is a matvec; more go through sgemm, W's rows split over the threads.
 // bf16/f16 weights are converted a tile of rows at a time into each thread's part of s.wtile.

@@ -77,6 +77,9 @@ const float* forward(const ModelData& model, RunState& state, const int* tokens,
 // block summaries. Computes no logits: the last layer stops once its keys and values are stored.
 void forward_rectify(const ModelData& model, RunState& state, const int* tokens, int n, int pos);
 
+// out = W · x on the kernel table (one row block per thread when W is large enough to pay for them).
+void matvec(float* out, const Mat& W, const float* x);
+
 inline const float* forward_token(const ModelData& model, RunState& state, int token, int pos) {
   return forward(model, state, &token, 1, pos);
 }

@@ -8,20 +8,23 @@
 
 namespace resa {
 
-void sparse_decode(const ModelConfig& c, RunState& s, int layer, int pos) {
+int sparse_select(const ModelConfig& c, RunState& s, int layer, int pos) {
   const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, nb = s.kv.n_blocks, bs = s.kv.block_size;
   const int len = pos + 1, n_blocks = (len + bs - 1) / bs;
   const int threads = len >= 1024 ? omp_get_max_threads() : 1;
-
-  // Selection: one per KV head, shared by the g query heads of its group; the same budget for every head.
-  const int n_sel = sparse_budget(n_blocks, s.attn);
   parallel_for(c.n_kv_heads, threads, [&](int h) {
     select_blocks(s.selected.data() + static_cast<size_t>(h) * nb, s.q.data() + static_cast<size_t>(h) * g * hd, g,
                   s.kv.summaries(layer, h), s.kv.dtype, n_blocks, hd, s.attn,
                   s.qbar.data() + static_cast<size_t>(h) * hd, s.scores.data() + static_cast<size_t>(h) * nb,
                   s.select_work.data() + static_cast<size_t>(h) * nb);
   });
+  return sparse_budget(n_blocks, s.attn);
+}
 
+void sparse_decode(const ModelConfig& c, RunState& s, int layer, int pos) {
+  const int hd = c.head_dim, nb = s.kv.n_blocks, bs = s.kv.block_size;
+  const int len = pos + 1, n_blocks = (len + bs - 1) / bs;
+  const int n_sel = sparse_select(c, s, layer, pos);
   flash_decode(c, s, layer, pos, n_sel);
 
   // Counters: the tokens the selected blocks hold (the last block may be partial), and the summaries scored.

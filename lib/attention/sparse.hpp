@@ -7,6 +7,10 @@
 
 namespace resa {
 
+// Selection: per KV head (in parallel), the blocks select_blocks() picks for the group's queries in state.q, into
+// state.selected; the same budget for every head, returned.
+int sparse_select(const ModelConfig& c, RunState& s, int layer, int pos);
+
 // The query at position pos (state.q) over the cache [0, pos]; outputs into state.xb; counts into state.counters.
 void sparse_decode(const ModelConfig& c, RunState& s, int layer, int pos);
 

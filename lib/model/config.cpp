@@ -110,6 +110,8 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& where, c
       throw Error(fmt::format("'{}': hidden_size {} is not a multiple of num_attention_heads {}", where, c.dim,
                               c.n_heads));
     c.head_dim = c.dim / c.n_heads;
+    if (c.head_dim > 1 << 12)
+      throw Error(fmt::format("'{}': head_dim {} is beyond resa's limit of 4096", where, c.head_dim));
   }
   if (c.head_dim % 2 != 0) throw Error(fmt::format("'{}': head_dim {} is odd", where, c.head_dim));
   c.vocab_size = get_int(j, "vocab_size", where, 1, 1 << 22);

@@ -53,6 +53,7 @@ Llama2cCheckpoint load_llama2c_checkpoint(const std::string& path) {
   c.n_heads = h[3];
   c.n_kv_heads = h[4];
   c.head_dim = c.dim / c.n_heads;
+  if (c.head_dim > 4096) throw Error(fmt::format("'{}': head size {} is beyond resa's limit of 4096", path, c.head_dim));
   c.vocab_size = static_cast<int>(vocab);
   c.max_seq_len = h[6];
   c.rope.layout = RopeLayout::Interleaved;  // llama2.c rotates adjacent pairs

@@ -60,45 +60,113 @@ struct FlashRows {
   int n;
 };
 
-// s[r][t] = q[r] . K[t0 + t] * scale for NR rows and nt tokens.
-template <int NR, class T>
-void tile_scores(float (*s)[kTile], const float* const* q, const T* K, int t0, int nt, int hd, float scale) {
+constexpr int kKbufFloats = 8192;  // a tile's keys (or values) as f32, 32 KB: kTile rows up to head_dim 256, fewer
+                                   // above (head_dim <= 4096, checked when a model is loaded)
+
+// Makes rows [t0, t0 + nt) of a K or V array f32: a view of an f32 array, or bf16 widened into buf, read in order
+// (one sequential stream the prefetcher follows; reading a column of rows instead stalls on every line).
+template <class T>
+const float* tile_f32(const T* A, int t0, int nt, int hd, float* buf) {
+  if constexpr (sizeof(T) == 4) {
+    (void)nt;
+    (void)buf;
+    return reinterpret_cast<const float*>(A) + static_cast<long>(t0) * hd;
+  } else {
+    constexpr int N = X::N;
+    const T* src = A + static_cast<long>(t0) * hd;
+    const int n = nt * hd;
+    int i = 0;
+    for (; i + N <= n; i += N) X::store(buf + i, X::load(src + i));
+    for (; i < n; ++i) buf[i] = load1(src[i]);
+    return buf;
+  }
+}
+
+// s[r][t] = q[r] . k[t] * scale for t in [t_begin, t_end), one token at a time (a horizontal sum per score): the
+// tokens left over after whole vectors of them.
+template <int NR>
+void scores_by_token(float (*s)[kTile], const float* const* q, const float* k, int t_begin, int t_end, int hd,
+                     float scale) {
   constexpr int N = X::N;
   const int body = hd / N * N;
-  for (int t = 0; t < nt; ++t) {
-    const T* k = K + static_cast<long>(t0 + t) * hd;
+  for (int t = t_begin; t < t_end; ++t) {
+    const float* kt = k + static_cast<long>(t) * hd;
     typename X::V a[NR];
     for (int r = 0; r < NR; ++r) a[r] = X::zero();
     for (int c = 0; c < body; c += N) {
-      const typename X::V kv = X::load(k + c);
+      const typename X::V kv = X::load(kt + c);
       for (int r = 0; r < NR; ++r) a[r] = X::fma(X::load(q[r] + c), kv, a[r]);
     }
     for (int r = 0; r < NR; ++r) {
       float v = X::sum(a[r]);
-      for (int c = body; c < hd; ++c) v += q[r][c] * load1(k[c]);
+      for (int c = body; c < hd; ++c) v += q[r][c] * kt[c];
       s[r][t] = v * scale;
     }
   }
 }
 
-// acc[r] += sum_t p[r][t] * V[t0 + t] for NR rows and nt tokens.
-template <int NR, class T>
-void tile_values(float* const* acc, const float (*p)[kTile], const T* Vv, int t0, int nt, int hd) {
+// s[r][t] = q[r] . k[t] * scale for NR rows and the nt f32 key rows k of a tile. Each row takes X::N tokens at a
+// time: X::N accumulators, one per token, summed across by one transpose-and-add network, so a score costs a few
+// shuffles rather than a whole horizontal sum.
+template <int NR>
+void tile_scores(float (*s)[kTile], const float* const* q, const float* k, int nt, int hd, float scale) {
   constexpr int N = X::N;
-  const int body = hd / N * N;
-  for (int c = 0; c < body; c += N) {
-    typename X::V a[NR];
-    for (int r = 0; r < NR; ++r) a[r] = X::load(acc[r] + c);
-    for (int t = 0; t < nt; ++t) {
-      const typename X::V v = X::load(Vv + static_cast<long>(t0 + t) * hd + c);
-      for (int r = 0; r < NR; ++r) a[r] = X::fma(X::set1(p[r][t]), v, a[r]);
+  const int body = hd / N * N, whole = nt / N * N;
+  const typename X::V vscale = X::set1(scale);
+  for (int r = 0; r < NR; ++r) {
+    const float* qr = q[r];
+    for (int t = 0; t < whole; t += N) {
+      const float* kt = k + static_cast<long>(t) * hd;
+      typename X::V a[N];
+      for (int u = 0; u < N; ++u) a[u] = X::zero();
+      for (int c = 0; c < body; c += N) {
+        const typename X::V qv = X::load(qr + c);
+#pragma GCC unroll 16
+        for (int u = 0; u < N; ++u) a[u] = X::fma(qv, X::load(kt + static_cast<long>(u) * hd + c), a[u]);
+      }
+      X::store(s[r] + t, X::mul(X::transpose_sum(a), vscale));
+      for (int c = body; c < hd; ++c)  // head dims that are not a multiple of N
+        for (int u = 0; u < N; ++u) s[r][t + u] += qr[c] * kt[static_cast<long>(u) * hd + c] * scale;
     }
-    for (int r = 0; r < NR; ++r) X::store(acc[r] + c, a[r]);
   }
-  for (int c = body; c < hd; ++c)
+  if (whole < nt) scores_by_token<NR>(s, q, k, whole, nt, hd, scale);
+}
+
+// acc[r] += sum_t p[r][t] * v[t] for NR rows and nt f32 value rows v. CH vectors of the head dim at a time for all
+// NR rows (NR x CH accumulators and NR weights in registers), so each load of v serves NR FMAs and each weight
+// broadcast serves CH.
+template <int NR, int CH>
+int values_pass(float* const* acc, const float (*p)[kTile], const float* v, int nt, int hd, int c) {
+  constexpr int N = X::N;
+  for (; c + CH * N <= hd; c += CH * N) {
+    typename X::V a[NR][CH];
+    for (int r = 0; r < NR; ++r)
+      for (int h = 0; h < CH; ++h) a[r][h] = X::load(acc[r] + c + h * N);
+    for (int t = 0; t < nt; ++t) {
+      const float* vt = v + static_cast<long>(t) * hd + c;
+      typename X::V w[NR];
+      for (int r = 0; r < NR; ++r) w[r] = X::set1(p[r][t]);
+      for (int h = 0; h < CH; ++h) {
+        const typename X::V vv = X::load(vt + h * N);
+        for (int r = 0; r < NR; ++r) a[r][h] = X::fma(w[r], vv, a[r][h]);
+      }
+    }
+    for (int r = 0; r < NR; ++r)
+      for (int h = 0; h < CH; ++h) X::store(acc[r] + c + h * N, a[r][h]);
+  }
+  return c;
+}
+
+template <int NR>
+void tile_values(float* const* acc, const float (*p)[kTile], const float* v, int nt, int hd) {
+  // Registers: NR x CH accumulators + NR weights + one value vector.
+  constexpr int kFit = (X::kRegisters - 1 - NR) / NR, CH = kFit < 1 ? 1 : (kFit > 4 ? 4 : kFit);
+  int c = values_pass<NR, CH>(acc, p, v, nt, hd, 0);
+  if constexpr (CH > 1) c = values_pass<NR, 1>(acc, p, v, nt, hd, c);
+  for (; c < hd; ++c)
     for (int r = 0; r < NR; ++r) {
       float a = acc[r][c];
-      for (int t = 0; t < nt; ++t) a += p[r][t] * load1(Vv[static_cast<long>(t0 + t) * hd + c]);
+      for (int t = 0; t < nt; ++t) a += p[r][t] * v[static_cast<long>(t) * hd + c];
       acc[r][c] = a;
     }
 }
@@ -136,8 +204,9 @@ inline void tile_softmax(float (*s)[kTile], const int* cnt, int nt, float* m, fl
   }
 }
 
-template <int NR, class T>
-void flash_group(const FlashRows& rows, int r0, const T* K, const T* Vv, int t0, int nt, int hd, float scale) {
+// One group of NR rows over a tile of nt f32 key and value rows (positions t0 ..).
+template <int NR>
+void flash_group(const FlashRows& rows, int r0, const float* k, const float* v, int t0, int nt, int hd, float scale) {
   alignas(64) float s[NR][kTile];
   int cnt[NR], used = 0;
   for (int r = 0; r < NR; ++r) {
@@ -146,26 +215,40 @@ void flash_group(const FlashRows& rows, int r0, const T* K, const T* Vv, int t0,
     used = imax(used, cnt[r]);
   }
   if (used == 0) return;
-  tile_scores<NR>(s, rows.q + r0, K, t0, used, hd, scale);
+  tile_scores<NR>(s, rows.q + r0, k, used, hd, scale);
   tile_softmax(s, cnt, used, rows.m + r0, rows.l + r0, rows.acc + r0, NR, hd);
-  tile_values<NR>(rows.acc + r0, s, Vv, t0, used, hd);
+  tile_values<NR>(rows.acc + r0, s, v, used, hd);
 }
 
-// Every row over K/V rows [t0, t1), tile by tile, each tile shared by all rows.
+// Every row over K/V rows [t0, t1), tile by tile, each tile made f32 once (bf16 widened) and shared by all rows.
 template <class T>
 void flash_range(const FlashRows& rows, const T* K, const T* Vv, int t0, int t1, int hd, float scale) {
-  for (int a = t0; a < t1; a += kTile) {
-    const int nt = imin(kTile, t1 - a);
+  const int tile = imin(kTile, kKbufFloats / hd);
+  alignas(64) float kbuf[kKbufFloats], vbuf[kKbufFloats];
+  for (int a = t0; a < t1; a += tile) {
+    const int nt = imin(tile, t1 - a);
+    const float* k = tile_f32(K, a, nt, hd, kbuf);
+    const float* v = tile_f32(Vv, a, nt, hd, vbuf);
+    if (a + tile < t1) {  // the next tile's keys and values, while this one computes
+      const int nn = imin(tile, t1 - a - tile);
+      const char* kn = reinterpret_cast<const char*>(K + static_cast<long>(a + tile) * hd);
+      const char* vn = reinterpret_cast<const char*>(Vv + static_cast<long>(a + tile) * hd);
+      const long bytes = static_cast<long>(nn) * hd * static_cast<long>(sizeof(T));
+      for (long o = 0; o < bytes; o += 64) {
+        __builtin_prefetch(kn + o);
+        __builtin_prefetch(vn + o);
+      }
+    }
     for (int r0 = 0; r0 < rows.n; r0 += kGroup) {
       switch (imin(kGroup, rows.n - r0)) {
-        case 1: flash_group<1>(rows, r0, K, Vv, a, nt, hd, scale); break;
-        case 2: flash_group<2>(rows, r0, K, Vv, a, nt, hd, scale); break;
-        case 3: flash_group<3>(rows, r0, K, Vv, a, nt, hd, scale); break;
-        case 4: flash_group<4>(rows, r0, K, Vv, a, nt, hd, scale); break;
-        case 5: flash_group<5>(rows, r0, K, Vv, a, nt, hd, scale); break;
-        case 6: flash_group<6>(rows, r0, K, Vv, a, nt, hd, scale); break;
-        case 7: flash_group<7>(rows, r0, K, Vv, a, nt, hd, scale); break;
-        default: flash_group<8>(rows, r0, K, Vv, a, nt, hd, scale); break;
+        case 1: flash_group<1>(rows, r0, k, v, a, nt, hd, scale); break;
+        case 2: flash_group<2>(rows, r0, k, v, a, nt, hd, scale); break;
+        case 3: flash_group<3>(rows, r0, k, v, a, nt, hd, scale); break;
+        case 4: flash_group<4>(rows, r0, k, v, a, nt, hd, scale); break;
+        case 5: flash_group<5>(rows, r0, k, v, a, nt, hd, scale); break;
+        case 6: flash_group<6>(rows, r0, k, v, a, nt, hd, scale); break;
+        case 7: flash_group<7>(rows, r0, k, v, a, nt, hd, scale); break;
+        default: flash_group<8>(rows, r0, k, v, a, nt, hd, scale); break;
       }
     }
   }
@@ -190,9 +273,12 @@ void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const T*
       last[j] = len - 1;
     }
     const FlashRows rows{qs, accs, m + j0, l + j0, last, nr};
-    for (int i = 0; i < n_blocks; ++i) {
-      const int t0 = blocks[i] * block_size;
-      flash_range(rows, K, Vv, t0, imin(t0 + block_size, len), head_dim, scale);
+    for (int i = 0; i < n_blocks;) {  // runs of consecutive blocks as one range (all of them when dense)
+      int e = i + 1;
+      while (e < n_blocks && blocks[e] == blocks[e - 1] + 1) ++e;
+      flash_range(rows, K, Vv, blocks[i] * block_size, imin(blocks[e - 1] * block_size + block_size, len), head_dim,
+                  scale);
+      i = e;
     }
   }
 }

@@ -10,6 +10,7 @@ namespace resa::simd {
 
 struct VecAvx2 {
   using V = __m256;
+  static constexpr int kRegisters = 16;  // vector registers
   static constexpr int N = 8;
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(float x) { return _mm256_set1_ps(x); }
@@ -35,6 +36,12 @@ struct VecAvx2 {
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+  // Lane u of the result = the sum of a[u]'s lanes, for 8 vectors.
+  static V transpose_sum(const V* a) {
+    const V h0123 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+    const V h4567 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(h0123, h4567, 0x20), _mm256_permute2f128_ps(h0123, h4567, 0x31));
   }
   // 2^n for integral-valued n in [-126, 127].
   static V pow2i(V n) {

@@ -10,6 +10,7 @@ namespace resa::simd {
 
 struct VecAvx512 {
   using V = __m512;
+  static constexpr int kRegisters = 32;  // vector registers
   static constexpr int N = 16;
   static V zero() { return _mm512_setzero_ps(); }
   static V set1(float x) { return _mm512_set1_ps(x); }
@@ -38,6 +39,24 @@ struct VecAvx512 {
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+  // Lane u of the result = the sum of a[u]'s lanes, for 16 vectors (a transpose-and-add network: 45 shuffles and
+  // adds for 16 sums, against ~8 each one by one).
+  static V transpose_sum(const V* a) {
+    V b[8], c[4];
+    for (int k = 0; k < 8; ++k)  // 128-bit lanes: (a[2k] L0+L2, a[2k] L1+L3, a[2k+1] L0+L2, a[2k+1] L1+L3)
+      b[k] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * k], a[2 * k + 1], 0x44),
+                           _mm512_shuffle_f32x4(a[2 * k], a[2 * k + 1], 0xEE));
+    for (int k = 0; k < 4; ++k)  // lane j: the 4 partial sums of vector 4k + j
+      c[k] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * k], b[2 * k + 1], 0x88),
+                           _mm512_shuffle_f32x4(b[2 * k], b[2 * k + 1], 0xDD));
+    const V e01 = _mm512_add_ps(_mm512_unpacklo_ps(c[0], c[1]), _mm512_unpackhi_ps(c[0], c[1]));
+    const V e23 = _mm512_add_ps(_mm512_unpacklo_ps(c[2], c[3]), _mm512_unpackhi_ps(c[2], c[3]));
+    const V r = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(e01), _mm512_castps_pd(e23))),
+                              _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(e01), _mm512_castps_pd(e23))));
+    // Position 4j + i holds the sum of vector 4i + j: transpose the 4 x 4 back.
+    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm512_permutexvar_ps(idx, r);
   }
   // 2^n for integral-valued n in [-126, 127].
   static V pow2i(V n) {

@@ -1,0 +1,333 @@
+// resa-bench-kernels: the decode kernels at the Qwen2.5-1.5B layout (head_dim 128, 2 KV heads, g = 6 query heads per
+// KV head, bf16 KV cache), one layer's cache at contexts 4096 .. 131072, through the library's own attention paths
+// (the kernel table RESA_ISA chooses, the threads RESA_THREADS says, 2 by default).
+//
+// At start it measures what the figures are shares of: the machine's read bandwidth (2 threads streaming 512 MiB)
+// and the f32 FMA and AVX512_BF16 dot-product peaks. Each benchmark sets bytes_per_second to the bytes it reads and
+// a FLOPS rate; bw_share = bytes_per_second / the measured bandwidth, peak_share (rectify) = FLOPS / the bf16 dot peak
+// (the f32 FMA peak on a CPU without AVX512_BF16).
+//
+//   RESA_ISA=avx512 build/bin/resa-bench-kernels --benchmark_filter=dense --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include "attention/dense.hpp"
+#include "attention/sparse.hpp"
+#include "forward.hpp"
+#include "simd/convert.hpp"
+#include "simd/kernels.hpp"
+
+namespace {
+
+using namespace resa;
+
+// ---- What the figures are shares of -----------------------------------------------------------------------------
+
+double g_read_bw = 0;      // bytes/s, all threads
+double g_fma_peak = 0;     // f32 FMA flop/s, all threads
+double g_bf16_peak = 0;    // vdpbf16ps flop/s, all threads (0 without AVX512_BF16)
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+template <class F>
+double seconds(F&& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+__attribute__((target("avx2"))) float read_avx2(const float* p, size_t n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (size_t i = 0; i + 32 <= n; i += 32) {
+    a0 = _mm256_add_ps(a0, _mm256_load_ps(p + i));
+    a1 = _mm256_add_ps(a1, _mm256_load_ps(p + i + 8));
+    a2 = _mm256_add_ps(a2, _mm256_load_ps(p + i + 16));
+    a3 = _mm256_add_ps(a3, _mm256_load_ps(p + i + 24));
+  }
+  const __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+  float out[8];
+  _mm256_storeu_ps(out, s);
+  return out[0] + out[7];
+}
+
+float read_sse(const float* p, size_t n) {
+  __m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (size_t i = 0; i + 16 <= n; i += 16) {
+    a0 = _mm_add_ps(a0, _mm_load_ps(p + i));
+    a1 = _mm_add_ps(a1, _mm_load_ps(p + i + 4));
+    a2 = _mm_add_ps(a2, _mm_load_ps(p + i + 8));
+    a3 = _mm_add_ps(a3, _mm_load_ps(p + i + 12));
+  }
+  return _mm_cvtss_f32(_mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3)));
+}
+
+// Read bandwidth: every thread streams its share of a 512 MiB buffer; the median of 7 passes.
+double measure_read_bandwidth() {
+  const size_t n = (size_t{512} << 20) / 4;
+  float* buf = static_cast<float*>(std::aligned_alloc(64, n * 4));
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) buf[i] = 1.0f;
+  const bool avx2 = __builtin_cpu_supports("avx2");
+  std::vector<double> t;
+  volatile float sink = 0;
+  for (int rep = 0; rep < 7; ++rep)
+    t.push_back(seconds([&] {
+#pragma omp parallel
+      {
+        const size_t T = omp_get_num_threads(), me = omp_get_thread_num(), per = n / T / 64 * 64;
+        const float* p = buf + me * per;
+        sink = sink + (avx2 ? read_avx2(p, per) : read_sse(p, per));
+      }
+    }));
+  std::free(buf);
+  return static_cast<double>(n) * 4 / median(t);
+}
+
+__attribute__((target("avx512f,avx512bf16"))) double bf16_peak_once(int64_t iters) {
+  __m512 acc[12];
+  for (__m512& a : acc) a = _mm512_setzero_ps();
+  const __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3c00);
+  for (int64_t i = 0; i < iters; ++i)
+    for (__m512& a : acc) a = _mm512_dpbf16_ps(a, x, y);
+  float s = 0, out[16];
+  for (__m512& a : acc) {
+    _mm512_storeu_ps(out, a);
+    s += out[0];
+  }
+  return s;
+}
+
+__attribute__((target("avx512f"))) double fma512_once(int64_t iters) {
+  __m512 acc[12];
+  for (__m512& a : acc) a = _mm512_setzero_ps();
+  const __m512 x = _mm512_set1_ps(1.0f), y = _mm512_set1_ps(1e-9f);
+  for (int64_t i = 0; i < iters; ++i)
+    for (__m512& a : acc) a = _mm512_fmadd_ps(x, y, a);
+  float s = 0, out[16];
+  for (__m512& a : acc) {
+    _mm512_storeu_ps(out, a);
+    s += out[0];
+  }
+  return s;
+}
+
+__attribute__((target("avx2,fma"))) double fma256_once(int64_t iters) {
+  __m256 acc[12];
+  for (__m256& a : acc) a = _mm256_setzero_ps();
+  const __m256 x = _mm256_set1_ps(1.0f), y = _mm256_set1_ps(1e-9f);
+  for (int64_t i = 0; i < iters; ++i)
+    for (__m256& a : acc) a = _mm256_fmadd_ps(x, y, a);
+  float s = 0, out[8];
+  for (__m256& a : acc) {
+    _mm256_storeu_ps(out, a);
+    s += out[0];
+  }
+  return s;
+}
+
+// flop/s of a loop on every thread: 12 independent accumulators, flop_per_op per instruction.
+template <class F>
+double measure_peak(F&& once, double flop_per_op) {
+  const int64_t iters = 2'000'000;
+  std::vector<double> t;
+  volatile double sink = 0;
+  for (int rep = 0; rep < 5; ++rep)
+    t.push_back(seconds([&] {
+#pragma omp parallel
+      sink = sink + once(iters);
+    }));
+  return static_cast<double>(iters) * 12 * flop_per_op * omp_get_max_threads() / median(t);
+}
+
+// ---- One layer of the Qwen2.5-1.5B layout ------------------------------------------------------------------------
+
+ModelConfig qwen_layer() {
+  ModelConfig c;
+  c.dim = 1536;
+  c.hidden_dim = 8960;
+  c.n_layers = 1;
+  c.n_heads = 12;
+  c.n_kv_heads = 2;
+  c.head_dim = 128;
+  c.vocab_size = 16;
+  c.max_seq_len = 131072;
+  return c;
+}
+
+constexpr int kBlock = 16;
+constexpr int kMaxF = 128;
+
+uint32_t lcg(uint32_t& s) { return s = s * 1664525u + 1013904223u; }
+float uniform(uint32_t& s) { return static_cast<float>(lcg(s) >> 8) * (2.0f / 16777216.0f) - 1.0f; }
+
+// A state whose cache holds ctx random positions (keys and values in [-1, 1), bf16), queries for kMaxF rows.
+RunState& state_for(int ctx) {
+  static std::map<int, std::unique_ptr<RunState>> states;
+  auto& s = states[ctx];
+  if (!s) {
+    const ModelConfig c = qwen_layer();
+    AttentionOptions attn;
+    attn.attn = Attention::Sparse;
+    attn.block_size = kBlock;
+    attn.sparse_ratio = 0.1;
+    s = std::make_unique<RunState>(make_run_state(c, ctx, DType::BF16, kMaxF, attn));
+    uint32_t seed = 12345;
+    std::vector<float> k(static_cast<size_t>(kMaxF) * c.kv_dim()), v(k.size());
+    for (int pos = 0; pos < ctx; pos += kMaxF) {
+      for (size_t i = 0; i < k.size(); ++i) {
+        k[i] = uniform(seed);
+        v[i] = uniform(seed);
+      }
+      s->kv.store(0, pos, std::min(kMaxF, ctx - pos), k.data(), v.data());
+    }
+    for (float& x : s->q) x = uniform(seed);
+  }
+  return *s;
+}
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// bytes and flops of one iteration; seconds: the wall time of the timing loop.
+void set_shares(benchmark::State& st, double bytes, double flops, double seconds) {
+  const double n = static_cast<double>(st.iterations());
+  st.SetBytesProcessed(static_cast<int64_t>(bytes * n));
+  st.counters["FLOPS"] = benchmark::Counter(flops * n, benchmark::Counter::kIsRate);
+  st.counters["bw_share"] = bytes * n / seconds / g_read_bw;
+}
+
+// K and V of every KV head at positions [0, ctx).
+double kv_bytes(const ModelConfig& c, int ctx) { return 2.0 * c.n_kv_heads * ctx * c.head_dim * 2; }
+
+void BM_dense_decode_attn(benchmark::State& st) {
+  const int ctx = static_cast<int>(st.range(0));
+  const ModelConfig c = qwen_layer();
+  RunState& s = state_for(ctx);
+  const Clock::time_point t0 = Clock::now();
+  for (auto _ : st) {
+    dense_decode(c, s, 0, ctx - 1);
+    benchmark::DoNotOptimize(s.xb.data());
+  }
+  const double sec = since(t0);
+  set_shares(st, kv_bytes(c, ctx), 4.0 * c.n_heads * ctx * c.head_dim, sec);
+}
+
+void BM_sparse_decode_attn(benchmark::State& st) {
+  const int ctx = static_cast<int>(st.range(0));
+  const ModelConfig c = qwen_layer();
+  RunState& s = state_for(ctx);
+  const double before = s.counters.bytes_read;
+  const int64_t blocks_before = s.counters.blocks_selected;
+  const Clock::time_point t0 = Clock::now();
+  for (auto _ : st) {
+    sparse_decode(c, s, 0, ctx - 1);
+    benchmark::DoNotOptimize(s.xb.data());
+  }
+  const double sec = since(t0);
+  const double per = (s.counters.bytes_read - before) / static_cast<double>(st.iterations());
+  const double tokens = static_cast<double>(s.counters.blocks_selected - blocks_before) / st.iterations() /
+                        c.n_kv_heads * kBlock;
+  const int n_blocks = (ctx + kBlock - 1) / kBlock;
+  set_shares(st, per, 4.0 * c.n_heads * tokens * c.head_dim + 3.0 * c.n_kv_heads * n_blocks * c.head_dim, sec);
+  st.counters["blocks"] = static_cast<double>(s.counters.blocks_selected - blocks_before) / st.iterations() /
+                          c.n_kv_heads;
+}
+
+void BM_block_select(benchmark::State& st) {
+  const int ctx = static_cast<int>(st.range(0));
+  const ModelConfig c = qwen_layer();
+  RunState& s = state_for(ctx);
+  const Clock::time_point t0 = Clock::now();
+  for (auto _ : st) benchmark::DoNotOptimize(sparse_select(c, s, 0, ctx - 1));
+  const double sec = since(t0);
+  const int n_blocks = (ctx + kBlock - 1) / kBlock;
+  set_shares(st, 2.0 * c.n_kv_heads * n_blocks * c.head_dim * 2, 3.0 * c.n_kv_heads * n_blocks * c.head_dim, sec);
+}
+
+void BM_rectify(benchmark::State& st) {
+  const int ctx = static_cast<int>(st.range(0)), f = static_cast<int>(st.range(1));
+  const ModelConfig c = qwen_layer();
+  RunState& s = state_for(ctx);
+  const Clock::time_point t0 = Clock::now();
+  for (auto _ : st) {
+    dense_rectify(c, s, 0, ctx - f, f);
+    benchmark::DoNotOptimize(s.xb.data());
+  }
+  const double sec = since(t0);
+  // Row i (0-based) of the f sees ctx - f + i + 1 positions.
+  const double visible = static_cast<double>(f) * (ctx - f) + static_cast<double>(f) * (f + 1) / 2;
+  const double flops = 4.0 * c.n_heads * c.head_dim * visible;
+  set_shares(st, kv_bytes(c, ctx), flops, sec);
+  const double peak = g_bf16_peak > 0 ? g_bf16_peak : g_fma_peak;
+  st.counters["peak_share"] = flops * static_cast<double>(st.iterations()) / sec / peak;
+}
+
+void BM_gemv_bf16(benchmark::State& st) {
+  const int rows = static_cast<int>(st.range(0)), cols = static_cast<int>(st.range(1));
+  std::vector<uint16_t> w(static_cast<size_t>(rows) * cols);
+  std::vector<float> x(cols), out(rows);
+  uint32_t seed = 7;
+  for (uint16_t& e : w) e = simd::f32_to_bf16(uniform(seed) * 0.05f);
+  for (float& e : x) e = uniform(seed);
+  const Mat W{w.data(), DType::BF16, rows, cols};
+  const Clock::time_point t0 = Clock::now();
+  for (auto _ : st) {
+    matvec(out.data(), W, x.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double sec = since(t0);
+  set_shares(st, static_cast<double>(W.bytes()), 2.0 * rows * cols, sec);
+}
+
+const std::vector<int64_t> kContexts = {4096, 16384, 32768, 131072};
+
+BENCHMARK(BM_dense_decode_attn)->ArgsProduct({kContexts})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_sparse_decode_attn)->ArgsProduct({kContexts})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_block_select)->ArgsProduct({kContexts})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_rectify)->ArgsProduct({kContexts, {32, 64, 128}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_gemv_bf16)
+    ->Args({1536, 1536})
+    ->Args({8960, 1536})
+    ->Args({1536, 8960})
+    ->Args({151936, 1536})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 2;
+  if (const char* t = std::getenv("RESA_THREADS"); t && *t) threads = std::max(1, std::atoi(t));
+  omp_set_num_threads(threads);
+  const simd::Kernels& k = simd::kernels();  // throws on a bad RESA_ISA
+  g_read_bw = measure_read_bandwidth();
+  g_fma_peak = __builtin_cpu_supports("avx512f") ? measure_peak(fma512_once, 32)
+               : __builtin_cpu_supports("avx2")  ? measure_peak(fma256_once, 16)
+                                                 : 0;
+  g_bf16_peak = simd::cpu_has_avx512_bf16() ? measure_peak(bf16_peak_once, 64) : 0;
+  std::printf("resa-bench-kernels: kernels %s, %d threads; read bandwidth %.1f GB/s, f32 FMA peak %.0f GFLOP/s, "
+              "bf16 dot peak %.0f GFLOP/s\n",
+              k.isa, threads, g_read_bw / 1e9, g_fma_peak / 1e9, g_bf16_peak / 1e9);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
