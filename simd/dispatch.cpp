@@ -2,6 +2,7 @@
 // RESA_ISA=scalar|avx2|avx512 forces a table; naming one this CPU cannot run is an error, not a silent fallback.
 #include <cpuid.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -74,21 +75,39 @@ std::string supported_isas() {
   return s;
 }
 
+namespace {
+
+const Kernels& choose() {
+  if (const char* want = std::getenv("RESA_ISA"); want && *want) {
+    const std::string_view w = want;
+    if (w != "scalar" && w != "avx2" && w != "avx512")
+      throw std::runtime_error("RESA_ISA=" + std::string(w) + " is not one of scalar, avx2, avx512");
+    if (const Kernels* k = kernels_for(w)) return *k;
+    throw std::runtime_error("RESA_ISA=" + std::string(w) + ": this CPU cannot run it (it supports " +
+                             supported_isas() + ")");
+  }
+  if (cpu().avx512) return avx512::kernels();
+  if (cpu().avx2) return avx2::kernels();
+  return scalar_kernels();
+}
+
+std::atomic<const Kernels*> g_active{nullptr};
+
+}  // namespace
+
 const Kernels& kernels() {
-  static const Kernels& chosen = []() -> const Kernels& {
-    if (const char* want = std::getenv("RESA_ISA"); want && *want) {
-      const std::string_view w = want;
-      if (w != "scalar" && w != "avx2" && w != "avx512")
-        throw std::runtime_error("RESA_ISA=" + std::string(w) + " is not one of scalar, avx2, avx512");
-      if (const Kernels* k = kernels_for(w)) return *k;
-      throw std::runtime_error("RESA_ISA=" + std::string(w) + ": this CPU cannot run it (it supports " +
-                               supported_isas() + ")");
-    }
-    if (cpu().avx512) return avx512::kernels();
-    if (cpu().avx2) return avx2::kernels();
-    return scalar_kernels();
-  }();
-  return chosen;
+  const Kernels* k = g_active.load(std::memory_order_acquire);
+  if (!k) {
+    k = &choose();
+    g_active.store(k, std::memory_order_release);
+  }
+  return *k;
+}
+
+bool use_kernels(std::string_view isa) {
+  const Kernels* k = kernels_for(isa);
+  if (k) g_active.store(k, std::memory_order_release);
+  return k != nullptr;
 }
 
 }  // namespace resa::simd

@@ -65,6 +65,10 @@ const Kernels& scalar_kernels();
 // when RESA_ISA names an unknown ISA or one this CPU cannot run.
 const Kernels& kernels();
 
+// Makes the named table the one kernels() returns from now on, for the whole process (tests and benchmarks compare
+// ISAs in one run); false, and nothing changes, when this CPU cannot run it. Not while other threads run kernels.
+bool use_kernels(std::string_view isa);
+
 // The table for a named ISA; nullptr when the name is unknown or this CPU cannot run it.
 const Kernels* kernels_for(std::string_view isa);
 
