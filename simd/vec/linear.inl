@@ -29,10 +29,15 @@ inline float wload1(T w) {
 }
 
 // out[r] = W[r] . x. Four rows at a time, so each load of x serves four rows and each weight byte is read once, in
-// order (four sequential streams the hardware prefetcher follows); two accumulators per row hide the FMA latency.
+// order (four sequential streams); two accumulators per row hide the FMA latency.
+// Software prefetch 4 KB ahead on each of the four rows: measured 0.92-0.94 of a plain read of the same matrix with
+// 2 threads (151936 x 1536 bf16), against 0.83 with the hardware prefetcher alone (distances 256 B - 8 KB tried).
+constexpr int kAhead = 4096;
+
 template <bool F16, class T>
 void matvec(float* out, const T* W, const float* x, int rows, int cols) {
   constexpr int N = X::N;
+  constexpr int kStepBytes = 2 * N * static_cast<int>(sizeof(T));  // bytes of a row one iteration reads
   const int body = cols / (2 * N) * (2 * N);
   int r = 0;
   for (; r + 4 <= rows; r += 4) {
@@ -43,6 +48,12 @@ void matvec(float* out, const T* W, const float* x, int rows, int cols) {
     typename X::V a0 = X::zero(), a1 = X::zero(), a2 = X::zero(), a3 = X::zero();
     typename X::V b0 = X::zero(), b1 = X::zero(), b2 = X::zero(), b3 = X::zero();
     for (int c = 0; c < body; c += 2 * N) {
+      for (int line = 0; line < kStepBytes; line += 64) {
+        __builtin_prefetch(reinterpret_cast<const char*>(w0 + c) + kAhead + line);
+        __builtin_prefetch(reinterpret_cast<const char*>(w1 + c) + kAhead + line);
+        __builtin_prefetch(reinterpret_cast<const char*>(w2 + c) + kAhead + line);
+        __builtin_prefetch(reinterpret_cast<const char*>(w3 + c) + kAhead + line);
+      }
       const typename X::V x0 = X::load(x + c), x1 = X::load(x + c + N);
       a0 = X::fma(wload<F16>(w0 + c), x0, a0);
       a1 = X::fma(wload<F16>(w1 + c), x0, a1);
