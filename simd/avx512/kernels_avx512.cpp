@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "simd/kernels.hpp"
+#include "simd/avx512/avx512.hpp"
 #include "simd/scalar/scalar.hpp"
 #include "simd/vec/vec_avx512.hpp"
 
@@ -22,10 +23,17 @@ using X = VecAvx512;
 }  // namespace
 
 const Kernels& kernels() {
-  static const Kernels k{"avx512",          matvec_f32,       matvec_bf16,      matvec_f16,
-                         dot_f32,          dot_bf16,         axpy_f32,         axpy_bf16,
-                         block_scores_f32, block_scores_bf16, scalar::top_n,   sparse_attn_f32,
-                         sparse_attn_bf16, causal_attn_f32,  causal_attn_bf16};
+  static const Kernels k = [] {
+    Kernels t{"avx512",         matvec_f32,       matvec_bf16,      matvec_f16,
+              dot_f32,          dot_bf16,         axpy_f32,         axpy_bf16,
+              block_scores_f32, block_scores_bf16, scalar::top_n,   sparse_attn_f32,
+              sparse_attn_bf16, causal_attn_f32,  causal_attn_bf16};
+    if (cpu_has_avx512_bf16()) {  // bf16 K/V through vdpbf16ps
+      t.sparse_attn_bf16 = avx512_bf16::sparse_attn;
+      t.causal_attn_bf16 = avx512_bf16::causal_attn;
+    }
+    return t;
+  }();
   return k;
 }
 

@@ -220,9 +220,172 @@ void flash_group(const FlashRows& rows, int r0, const float* k, const float* v, 
   tile_values<NR>(rows.acc + r0, s, v, used, hd);
 }
 
+#ifdef RESA_DPBF16
+// ---- bf16 K/V with AVX512_BF16 dot products (simd/avx512/attention_avx512_bf16.cpp compiles this part) -----------
+// vdpbf16ps multiplies pairs of bf16 exactly and accumulates in f32, reading K and V as stored: no widening pass.
+// The f32 operands (queries, softmax weights) are split into two bf16 parts, hi = bf16(x) and lo = bf16(x - hi),
+// and both are accumulated: x is carried to ~16 significant bits (relative error ~1e-5), so this path computes what
+// the f32 path computes, to f32 rounding, at the same count of multiply-add instructions.
+// Values accumulate over pairs of consecutive tokens (the two V rows interleaved by unpacklo/hi), which leaves each
+// 32-wide chunk of an accumulator in a lane order of its own (see dp_unpermute), restored once at the end.
+
+constexpr int kDpMaxHd = 256;  // head dims this path takes (multiples of 32 up to this)
+
+inline bool dp_path(int hd) { return hd % 32 == 0 && hd <= kDpMaxHd; }
+
+// hi[i] + lo[i] = x[i] to ~16 bits, for n a multiple of 32.
+inline void dp_split(uint16_t* hi, uint16_t* lo, const float* x, int n) {
+  for (int i = 0; i < n; i += 32) {
+    const __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
+    const __m512bh h = _mm512_cvtne2ps_pbh(b, a);  // a's 16 values first
+    const __m512i hv = (__m512i)h;
+    const __m512 ha = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(hv)), 16));
+    const __m512 hb =
+        _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(hv, 1)), 16));
+    _mm512_storeu_si512(hi + i, hv);
+    _mm512_storeu_si512(lo + i, (__m512i)_mm512_cvtne2ps_pbh(_mm512_sub_ps(b, hb), _mm512_sub_ps(a, ha)));
+  }
+}
+
+inline __m512bh as_bh(__m512i v) { return __builtin_bit_cast(__m512bh, v); }
+
+template <int NR>
+void dp_scores(float (*s)[kTile], const uint16_t (*qh)[kDpMaxHd], const uint16_t (*ql)[kDpMaxHd], const uint16_t* k,
+               int nt, int hd, float scale) {
+  const int whole = nt / 16 * 16;
+  const __m512 vscale = _mm512_set1_ps(scale);
+  for (int r = 0; r < NR; ++r) {
+    for (int t = 0; t < whole; t += 16) {
+      const uint16_t* kt = k + static_cast<long>(t) * hd;
+      __m512 a[16];
+      for (int u = 0; u < 16; ++u) a[u] = _mm512_setzero_ps();
+      for (int c = 0; c < hd; c += 32) {
+        const __m512bh h = as_bh(_mm512_loadu_si512(qh[r] + c)), l = as_bh(_mm512_loadu_si512(ql[r] + c));
+#pragma GCC unroll 16
+        for (int u = 0; u < 16; ++u) {
+          const __m512bh kv = as_bh(_mm512_loadu_si512(kt + static_cast<long>(u) * hd + c));
+          a[u] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a[u], h, kv), l, kv);
+        }
+      }
+      _mm512_storeu_ps(s[r] + t, _mm512_mul_ps(VecAvx512::transpose_sum(a), vscale));
+    }
+    for (int t = whole; t < nt; ++t) {
+      const uint16_t* kt = k + static_cast<long>(t) * hd;
+      __m512 a = _mm512_setzero_ps();
+      for (int c = 0; c < hd; c += 32) {
+        const __m512bh kv = as_bh(_mm512_loadu_si512(kt + c));
+        a = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a, as_bh(_mm512_loadu_si512(qh[r] + c)), kv),
+                             as_bh(_mm512_loadu_si512(ql[r] + c)), kv);
+      }
+      s[r][t] = VecAvx512::sum(a) * scale;
+    }
+  }
+}
+
+// acc[r] += sum_t p[r][t] * v[t] (acc in the dp lane order), p[r][t] = 0 for t in [nt, kTile).
+template <int NR>
+void dp_values(float* const* acc, const float (*p)[kTile], const uint16_t* v, int nt, int hd) {
+  // The weights of token pairs (t, t+1) as bf16 pairs in one 32-bit word: hi and lo parts.
+  alignas(64) uint16_t ph[NR][kTile], pl[NR][kTile];
+  for (int r = 0; r < NR; ++r) dp_split(ph[r], pl[r], p[r], kTile);
+  const int pairs = (nt + 1) / 2;
+  for (int c = 0; c < hd; c += 32) {
+    __m512 lo[NR], hi[NR];
+    for (int r = 0; r < NR; ++r) {
+      lo[r] = _mm512_loadu_ps(acc[r] + c);
+      hi[r] = _mm512_loadu_ps(acc[r] + c + 16);
+    }
+    for (int i = 0; i < pairs; ++i) {
+      const __m512i v0 = _mm512_loadu_si512(v + static_cast<long>(2 * i) * hd + c);
+      const __m512i v1 = 2 * i + 1 < nt ? _mm512_loadu_si512(v + static_cast<long>(2 * i + 1) * hd + c)
+                                        : _mm512_setzero_si512();
+      const __m512bh plo = as_bh(_mm512_unpacklo_epi16(v0, v1)), phi = as_bh(_mm512_unpackhi_epi16(v0, v1));
+      for (int r = 0; r < NR; ++r) {
+        uint32_t wh, wl;
+        __builtin_memcpy(&wh, ph[r] + 2 * i, 4);
+        __builtin_memcpy(&wl, pl[r] + 2 * i, 4);
+        const __m512bh h = as_bh(_mm512_set1_epi32(static_cast<int>(wh)));
+        const __m512bh l = as_bh(_mm512_set1_epi32(static_cast<int>(wl)));
+        lo[r] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(lo[r], h, plo), l, plo);
+        hi[r] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(hi[r], h, phi), l, phi);
+      }
+    }
+    for (int r = 0; r < NR; ++r) {
+      _mm512_storeu_ps(acc[r] + c, lo[r]);
+      _mm512_storeu_ps(acc[r] + c + 16, hi[r]);
+    }
+  }
+}
+
+// The dp lane order back to dimension order: in each 32-wide chunk, position 4L + i holds dimension 8L + i and
+// position 16 + 4L + i holds 8L + 4 + i (L, i < 4: unpacklo/hi work within 128-bit lanes).
+inline void dp_unpermute(float* a, int hd) {
+  for (int c = 0; c < hd; c += 32) {
+    float t[32];
+    for (int L = 0; L < 4; ++L)
+      for (int i = 0; i < 4; ++i) {
+        t[8 * L + i] = a[c + 4 * L + i];
+        t[8 * L + 4 + i] = a[c + 16 + 4 * L + i];
+      }
+    for (int i = 0; i < 32; ++i) a[c + i] = t[i];
+  }
+}
+
+template <int NR>
+void dp_group(const FlashRows& rows, int r0, const uint16_t* k, const uint16_t* v, int t0, int nt, int hd,
+              float scale) {
+  alignas(64) float s[NR][kTile];
+  int cnt[NR], used = 0;
+  for (int r = 0; r < NR; ++r) {
+    const int c = rows.last[r0 + r] - t0 + 1;
+    cnt[r] = c < 0 ? 0 : (c > nt ? nt : c);
+    used = imax(used, cnt[r]);
+  }
+  if (used == 0) return;
+  alignas(64) uint16_t qh[NR][kDpMaxHd], ql[NR][kDpMaxHd];
+  for (int r = 0; r < NR; ++r) dp_split(qh[r], ql[r], rows.q[r0 + r], hd);
+  dp_scores<NR>(s, qh, ql, k, used, hd, scale);
+  tile_softmax(s, cnt, used, rows.m + r0, rows.l + r0, rows.acc + r0, NR, hd);
+  for (int r = 0; r < NR; ++r)
+    for (int t = used; t < kTile; ++t) s[r][t] = 0.0f;
+  dp_values<NR>(rows.acc + r0, s, v, used, hd);
+}
+
+void dp_range(const FlashRows& rows, const uint16_t* K, const uint16_t* Vv, int t0, int t1, int hd, float scale) {
+  for (int a = t0; a < t1; a += kTile) {
+    const int nt = imin(kTile, t1 - a);
+    const uint16_t* k = K + static_cast<long>(a) * hd;
+    const uint16_t* v = Vv + static_cast<long>(a) * hd;
+    if (a + kTile < t1) {  // the next tile's keys and values, while this one computes
+      const long bytes = static_cast<long>(imin(kTile, t1 - a - kTile)) * hd * 2;
+      for (long o = 0; o < bytes; o += 64) {
+        __builtin_prefetch(reinterpret_cast<const char*>(k + static_cast<long>(kTile) * hd) + o);
+        __builtin_prefetch(reinterpret_cast<const char*>(v + static_cast<long>(kTile) * hd) + o);
+      }
+    }
+    for (int r0 = 0; r0 < rows.n; r0 += kGroup) {
+      switch (imin(kGroup, rows.n - r0)) {
+        case 1: dp_group<1>(rows, r0, k, v, a, nt, hd, scale); break;
+        case 2: dp_group<2>(rows, r0, k, v, a, nt, hd, scale); break;
+        case 3: dp_group<3>(rows, r0, k, v, a, nt, hd, scale); break;
+        case 4: dp_group<4>(rows, r0, k, v, a, nt, hd, scale); break;
+        case 5: dp_group<5>(rows, r0, k, v, a, nt, hd, scale); break;
+        case 6: dp_group<6>(rows, r0, k, v, a, nt, hd, scale); break;
+        case 7: dp_group<7>(rows, r0, k, v, a, nt, hd, scale); break;
+        default: dp_group<8>(rows, r0, k, v, a, nt, hd, scale); break;
+      }
+    }
+  }
+}
+#endif  // RESA_DPBF16
+
 // Every row over K/V rows [t0, t1), tile by tile, each tile made f32 once (bf16 widened) and shared by all rows.
 template <class T>
 void flash_range(const FlashRows& rows, const T* K, const T* Vv, int t0, int t1, int hd, float scale) {
+#ifdef RESA_DPBF16
+  if constexpr (sizeof(T) == 2)
+    if (dp_path(hd)) return dp_range(rows, K, Vv, t0, t1, hd, scale);
+#endif
   const int tile = imin(kTile, kKbufFloats / hd);
   alignas(64) float kbuf[kKbufFloats], vbuf[kKbufFloats];
   for (int a = t0; a < t1; a += tile) {
@@ -280,6 +443,10 @@ void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const T*
                   scale);
       i = e;
     }
+#ifdef RESA_DPBF16
+    if (sizeof(T) == 2 && dp_path(head_dim))
+      for (int j = 0; j < nr; ++j) dp_unpermute(accs[j], head_dim);
+#endif
   }
 }
 void sparse_attn_f32(float* acc, float* m, float* l, const float* q, int g, const float* K, const float* V,
@@ -316,6 +483,10 @@ void causal_attn(float* out, int out_stride, const float* q, int q_stride, int g
         }
       const FlashRows rows{qs, accs, m, l, last, nr};
       flash_range(rows, K, Vv, 0, pos0 + i0 + ni, head_dim, scale);
+#ifdef RESA_DPBF16
+      if (sizeof(T) == 2 && dp_path(head_dim))
+        for (int r = 0; r < nr; ++r) dp_unpermute(accs[r], head_dim);
+#endif
       for (int r = 0; r < nr; ++r) {
         const float inv = 1.0f / l[r];
         for (int d = 0; d < head_dim; ++d) accs[r][d] *= inv;

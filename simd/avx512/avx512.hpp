@@ -1,0 +1,14 @@
+// The AVX-512 kernels that live outside kernels_avx512.cpp (files with flags of their own).
+#pragma once
+
+#include <cstdint>
+
+namespace resa::simd::avx512_bf16 {
+
+// The table's sparse_attn_bf16 and causal_attn_bf16 with AVX512_BF16 dot products (attention_avx512_bf16.cpp).
+void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const uint16_t* K, const uint16_t* V,
+                 const int* blocks, int n_blocks, int block_size, int len, int head_dim, float scale);
+void causal_attn(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0, const uint16_t* K,
+                 const uint16_t* V, int head_dim, float scale);
+
+}  // namespace resa::simd::avx512_bf16
