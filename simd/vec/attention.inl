@@ -249,72 +249,101 @@ inline void dp_split(uint16_t* hi, uint16_t* lo, const float* x, int n) {
 
 inline __m512bh as_bh(__m512i v) { return __builtin_bit_cast(__m512bh, v); }
 
+// s[r][t] for NR rows over nt key rows k (bf16, as stored). Two rows x 8 tokens share one 16-accumulator
+// transpose-and-add network, so each key vector loaded serves both rows (4 dot products).
 template <int NR>
 void dp_scores(float (*s)[kTile], const uint16_t (*qh)[kDpMaxHd], const uint16_t (*ql)[kDpMaxHd], const uint16_t* k,
                int nt, int hd, float scale) {
-  const int whole = nt / 16 * 16;
+  const int whole = nt / 8 * 8;
   const __m512 vscale = _mm512_set1_ps(scale);
-  for (int r = 0; r < NR; ++r) {
-    for (int t = 0; t < whole; t += 16) {
+  int r = 0;
+  for (; r + 2 <= NR; r += 2) {
+    for (int t = 0; t < whole; t += 8) {
       const uint16_t* kt = k + static_cast<long>(t) * hd;
       __m512 a[16];
       for (int u = 0; u < 16; ++u) a[u] = _mm512_setzero_ps();
       for (int c = 0; c < hd; c += 32) {
-        const __m512bh h = as_bh(_mm512_loadu_si512(qh[r] + c)), l = as_bh(_mm512_loadu_si512(ql[r] + c));
-#pragma GCC unroll 16
-        for (int u = 0; u < 16; ++u) {
+        const __m512bh h0 = as_bh(_mm512_loadu_si512(qh[r] + c)), l0 = as_bh(_mm512_loadu_si512(ql[r] + c));
+        const __m512bh h1 = as_bh(_mm512_loadu_si512(qh[r + 1] + c)), l1 = as_bh(_mm512_loadu_si512(ql[r + 1] + c));
+#pragma GCC unroll 8
+        for (int u = 0; u < 8; ++u) {
           const __m512bh kv = as_bh(_mm512_loadu_si512(kt + static_cast<long>(u) * hd + c));
-          a[u] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a[u], h, kv), l, kv);
+          a[u] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a[u], h0, kv), l0, kv);
+          a[8 + u] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a[8 + u], h1, kv), l1, kv);
         }
       }
-      _mm512_storeu_ps(s[r] + t, _mm512_mul_ps(VecAvx512::transpose_sum(a), vscale));
+      const __m512 sum = _mm512_mul_ps(VecAvx512::transpose_sum(a), vscale);
+      _mm256_storeu_ps(s[r] + t, _mm512_castps512_ps256(sum));
+      _mm256_storeu_ps(s[r + 1] + t, _mm512_extractf32x8_ps(sum, 1));
     }
-    for (int t = whole; t < nt; ++t) {
+  }
+  for (int r1 = 0; r1 < NR; ++r1) {  // the tokens after the whole eights (every row), and an odd last row
+    const int from = r1 >= r ? 0 : whole;
+    for (int t = from; t < nt; ++t) {
       const uint16_t* kt = k + static_cast<long>(t) * hd;
       __m512 a = _mm512_setzero_ps();
       for (int c = 0; c < hd; c += 32) {
         const __m512bh kv = as_bh(_mm512_loadu_si512(kt + c));
-        a = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a, as_bh(_mm512_loadu_si512(qh[r] + c)), kv),
-                             as_bh(_mm512_loadu_si512(ql[r] + c)), kv);
+        a = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a, as_bh(_mm512_loadu_si512(qh[r1] + c)), kv),
+                             as_bh(_mm512_loadu_si512(ql[r1] + c)), kv);
       }
-      s[r][t] = VecAvx512::sum(a) * scale;
+      s[r1][t] = VecAvx512::sum(a) * scale;
     }
   }
 }
 
-// acc[r] += sum_t p[r][t] * v[t] (acc in the dp lane order), p[r][t] = 0 for t in [nt, kTile).
+// acc[r] += sum_t p[r][t] * v[t] (acc in the dp lane order), p[r][t] = 0 for t in [nt, kTile). CH 32-wide chunks of
+// the head dim at a time, so each broadcast weight pair serves CH chunks.
+template <int NR, int CH>
+int dp_values_pass(float* const* acc, const uint16_t (*ph)[kTile], const uint16_t (*pl)[kTile], const uint16_t* v,
+                   int nt, int hd, int c) {
+  const int pairs = (nt + 1) / 2;
+  for (; c + 32 * CH <= hd; c += 32 * CH) {
+    __m512 lo[NR][CH], hi[NR][CH];
+    for (int r = 0; r < NR; ++r)
+      for (int h = 0; h < CH; ++h) {
+        lo[r][h] = _mm512_loadu_ps(acc[r] + c + 32 * h);
+        hi[r][h] = _mm512_loadu_ps(acc[r] + c + 32 * h + 16);
+      }
+    for (int i = 0; i < pairs; ++i) {
+      __m512bh plo[CH], phi[CH];
+      for (int h = 0; h < CH; ++h) {
+        const __m512i v0 = _mm512_loadu_si512(v + static_cast<long>(2 * i) * hd + c + 32 * h);
+        const __m512i v1 = 2 * i + 1 < nt ? _mm512_loadu_si512(v + static_cast<long>(2 * i + 1) * hd + c + 32 * h)
+                                          : _mm512_setzero_si512();
+        plo[h] = as_bh(_mm512_unpacklo_epi16(v0, v1));
+        phi[h] = as_bh(_mm512_unpackhi_epi16(v0, v1));
+      }
+      for (int r = 0; r < NR; ++r) {
+        uint32_t wh, wl;
+        __builtin_memcpy(&wh, ph[r] + 2 * i, 4);
+        __builtin_memcpy(&wl, pl[r] + 2 * i, 4);
+        const __m512bh hw = as_bh(_mm512_set1_epi32(static_cast<int>(wh)));
+        const __m512bh lw = as_bh(_mm512_set1_epi32(static_cast<int>(wl)));
+        for (int h = 0; h < CH; ++h) {
+          lo[r][h] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(lo[r][h], hw, plo[h]), lw, plo[h]);
+          hi[r][h] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(hi[r][h], hw, phi[h]), lw, phi[h]);
+        }
+      }
+    }
+    for (int r = 0; r < NR; ++r)
+      for (int h = 0; h < CH; ++h) {
+        _mm512_storeu_ps(acc[r] + c + 32 * h, lo[r][h]);
+        _mm512_storeu_ps(acc[r] + c + 32 * h + 16, hi[r][h]);
+      }
+  }
+  return c;
+}
+
 template <int NR>
 void dp_values(float* const* acc, const float (*p)[kTile], const uint16_t* v, int nt, int hd) {
   // The weights of token pairs (t, t+1) as bf16 pairs in one 32-bit word: hi and lo parts.
   alignas(64) uint16_t ph[NR][kTile], pl[NR][kTile];
   for (int r = 0; r < NR; ++r) dp_split(ph[r], pl[r], p[r], kTile);
-  const int pairs = (nt + 1) / 2;
-  for (int c = 0; c < hd; c += 32) {
-    __m512 lo[NR], hi[NR];
-    for (int r = 0; r < NR; ++r) {
-      lo[r] = _mm512_loadu_ps(acc[r] + c);
-      hi[r] = _mm512_loadu_ps(acc[r] + c + 16);
-    }
-    for (int i = 0; i < pairs; ++i) {
-      const __m512i v0 = _mm512_loadu_si512(v + static_cast<long>(2 * i) * hd + c);
-      const __m512i v1 = 2 * i + 1 < nt ? _mm512_loadu_si512(v + static_cast<long>(2 * i + 1) * hd + c)
-                                        : _mm512_setzero_si512();
-      const __m512bh plo = as_bh(_mm512_unpacklo_epi16(v0, v1)), phi = as_bh(_mm512_unpackhi_epi16(v0, v1));
-      for (int r = 0; r < NR; ++r) {
-        uint32_t wh, wl;
-        __builtin_memcpy(&wh, ph[r] + 2 * i, 4);
-        __builtin_memcpy(&wl, pl[r] + 2 * i, 4);
-        const __m512bh h = as_bh(_mm512_set1_epi32(static_cast<int>(wh)));
-        const __m512bh l = as_bh(_mm512_set1_epi32(static_cast<int>(wl)));
-        lo[r] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(lo[r], h, plo), l, plo);
-        hi[r] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(hi[r], h, phi), l, phi);
-      }
-    }
-    for (int r = 0; r < NR; ++r) {
-      _mm512_storeu_ps(acc[r] + c, lo[r]);
-      _mm512_storeu_ps(acc[r] + c + 16, hi[r]);
-    }
-  }
+  // Registers: 2 x NR x CH accumulators, 2 x CH value pairs, 2 weights.
+  constexpr int CH = 2 * NR * 2 + 4 + 2 <= 32 ? 2 : 1;
+  const int c = dp_values_pass<NR, CH>(acc, ph, pl, v, nt, hd, 0);
+  if constexpr (CH > 1) dp_values_pass<NR, 1>(acc, ph, pl, v, nt, hd, c);
 }
 
 // The dp lane order back to dimension order: in each 32-wide chunk, position 4L + i holds dimension 8L + i and
