@@ -19,12 +19,14 @@ void flash_decode(const ModelConfig& c, RunState& s, int layer, int pos, int n_s
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int threads = static_cast<int64_t>(n_sel) * bs >= 1024 ? omp_get_max_threads() : 1;
 
-  // The splits of every head, in any order on any thread.
-  const int n_splits = (n_sel + s.split_blocks - 1) / s.split_blocks;
+  // The splits of every head, in any order on any thread: at least split_blocks blocks each, and at most kMaxSplits
+  // of them per head (each split starts cold and is merged at the end: long contexts take longer splits).
+  const int per = std::max(s.split_blocks, (n_sel + kMaxSplits - 1) / kMaxSplits);
+  const int n_splits = (n_sel + per - 1) / per;
   const size_t part = static_cast<size_t>(g) * hd;  // one split's outputs
   parallel_for(c.n_kv_heads * n_splits, threads, [&](int w) {
     const int h = w / n_splits, sp = w % n_splits;
-    const int first = sp * s.split_blocks, count = std::min(s.split_blocks, n_sel - first);
+    const int first = sp * per, count = std::min(per, n_sel - first);
     const size_t slot = static_cast<size_t>(h) * s.max_splits + sp;
     const int* blocks = s.selected.data() + static_cast<size_t>(h) * nb + first;
     const float* q = s.q.data() + static_cast<size_t>(h) * g * hd;

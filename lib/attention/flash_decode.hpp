@@ -9,8 +9,9 @@
 
 namespace resa {
 
-// Tokens per split (rounded to whole blocks).
+// Tokens per split at least (rounded to whole blocks), and splits per KV head at most.
 constexpr int kSplitTokens = 256;
+constexpr int kMaxSplits = 8;
 
 // The query at position pos (state.q) over the first n_sel blocks listed for each KV head h at
 // state.selected[h * n_blocks ..] (ascending); outputs into state.xb.
