@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "resa/resa.hpp"
+#include "simd/kernels.hpp"
 
 namespace resa {
 
@@ -77,8 +78,8 @@ void KvCache::store(int layer, int pos, int n, const float* k, const float* v) {
         std::memcpy(k32.data() + dst, ks, sizeof(float) * head_dim);
         std::memcpy(v32.data() + dst, vs, sizeof(float) * head_dim);
       } else {
-        for (int d = 0; d < head_dim; ++d) k16[dst + d] = f32_to_bf16(ks[d]);
-        for (int d = 0; d < head_dim; ++d) v16[dst + d] = f32_to_bf16(vs[d]);
+        simd::kernels().f32_to_bf16(k16.data() + dst, ks, head_dim);
+        simd::kernels().f32_to_bf16(v16.data() + dst, vs, head_dim);
       }
     }
     // The touched blocks' summaries, over their valid tokens. For a one-token append this reads the last block only.

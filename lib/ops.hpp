@@ -1,5 +1,5 @@
-// The small numeric operations of the forward pass: RMSNorm, softmax, RoPE, SwiGLU. Plain loops in f32; the
-// summation orders are llama2.c run.c's.
+// The small numeric operations of the forward pass: RMSNorm, softmax, RoPE, SwiGLU, on the kernel table's
+// elementwise kernels (the scalar twins sum as llama2.c's run.c does; the SIMD versions in vector lanes).
 #pragma once
 
 #include <cstddef>

@@ -56,6 +56,21 @@ struct Kernels {
                           const float* K, const float* V, int head_dim, float scale);
   void (*causal_attn_bf16)(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0,
                            const uint16_t* K, const uint16_t* V, int head_dim, float scale);
+
+  // ---- Elementwise (the forward pass between the products)
+
+  // out = weight * x / sqrt(mean(x^2) + eps); out may be x.
+  void (*rmsnorm)(float* out, const float* x, const float* weight, int n, float eps);
+  // In place, the maximum subtracted first.
+  void (*softmax)(float* x, int n);
+  // Rotates every head of vec by the angles of cos/sin ([head_dim / 2]): pair i is (2i, 2i + 1) when interleaved
+  // (llama2.c), (i, i + head_dim / 2) otherwise (Hugging Face's rotate_half).
+  void (*rope)(float* vec, int n_heads, int head_dim, const float* cos, const float* sin, bool interleaved);
+  // gate[i] = silu(gate[i]) * up[i].
+  void (*swiglu)(float* gate, const float* up, int n);
+  // bf16 <-> f32; to bf16 rounds to nearest, ties to even (NaN stays NaN).
+  void (*bf16_to_f32)(float* out, const uint16_t* in, int n);
+  void (*f32_to_bf16)(uint16_t* out, const float* in, int n);
 };
 
 // The plain loops, in the summation order of llama2.c's run.c.

@@ -1,6 +1,7 @@
 // Every kernel table this CPU can run, against plain double-precision loops.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -319,6 +320,69 @@ TEST_P(KernelsTest, CausalAttentionMatchesTheScalarTwin) {
               ASSERT_NEAR(got[i], want[i], 1e-5) << "hd " << hd << " g " << g << " n " << n << " pos0 " << pos0
                                                  << " bf16 " << bf16 << " at " << i;
           }
+}
+
+TEST_P(KernelsTest, ElementwiseKernelsMatchTheScalarTwin) {
+  const Kernels& s = scalar_kernels();
+  std::mt19937 rng(15);
+  for (int n : {1, 7, 8, 15, 16, 17, 33, 64, 100, 1536}) {
+    auto x = random_vector(n, rng), w = random_vector(n, rng);
+    for (float& v : x) v *= 4;
+    std::vector<float> a(n), b(n);
+    k->rmsnorm(a.data(), x.data(), w.data(), n, 1e-6f);
+    s.rmsnorm(b.data(), x.data(), w.data(), n, 1e-6f);
+    for (int i = 0; i < n; ++i) ASSERT_NEAR(a[i], b[i], 1e-5 * (1 + std::abs(b[i]))) << "rmsnorm n " << n;
+    a = x;
+    b = x;
+    k->softmax(a.data(), n);
+    s.softmax(b.data(), n);
+    for (int i = 0; i < n; ++i) ASSERT_NEAR(a[i], b[i], 1e-6 + 1e-5 * b[i]) << "softmax n " << n;
+    // SwiGLU over gates far into both tails (silu(-100) ~ 0, silu(100) = 100).
+    auto up = random_vector(n, rng);
+    a = x;
+    for (int i = 0; i < n; i += 5) a[i] = i % 2 ? 100.0f : -100.0f;
+    b = a;
+    k->swiglu(a.data(), up.data(), n);
+    s.swiglu(b.data(), up.data(), n);
+    for (int i = 0; i < n; ++i) ASSERT_NEAR(a[i], b[i], 1e-5 * (1 + std::abs(b[i]))) << "swiglu n " << n;
+  }
+  // RoPE, both layouts, a few heads of odd half-dims too.
+  for (int hd : {2, 6, 16, 34, 64, 128})
+    for (bool interleaved : {false, true}) {
+      const int heads = 3;
+      auto v = random_vector(static_cast<size_t>(heads) * hd, rng), cs = random_vector(hd / 2, rng),
+           sn = random_vector(hd / 2, rng);
+      auto a = v, b = v;
+      k->rope(a.data(), heads, hd, cs.data(), sn.data(), interleaved);
+      s.rope(b.data(), heads, hd, cs.data(), sn.data(), interleaved);
+      for (size_t i = 0; i < a.size(); ++i)
+        ASSERT_NEAR(a[i], b[i], 1e-6) << "rope hd " << hd << " interleaved " << interleaved;
+    }
+}
+
+TEST_P(KernelsTest, Bf16ConversionsAreBitExact) {
+  const Kernels& s = scalar_kernels();
+  std::mt19937 rng(16);
+  std::vector<float> x(1000);
+  std::uniform_int_distribution<uint32_t> bits;
+  for (float& v : x) {
+    const uint32_t b = bits(rng);
+    std::memcpy(&v, &b, 4);  // every pattern: NaNs, infinities, subnormals
+  }
+  // Ties (exactly half an ulp of bf16) both ways, the largest finite value, infinities, NaNs with payloads.
+  const uint32_t special[] = {0x3f808000u, 0x3f818000u, 0x7f7fffffu, 0x7f800000u, 0xff800000u,
+                              0x7fc00001u, 0x7f800001u, 0x00008000u, 0x80018000u, 0};
+  for (int i = 0; i < 10; ++i) std::memcpy(&x[i * 7], &special[i], 4);
+  for (int n : {1, 9, 16, 31, 1000}) {
+    std::vector<uint16_t> a(n), b(n);
+    k->f32_to_bf16(a.data(), x.data(), n);
+    s.f32_to_bf16(b.data(), x.data(), n);
+    ASSERT_EQ(a, b) << "n " << n;
+    std::vector<float> fa(n), fb(n);
+    k->bf16_to_f32(fa.data(), a.data(), n);
+    s.bf16_to_f32(fb.data(), b.data(), n);
+    ASSERT_EQ(0, std::memcmp(fa.data(), fb.data(), n * 4)) << "n " << n;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, KernelsTest, ::testing::Values("scalar", "avx2", "avx512"));

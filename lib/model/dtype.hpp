@@ -1,5 +1,5 @@
 // Element types of weights and of the KV cache, and the conversions between them.
-// The scalar conversions live in simd/convert.hpp (kernels use them too).
+// The scalar conversions live in simd/convert.hpp (kernels use them too); arrays convert on the kernel table.
 #pragma once
 
 #include <cstddef>
@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "simd/convert.hpp"
+#include "simd/kernels.hpp"
 
 namespace resa {
 
@@ -26,7 +27,7 @@ inline void to_f32(float* dst, const void* src, DType t, size_t n) {
   } else {
     const uint16_t* h = static_cast<const uint16_t*>(src);
     if (t == DType::BF16)
-      for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(h[i]);
+      simd::kernels().bf16_to_f32(dst, h, static_cast<int>(n));
     else
       for (size_t i = 0; i < n; ++i) dst[i] = f16_to_f32(h[i]);
   }

@@ -65,7 +65,10 @@ const Kernels& scalar_kernels() {
                          scalar::block_scores_f32, scalar::block_scores_bf16,
                          scalar::top_n,      scalar::sparse_attn_f32,
                          scalar::sparse_attn_bf16, scalar::causal_attn_f32,
-                         scalar::causal_attn_bf16};
+                         scalar::causal_attn_bf16, scalar::rmsnorm,
+                         scalar::softmax,    scalar::rope,
+                         scalar::swiglu,     scalar::bf16_to_f32_n,
+                         scalar::f32_to_bf16_n};
   return k;
 }
 

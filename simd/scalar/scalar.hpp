@@ -17,4 +17,11 @@ void causal_attn_f32(float* out, int out_stride, const float* q, int q_stride, i
 void causal_attn_bf16(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0,
                       const uint16_t* K, const uint16_t* V, int head_dim, float scale);
 
+void rmsnorm(float* out, const float* x, const float* weight, int n, float eps);
+void softmax(float* x, int n);
+void rope(float* vec, int n_heads, int head_dim, const float* cos, const float* sin, bool interleaved);
+void swiglu(float* gate, const float* up, int n);
+void bf16_to_f32_n(float* out, const uint16_t* in, int n);
+void f32_to_bf16_n(uint16_t* out, const float* in, int n);
+
 }  // namespace resa::simd::scalar

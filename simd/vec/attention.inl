@@ -9,10 +9,10 @@
 constexpr int kTile = 32;   // K/V rows per tile
 constexpr int kGroup = 8;   // query rows scored together (their accumulators stay in registers)
 
-// exp(x) for x <= 0 (scores minus their running maximum), 2^n * p(r) with Cephes' expf polynomial: relative error
-// ~2e-7. Inputs below -87.3 give ~1e-38, not 0; callers zero what must be exactly 0.
+// exp(x), 2^n * p(r) with Cephes' expf polynomial: relative error ~2e-7. x is clamped to [-87.3, 88.3]: below, the
+// result is ~1e-38, not 0 (callers zero what must be exactly 0); above, ~2e38 rather than infinity.
 inline typename X::V vexp(typename X::V x) {
-  x = X::max(x, X::set1(-87.3f));
+  x = X::min(X::max(x, X::set1(-87.3f)), X::set1(88.3f));
   const typename X::V n = X::round(X::mul(x, X::set1(1.44269504088896341f)));
   typename X::V r = X::fma(n, X::set1(-0.693359375f), x);
   r = X::fma(n, X::set1(2.12194440e-4f), r);

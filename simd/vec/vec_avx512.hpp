@@ -25,6 +25,8 @@ struct VecAvx512 {
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }  // a * b + c
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
+  static V min(V a, V b) { return _mm512_min_ps(a, b); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
   // Horizontal sum and maximum (GCC 12's _mm512_reduce_*_ps warn about an uninitialised internal value).
   static float sum(V v) {
     const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
@@ -57,6 +59,23 @@ struct VecAvx512 {
     // Position 4j + i holds the sum of vector 4i + j: transpose the 4 x 4 back.
     const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     return _mm512_permutexvar_ps(idx, r);
+  }
+  // Rotation helpers: each of the N/2 floats at p twice ([p0, p0, p1, p1, ...]); the two floats of every pair
+  // swapped; a vector of (-1, +1) pairs.
+  static V dup_pairs(const float* p) {
+    const __m512i idx = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    return _mm512_permutexvar_ps(idx, _mm512_castps256_ps512(_mm256_loadu_ps(p)));
+  }
+  static V swap_pairs(V v) { return _mm512_permute_ps(v, 0xB1); }
+  static V alt_sign() { return _mm512_setr_ps(-1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1); }
+  // Rounds to bf16 (nearest, ties to even; NaN stays NaN, quieted) and stores N of them.
+  static void store_bf16(uint16_t* p, V v) {
+    const __m512i bits = _mm512_castps_si512(v);
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
+    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(0x40)));
+    _mm256_storeu_si256((__m256i*)p, _mm512_cvtepi32_epi16(r));
   }
   // 2^n for integral-valued n in [-126, 127].
   static V pow2i(V n) {
