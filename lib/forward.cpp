@@ -137,17 +137,54 @@ void matvec_rows(float* out, const Mat& W, const float* x, int64_t r0, int64_t r
 }  // namespace
 
 void matvec(float* out, const Mat& W, const float* x) {
-  const int64_t rows = W.rows;
-  if (rows * W.cols < (int64_t{1} << 18) || omp_get_max_threads() == 1) {
-    matvec_rows(out, W, x, 0, rows);
-    return;
+  const MatvecJob job{out, &W, nullptr};
+  matvec_fused(&job, 1, x);
+}
+
+void matvec_fused(const MatvecJob* jobs, int n_jobs, const float* x) {
+  int64_t rows = 0, work = 0;
+  for (int j = 0; j < n_jobs; ++j) {
+    rows += jobs[j].W->rows;
+    work += jobs[j].W->rows * jobs[j].W->cols;
   }
+  // Rows [r0, r1) of the jobs' rows laid end to end, with their biases.
+  auto run = [&](int64_t r0, int64_t r1) {
+    int64_t first = 0;
+    for (int j = 0; j < n_jobs && first < r1; ++j) {
+      const MatvecJob& job = jobs[j];
+      const int64_t a = std::max(r0, first) - first, b = std::min(r1, first + job.W->rows) - first;
+      if (a < b) {
+        matvec_rows(job.out + a, *job.W, x, a, b);
+        if (job.bias)
+          for (int64_t r = a; r < b; ++r) job.out[r] += job.bias[r];
+      }
+      first += job.W->rows;
+    }
+  };
+  if (work < (int64_t{1} << 18) || omp_get_max_threads() == 1) return run(0, rows);
 #pragma omp parallel
   {
     const int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
     const int64_t per = (rows + T - 1) / T;
-    const int64_t r0 = std::min(rows, t * per), r1 = std::min(rows, r0 + per);
-    if (r0 < r1) matvec_rows(out + r0, W, x, r0, r1);
+    run(std::min(rows, t * per), std::min(rows, (t + 1) * per));
+  }
+}
+
+void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const float* x) {
+  const int64_t rows = Wg.rows;
+  const simd::Kernels& k = simd::kernels();
+  auto run = [&](int64_t r0, int64_t r1) {
+    if (r0 >= r1) return;
+    matvec_rows(gate + r0, Wg, x, r0, r1);
+    matvec_rows(up + r0, Wu, x, r0, r1);
+    k.swiglu(gate + r0, up + r0, static_cast<int>(r1 - r0));
+  };
+  if (2 * rows * Wg.cols < (int64_t{1} << 18) || omp_get_max_threads() == 1) return run(0, rows);
+#pragma omp parallel
+  {
+    const int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t per = (rows + T - 1) / T;
+    run(std::min(rows, t * per), std::min(rows, (t + 1) * per));
   }
 }
 
@@ -225,12 +262,17 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
     // Attention block: project to q, k, v; rotate q and k; store k, v at their positions; attend; project back.
     const bool kv_only = pass == Pass::Rectify && l == c.n_layers - 1;
     rmsnorm_rows(s.xb.data(), x, lw.attn_norm, n, dim, c.norm_eps);
-    if (!kv_only) matmul(s, s.q.data(), s.xb.data(), n, lw.wq);
-    matmul(s, s.k.data(), s.xb.data(), n, lw.wk);
-    matmul(s, s.v.data(), s.xb.data(), n, lw.wv);
-    if (!kv_only) add_bias(s.q.data(), lw.bq, n, q_dim);
-    add_bias(s.k.data(), lw.bk, n, kv_dim);
-    add_bias(s.v.data(), lw.bv, n, kv_dim);
+    if (n == 1) {  // a decode step: Q, K and V (and their biases) in one pass over the threads
+      const MatvecJob qkv[3] = {{s.k.data(), &lw.wk, lw.bk}, {s.v.data(), &lw.wv, lw.bv}, {s.q.data(), &lw.wq, lw.bq}};
+      matvec_fused(qkv, 3, s.xb.data());
+    } else {
+      if (!kv_only) matmul(s, s.q.data(), s.xb.data(), n, lw.wq);
+      matmul(s, s.k.data(), s.xb.data(), n, lw.wk);
+      matmul(s, s.v.data(), s.xb.data(), n, lw.wv);
+      if (!kv_only) add_bias(s.q.data(), lw.bq, n, q_dim);
+      add_bias(s.k.data(), lw.bk, n, kv_dim);
+      add_bias(s.v.data(), lw.bv, n, kv_dim);
+    }
     for (int i = 0; i < n; ++i) {
       const float* cs = s.rope_cos.data() + static_cast<size_t>(i) * half;
       const float* sn = s.rope_sin.data() + static_cast<size_t>(i) * half;
@@ -245,9 +287,13 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
 
     // MLP block: SwiGLU.
     rmsnorm_rows(s.xb.data(), x, lw.ffn_norm, n, dim, c.norm_eps);
-    matmul(s, s.hb.data(), s.xb.data(), n, lw.w_gate);
-    matmul(s, s.hb2.data(), s.xb.data(), n, lw.w_up);
-    swiglu(s.hb.data(), s.hb2.data(), static_cast<size_t>(n) * hidden);
+    if (n == 1) {  // a decode step: gate and up row by row range, SwiGLU on each range as it is done
+      matvec_swiglu(s.hb.data(), s.hb2.data(), lw.w_gate, lw.w_up, s.xb.data());
+    } else {
+      matmul(s, s.hb.data(), s.xb.data(), n, lw.w_gate);
+      matmul(s, s.hb2.data(), s.xb.data(), n, lw.w_up);
+      swiglu(s.hb.data(), s.hb2.data(), static_cast<size_t>(n) * hidden);
+    }
     matmul(s, s.xb2.data(), s.hb.data(), n, lw.w_down);
     for (size_t i = 0; i < static_cast<size_t>(n) * dim; ++i) x[i] += s.xb2[i];
   }
