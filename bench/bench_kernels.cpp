@@ -4,8 +4,10 @@
 //
 // At start it measures what the figures are shares of: the machine's read bandwidth (2 threads streaming 512 MiB)
 // and the f32 FMA and AVX512_BF16 dot-product peaks. Each benchmark sets bytes_per_second to the bytes it reads and
-// a FLOPS rate; bw_share = bytes_per_second / the measured bandwidth, peak_share (rectify) = FLOPS / the bf16 dot peak
-// (the f32 FMA peak on a CPU without AVX512_BF16).
+// a FLOPS rate; bw_share = bytes_per_second / the bandwidth measured at start, peak_share (rectify) = FLOPS / the
+// bf16 dot peak (the f32 FMA peak on a CPU without AVX512_BF16). The bandwidth drifts by tens of percent between
+// minutes on a shared machine, so each benchmark measures it again right after itself: bw_now, and
+// bw_share_now = bytes_per_second / bw_now.
 //
 //   RESA_ISA=avx512 build/bin/resa-bench-kernels --benchmark_filter=dense --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
@@ -55,10 +57,10 @@ double seconds(F&& f) {
 __attribute__((target("avx2"))) float read_avx2(const float* p, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   for (size_t i = 0; i + 32 <= n; i += 32) {
-    a0 = _mm256_add_ps(a0, _mm256_load_ps(p + i));
-    a1 = _mm256_add_ps(a1, _mm256_load_ps(p + i + 8));
-    a2 = _mm256_add_ps(a2, _mm256_load_ps(p + i + 16));
-    a3 = _mm256_add_ps(a3, _mm256_load_ps(p + i + 24));
+    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
+    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
+    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
+    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
   }
   const __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
   float out[8];
@@ -69,24 +71,27 @@ __attribute__((target("avx2"))) float read_avx2(const float* p, size_t n) {
 float read_sse(const float* p, size_t n) {
   __m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   for (size_t i = 0; i + 16 <= n; i += 16) {
-    a0 = _mm_add_ps(a0, _mm_load_ps(p + i));
-    a1 = _mm_add_ps(a1, _mm_load_ps(p + i + 4));
-    a2 = _mm_add_ps(a2, _mm_load_ps(p + i + 8));
-    a3 = _mm_add_ps(a3, _mm_load_ps(p + i + 12));
+    a0 = _mm_add_ps(a0, _mm_loadu_ps(p + i));
+    a1 = _mm_add_ps(a1, _mm_loadu_ps(p + i + 4));
+    a2 = _mm_add_ps(a2, _mm_loadu_ps(p + i + 8));
+    a3 = _mm_add_ps(a3, _mm_loadu_ps(p + i + 12));
   }
   return _mm_cvtss_f32(_mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3)));
 }
 
-// Read bandwidth: every thread streams its share of a 512 MiB buffer; the median of 7 passes.
-double measure_read_bandwidth() {
-  const size_t n = (size_t{512} << 20) / 4;
-  float* buf = static_cast<float*>(std::aligned_alloc(64, n * 4));
+// Read bandwidth: every thread streams its share of a 512 MiB buffer (far beyond the caches); the median of `passes`.
+double measure_read_bandwidth(int passes) {
+  static const size_t n = (size_t{512} << 20) / 4;
+  static float* buf = [] {
+    float* b = static_cast<float*>(std::aligned_alloc(64, n * 4));
 #pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) buf[i] = 1.0f;
+    for (size_t i = 0; i < n; ++i) b[i] = 1.0f;
+    return b;
+  }();
   const bool avx2 = __builtin_cpu_supports("avx2");
   std::vector<double> t;
   volatile float sink = 0;
-  for (int rep = 0; rep < 7; ++rep)
+  for (int rep = 0; rep < passes; ++rep)
     t.push_back(seconds([&] {
 #pragma omp parallel
       {
@@ -95,7 +100,6 @@ double measure_read_bandwidth() {
         sink = sink + (avx2 ? read_avx2(p, per) : read_sse(p, per));
       }
     }));
-  std::free(buf);
   return static_cast<double>(n) * 4 / median(t);
 }
 
@@ -211,6 +215,10 @@ void set_shares(benchmark::State& st, double bytes, double flops, double seconds
   st.SetBytesProcessed(static_cast<int64_t>(bytes * n));
   st.counters["FLOPS"] = benchmark::Counter(flops * n, benchmark::Counter::kIsRate);
   st.counters["bw_share"] = bytes * n / seconds / g_read_bw;
+  // The bandwidth again, right after: the machine's drifts by tens of percent from minute to minute.
+  const double now = measure_read_bandwidth(3);
+  st.counters["bw_now"] = benchmark::Counter(now, benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+  st.counters["bw_share_now"] = bytes * n / seconds / now;
 }
 
 // K and V of every KV head at positions [0, ctx).
@@ -281,12 +289,18 @@ void BM_rectify(benchmark::State& st) {
 
 void BM_gemv_bf16(benchmark::State& st) {
   const int rows = static_cast<int>(st.range(0)), cols = static_cast<int>(st.range(1));
-  std::vector<uint16_t> w(static_cast<size_t>(rows) * cols);
+  // Written by the threads that will read it (the static row split of matvec), as a model's mapped weights are
+  // first touched by the decode threads: measured 35 -> 4x GB/s on this machine against writing it from one thread.
+  std::unique_ptr<uint16_t[]> w(new uint16_t[static_cast<size_t>(rows) * cols]);
   std::vector<float> x(cols), out(rows);
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < rows; ++r) {
+    uint32_t seed = 7 + r;
+    for (int c = 0; c < cols; ++c) w[static_cast<size_t>(r) * cols + c] = simd::f32_to_bf16(uniform(seed) * 0.05f);
+  }
   uint32_t seed = 7;
-  for (uint16_t& e : w) e = simd::f32_to_bf16(uniform(seed) * 0.05f);
   for (float& e : x) e = uniform(seed);
-  const Mat W{w.data(), DType::BF16, rows, cols};
+  const Mat W{w.get(), DType::BF16, rows, cols};
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
     matvec(out.data(), W, x.data());
@@ -317,7 +331,7 @@ int main(int argc, char** argv) {
   if (const char* t = std::getenv("RESA_THREADS"); t && *t) threads = std::max(1, std::atoi(t));
   omp_set_num_threads(threads);
   const simd::Kernels& k = simd::kernels();  // throws on a bad RESA_ISA
-  g_read_bw = measure_read_bandwidth();
+  g_read_bw = measure_read_bandwidth(7);
   g_fma_peak = __builtin_cpu_supports("avx512f") ? measure_peak(fma512_once, 32)
                : __builtin_cpu_supports("avx2")  ? measure_peak(fma256_once, 16)
                                                  : 0;
