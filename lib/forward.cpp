@@ -91,12 +91,7 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   s.hb2.assign(R * c.hidden_dim, 0.0f);
   s.rope_cos.assign(R * c.head_dim / 2, 0.0f);
   s.rope_sin.assign(R * c.head_dim / 2, 0.0f);
-  if (R > 1) s.att.assign(T * R * context, 0.0f);
   s.kv = make_kv_cache(c, context, kv_type, attn.block_size);
-  if (kv_type != DType::F32 && R > 1) {
-    s.kh.assign(static_cast<size_t>(s.kv.capacity) * c.kv_dim(), 0.0f);
-    s.vh.assign(static_cast<size_t>(s.kv.capacity) * c.kv_dim(), 0.0f);
-  }
   if (R > 1) {
     const size_t widest = std::max({c.dim, c.hidden_dim, c.q_dim()});
     s.wtile_per_thread = std::max(kWeightTileFloats, 16 * widest);

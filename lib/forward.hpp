@@ -41,8 +41,6 @@ struct RunState {
   std::vector<float> k, v;                // [max_rows, kv_dim]
   std::vector<float> hb, hb2;             // [max_rows, hidden_dim] gate, up
   std::vector<float> rope_cos, rope_sin;  // [max_rows, head_dim / 2]
-  std::vector<float> att;                 // prefill attention weights, per thread [max_rows, context]
-  std::vector<float> kh, vh;              // prefill, bf16 cache: a layer's keys and values as f32 [context, kv_dim]
   std::vector<float> wtile;               // prefill: per thread, rows of a bf16/f16 weight matrix as f32
   size_t wtile_per_thread = 0;
   std::vector<float> logits;              // [vocab] the last position's logits

@@ -11,15 +11,13 @@ namespace resa {
 // llama2.c's run.c still hold, tested).
 void dense_decode(const ModelConfig& c, RunState& s, int layer, int pos);
 
-// Prefill: n query rows at positions pos .. pos+n-1 over cache positions [0, pos+n), causal, through OpenBLAS sgemm
-// per query head (scores, masked softmax, weighted values). Not through the kernel table, on purpose: the scalar
-// causal_attn twin runs at ~5 GFLOP/s against ~28-45 for this path (measured at g = 6, head_dim 128, 32-256 rows,
-// 0-2,048 cached tokens, one thread), and prefill cost grows with the square of the prompt. Prefill moves to the
-// table when a SIMD causal_attn beats sgemm.
+// Prefill: n query rows at positions pos .. pos+n-1 over cache positions [0, pos+n), causal: the rectify pass's
+// kernel (it was OpenBLAS sgemm per head, 28-45 GFLOP/s on one thread against the kernel table's ~75 per core with
+// each K/V tile shared by the g x 32 rows of a work item).
 void dense_prefill(const ModelConfig& c, RunState& s, int layer, int pos, int n);
 
-// The rectify pass: the same causal attention on the kernel table's causal_attn, which reads each K/V row once for
-// the g x n query rows of a group (SPEC §5: GEMM-shaped).
+// The rectify pass: causal attention on the kernel table's causal_attn, which reads each K/V tile once for the
+// g x 32 query rows of a work item (SPEC §5: GEMM-shaped); work items are (KV head, 32-row chunk) pairs.
 void dense_rectify(const ModelConfig& c, RunState& s, int layer, int pos, int n);
 
 }  // namespace resa
