@@ -21,16 +21,7 @@
 namespace resa {
 namespace {
 
-// Sparsity that bites after 32 positions: blocks of 8, 4 at least, a quarter of them after that, rectify every 16.
-AttentionOptions biting(Attention attn) {
-  AttentionOptions o;
-  o.attn = attn;
-  o.block_size = 8;
-  o.min_blocks = 4;
-  o.sparse_ratio = 0.25;
-  o.rectify_every = 16;
-  return o;
-}
+AttentionOptions biting(Attention attn) { return test::biting_attention(attn); }
 
 // The logits of the prefill of seq[0, P) and of every decode step after it, on the kernel table `isa`.
 std::vector<float> run(const ModelData& m, const std::vector<int>& seq, int P, const AttentionOptions& o,

@@ -18,16 +18,7 @@
 namespace resa {
 namespace {
 
-// Sparsity that bites on the shipped model (512 positions): blocks of 8, 4 at least, a quarter of them after that.
-AttentionOptions biting(Attention attn) {
-  AttentionOptions o;
-  o.attn = attn;
-  o.block_size = 8;
-  o.min_blocks = 4;
-  o.sparse_ratio = 0.25;
-  o.rectify_every = 16;
-  return o;
-}
+AttentionOptions biting(Attention attn) { return test::biting_attention(attn); }
 
 std::vector<int> engine_greedy(const Model& model, const std::vector<int>& prompt, int n, const AttentionOptions& o,
                                int threads = 1, float temperature = 0.0f) {
