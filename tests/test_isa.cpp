@@ -16,6 +16,7 @@
 #include "resa/resa.hpp"
 #include "simd/kernels.hpp"
 #include "synthetic_model.hpp"
+#include "attention_helpers.hpp"
 #include "test_helpers.hpp"
 
 namespace resa {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "attention/rectifier.hpp"
+#include "attention_helpers.hpp"
 #include "forward.hpp"
 #include "model/model.hpp"
 #include "reference_resa.hpp"
