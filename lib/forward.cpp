@@ -104,7 +104,7 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   const size_t H = c.n_kv_heads, nb = s.kv.n_blocks, g = c.n_heads / c.n_kv_heads, hd = c.head_dim;
   s.selected.assign(H * nb, 0);
   s.split_blocks = std::max(1, kSplitTokens / attn.block_size);
-  s.max_splits = (s.kv.n_blocks + s.split_blocks - 1) / s.split_blocks;
+  s.max_splits = std::min(kMaxSplits, (s.kv.n_blocks + s.split_blocks - 1) / s.split_blocks);
   s.part_acc.assign(H * s.max_splits * g * hd, 0.0f);
   s.part_m.assign(H * s.max_splits * g, 0.0f);
   s.part_l.assign(H * s.max_splits * g, 0.0f);

@@ -1,8 +1,8 @@
 // Flash-decoding (SPEC §2.4, §5), the one decode attention loop of dense and sparse steps alike: for each KV head,
 // the g query heads of its group attend over a list of blocks of the cache, each K/V block read once for all g heads
-// (the kernel table's sparse_attn). The blocks are cut into splits of a fixed number of blocks, the splits of all KV
-// heads are spread over the threads, and each head's splits are merged by log-sum-exp in order. The splits depend on
-// the blocks only, never on the thread count, so 1 and 2 threads give the same bits.
+// (the kernel table's sparse_attn). The blocks are cut into at most kMaxSplits splits of at least kSplitTokens
+// tokens, the splits of all KV heads are spread over the threads, and each head's splits are merged by log-sum-exp in
+// order. The splits depend on the blocks only, never on the thread count, so 1 and 2 threads give the same bits.
 #pragma once
 
 #include "forward.hpp"
