@@ -19,13 +19,8 @@ struct Kernels {
   void (*matvec_bf16)(float* out, const uint16_t* W, const float* x, int rows, int cols);
   void (*matvec_f16)(float* out, const uint16_t* W, const float* x, int rows, int cols);
 
-  // sum_i a[i] * b[i]; the second form reads b as bf16 (a bf16 KV cache).
-  float (*dot_f32)(const float* a, const float* b, int n);
-  float (*dot_bf16)(const float* a, const uint16_t* b, int n);
-
-  // y[i] += alpha * x[i]; the second form reads x as bf16.
+  // y[i] += alpha * x[i] (the merge of flash-decoding splits).
   void (*axpy_f32)(float* y, float alpha, const float* x, int n);
-  void (*axpy_bf16)(float* y, float alpha, const uint16_t* x, int n);
 
   // ---- Block-sparse attention (SPEC §2). K and V are one KV head's [positions][head_dim] rows (f32, or bf16 in the
   // *_bf16 forms); a block b holds positions b*block_size .. b*block_size+block_size-1, the last one only up to len-1.

@@ -20,7 +20,7 @@ using X = VecAvx2;
 
 const Kernels& kernels() {
   static const Kernels k{"avx2",          matvec_f32,       matvec_bf16,      matvec_f16,
-                         dot_f32,          dot_bf16,         axpy_f32,         axpy_bf16,
+                         axpy_f32,
                          block_scores_f32, block_scores_bf16, scalar::top_n,   sparse_attn_f32,
                          sparse_attn_bf16, causal_attn_f32,  causal_attn_bf16, rmsnorm,
               softmax,          rope,             swiglu,           bf16_to_f32,

@@ -35,22 +35,6 @@ void matvec_f16(float* out, const uint16_t* W, const float* x, int rows, int col
   }
 }
 
-float dot_bf16(const float* a, const uint16_t* b, int n) {
-  float acc = 0.0f;
-  for (int i = 0; i < n; ++i) acc += a[i] * bf16_to_f32(b[i]);
-  return acc;
-}
-
-void axpy_bf16(float* y, float alpha, const uint16_t* x, int n) {
-  for (int i = 0; i < n; ++i) y[i] += alpha * bf16_to_f32(x[i]);
-}
-
-float dot_f32(const float* a, const float* b, int n) {
-  float acc = 0.0f;
-  for (int i = 0; i < n; ++i) acc += a[i] * b[i];
-  return acc;
-}
-
 void axpy_f32(float* y, float alpha, const float* x, int n) {
   for (int i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
@@ -60,8 +44,7 @@ void axpy_f32(float* y, float alpha, const float* x, int n) {
 const Kernels& scalar_kernels() {
   static const Kernels k{"scalar",           matvec_f32,
                          matvec_bf16,        matvec_f16,
-                         dot_f32,            dot_bf16,
-                         axpy_f32,           axpy_bf16,
+                         axpy_f32,
                          scalar::block_scores_f32, scalar::block_scores_bf16,
                          scalar::top_n,      scalar::sparse_attn_f32,
                          scalar::sparse_attn_bf16, scalar::causal_attn_f32,

@@ -104,26 +104,10 @@ void matvec_f16(float* out, const uint16_t* W, const float* x, int rows, int col
   matvec<true>(out, W, x, rows, cols);
 }
 
-template <class T>
-float dot(const float* a, const T* b, int n) {
-  constexpr int N = X::N;
-  typename X::V s = X::zero();
-  int i = 0;
-  for (; i + N <= n; i += N) s = X::fma(X::load(a + i), X::load(b + i), s);
-  float r = X::sum(s);
-  for (; i < n; ++i) r += a[i] * load1(b[i]);
-  return r;
-}
-float dot_f32(const float* a, const float* b, int n) { return dot(a, b, n); }
-float dot_bf16(const float* a, const uint16_t* b, int n) { return dot(a, b, n); }
-
-template <class T>
-void axpy(float* y, float alpha, const T* x, int n) {
+void axpy_f32(float* y, float alpha, const float* x, int n) {
   constexpr int N = X::N;
   const typename X::V va = X::set1(alpha);
   int i = 0;
   for (; i + N <= n; i += N) X::store(y + i, X::fma(va, X::load(x + i), X::load(y + i)));
-  for (; i < n; ++i) y[i] += alpha * load1(x[i]);
+  for (; i < n; ++i) y[i] += alpha * x[i];
 }
-void axpy_f32(float* y, float alpha, const float* x, int n) { axpy(y, alpha, x, n); }
-void axpy_bf16(float* y, float alpha, const uint16_t* x, int n) { axpy(y, alpha, x, n); }
