@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 
 #include <cblas.h>
 #include <fmt/format.h>
@@ -102,13 +103,15 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   s.attn = attn;
   // Decode attention: the block lists and the flash-decoding splits (dense and sparse), the selection's scratch.
   const size_t H = c.n_kv_heads, nb = s.kv.n_blocks, g = c.n_heads / c.n_kv_heads, hd = c.head_dim;
-  s.selected.assign(H * nb, 0);
+  s.all_blocks.resize(nb);
+  std::iota(s.all_blocks.begin(), s.all_blocks.end(), 0);
   s.split_blocks = std::max(1, kSplitTokens / attn.block_size);
   s.max_splits = std::min(kMaxSplits, (s.kv.n_blocks + s.split_blocks - 1) / s.split_blocks);
   s.part_acc.assign(H * s.max_splits * g * hd, 0.0f);
   s.part_m.assign(H * s.max_splits * g, 0.0f);
   s.part_l.assign(H * s.max_splits * g, 0.0f);
   if (attn.attn != Attention::Dense) {
+    s.selected.assign(H * nb, 0);
     s.qbar.assign(H * hd, 0.0f);
     s.scores.assign(H * nb, 0.0f);
     s.select_work.assign(H * nb, 0);
@@ -126,6 +129,23 @@ void matvec_rows(float* out, const Mat& W, const float* x, int64_t r0, int64_t r
     case DType::F32: k.matvec_f32(out, static_cast<const float*>(W.row(r0)), x, rows, cols); break;
     case DType::BF16: k.matvec_bf16(out, static_cast<const uint16_t*>(W.row(r0)), x, rows, cols); break;
     case DType::F16: k.matvec_f16(out, static_cast<const uint16_t*>(W.row(r0)), x, rows, cols); break;
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// run(r0, r1) over [0, rows), one even contiguous share per thread; on one thread when the products are too small
+// (work: multiply-adds) to pay for a parallel region.
+template <class F>
+void split_rows(int64_t rows, int64_t work, F&& run) {
+  if (work < (int64_t{1} << 18) || omp_get_max_threads() == 1) return run(0, rows);
+#pragma omp parallel
+  {
+    const int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t per = (rows + T - 1) / T;
+    run(std::min(rows, t * per), std::min(rows, (t + 1) * per));
   }
 }
 
@@ -156,13 +176,7 @@ void matvec_fused(const MatvecJob* jobs, int n_jobs, const float* x) {
       first += job.W->rows;
     }
   };
-  if (work < (int64_t{1} << 18) || omp_get_max_threads() == 1) return run(0, rows);
-#pragma omp parallel
-  {
-    const int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t per = (rows + T - 1) / T;
-    run(std::min(rows, t * per), std::min(rows, (t + 1) * per));
-  }
+  split_rows(rows, work, run);
 }
 
 void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const float* x) {
@@ -174,13 +188,7 @@ void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const f
     matvec_rows(up + r0, Wu, x, r0, r1);
     k.swiglu(gate + r0, up + r0, static_cast<int>(r1 - r0));
   };
-  if (2 * rows * Wg.cols < (int64_t{1} << 18) || omp_get_max_threads() == 1) return run(0, rows);
-#pragma omp parallel
-  {
-    const int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t per = (rows + T - 1) / T;
-    run(std::min(rows, t * per), std::min(rows, (t + 1) * per));
-  }
+  split_rows(rows, 2 * rows * Wg.cols, run);
 }
 
 namespace {

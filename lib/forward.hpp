@@ -51,7 +51,8 @@ struct RunState {
   AttentionOptions attn;
   std::vector<float> qbar;                // [n_kv_heads][head_dim] the group's mean query, scaled
   std::vector<float> scores;              // [n_kv_heads][n_blocks] block scores
-  std::vector<int> selected, select_work; // [n_kv_heads][n_blocks] the blocks attended, top-n scratch
+  std::vector<int> all_blocks;            // [n_blocks] 0, 1, 2, ...: the dense step's block list
+  std::vector<int> selected, select_work; // [n_kv_heads][n_blocks] the blocks a sparse step attends, top-n scratch
   int split_blocks = 0;                   // selected blocks per flash-decoding split
   int max_splits = 0;
   std::vector<float> part_acc;            // [n_kv_heads][max_splits][g][head_dim] unnormalised split outputs

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <numeric>
 
 #include <omp.h>
 
@@ -20,9 +18,7 @@ constexpr int kRowChunk = 32;              // query rows per work item of a caus
 }
 
 void dense_decode(const ModelConfig& c, RunState& s, int layer, int pos) {
-  const int nb = s.kv.n_blocks, n_blocks = pos / s.kv.block_size + 1;
-  for (int h = 0; h < c.n_kv_heads; ++h) std::iota(s.selected.begin() + h * nb, s.selected.begin() + h * nb + n_blocks, 0);
-  flash_decode(c, s, layer, pos, n_blocks);
+  flash_decode(c, s, layer, pos, s.all_blocks.data(), 0, pos / s.kv.block_size + 1);
 }
 
 void dense_prefill(const ModelConfig& c, RunState& s, int layer, int pos, int n) { dense_rectify(c, s, layer, pos, n); }

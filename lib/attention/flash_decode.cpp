@@ -11,9 +11,10 @@
 
 namespace resa {
 
-void flash_decode(const ModelConfig& c, RunState& s, int layer, int pos, int n_sel) {
+void flash_decode(const ModelConfig& c, RunState& s, int layer, int pos, const int* blocks, size_t head_stride,
+                  int n_sel) {
   const simd::Kernels& k = simd::kernels();
-  const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, nb = s.kv.n_blocks, bs = s.kv.block_size;
+  const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, bs = s.kv.block_size;
   const int len = pos + 1;
   const bool bf16 = s.kv.dtype == DType::BF16;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -28,17 +29,17 @@ void flash_decode(const ModelConfig& c, RunState& s, int layer, int pos, int n_s
     const int h = w / n_splits, sp = w % n_splits;
     const int first = sp * per, count = std::min(per, n_sel - first);
     const size_t slot = static_cast<size_t>(h) * s.max_splits + sp;
-    const int* blocks = s.selected.data() + static_cast<size_t>(h) * nb + first;
+    const int* list = blocks + h * head_stride + first;
     const float* q = s.q.data() + static_cast<size_t>(h) * g * hd;
     float* acc = s.part_acc.data() + slot * part;
     float* m = s.part_m.data() + slot * g;
     float* l = s.part_l.data() + slot * g;
     if (bf16)
       k.sparse_attn_bf16(acc, m, l, q, g, static_cast<const uint16_t*>(s.kv.keys(layer, h)),
-                         static_cast<const uint16_t*>(s.kv.values(layer, h)), blocks, count, bs, len, hd, scale);
+                         static_cast<const uint16_t*>(s.kv.values(layer, h)), list, count, bs, len, hd, scale);
     else
       k.sparse_attn_f32(acc, m, l, q, g, static_cast<const float*>(s.kv.keys(layer, h)),
-                        static_cast<const float*>(s.kv.values(layer, h)), blocks, count, bs, len, hd, scale);
+                        static_cast<const float*>(s.kv.values(layer, h)), list, count, bs, len, hd, scale);
   });
 
   // Merge each query head's splits by log-sum-exp, in split order.

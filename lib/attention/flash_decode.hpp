@@ -14,7 +14,8 @@ constexpr int kSplitTokens = 256;
 constexpr int kMaxSplits = 8;
 
 // The query at position pos (state.q) over the first n_sel blocks listed for each KV head h at
-// state.selected[h * n_blocks ..] (ascending); outputs into state.xb.
-void flash_decode(const ModelConfig& c, RunState& s, int layer, int pos, int n_sel);
+// blocks[h * head_stride ..] (ascending; a stride of 0 gives every head the same list); outputs into state.xb.
+void flash_decode(const ModelConfig& c, RunState& s, int layer, int pos, const int* blocks, size_t head_stride,
+                  int n_sel);
 
 }  // namespace resa

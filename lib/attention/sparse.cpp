@@ -25,7 +25,7 @@ void sparse_decode(const ModelConfig& c, RunState& s, int layer, int pos) {
   const int hd = c.head_dim, nb = s.kv.n_blocks, bs = s.kv.block_size;
   const int len = pos + 1, n_blocks = (len + bs - 1) / bs;
   const int n_sel = sparse_select(c, s, layer, pos);
-  flash_decode(c, s, layer, pos, n_sel);
+  flash_decode(c, s, layer, pos, s.selected.data(), static_cast<size_t>(nb), n_sel);
 
   // Counters: the tokens the selected blocks hold (the last block may be partial), and the summaries scored.
   const int last = n_blocks - 1;

@@ -1,7 +1,7 @@
 // Block scoring and flash attention (SPEC §2.2, §2.4, §2.5), written once over a vector type X; included after
 // linear.inl inside each ISA's anonymous namespace (same rules: no standard-library templates).
 //
-// One routine, flash_tile(), serves the sparse decode step (the selected blocks), the dense decode step (every block)
+// One routine, flash_range(), serves the sparse decode step (the selected blocks), the dense decode step (every block)
 // and the dense causal pass (rectify): a tile of up to kTile consecutive K/V rows is read once and used by every query
 // row that sees it; each query row keeps its own running maximum m, sum l and unnormalised accumulator (online
 // softmax), so tiles may come in any order and splits merge by log-sum-exp.
@@ -122,7 +122,35 @@ Prefetch prefetch_next(const T* K, const T* Vv, int a, int tile, int t1, int nex
   return a + tile < t1 ? prefetch_rows(K, Vv, a + tile, t1, tile, hd) : prefetch_rows(K, Vv, next0, next1, tile, hd);
 }
 
+// Row r of a group sees cnt[r] of the tile's nt tokens (rows.last); returns the most any row sees (0: skip the tile).
+template <int NR>
+int tile_counts(int* cnt, const FlashRows& rows, int r0, int t0, int nt) {
+  int used = 0;
+  for (int r = 0; r < NR; ++r) {
+    const int c = rows.last[r0 + r] - t0 + 1;
+    cnt[r] = c < 0 ? 0 : (c > nt ? nt : c);
+    used = imax(used, cnt[r]);
+  }
+  return used;
+}
 
+// f.template operator()<NR>(r0) for each group of up to kGroup rows (NR a compile-time count, so a group's
+// accumulators can live in registers).
+template <class F>
+void for_each_group(int n_rows, F&& f) {
+  for (int r0 = 0; r0 < n_rows; r0 += kGroup) {
+    switch (imin(kGroup, n_rows - r0)) {
+      case 1: f.template operator()<1>(r0); break;
+      case 2: f.template operator()<2>(r0); break;
+      case 3: f.template operator()<3>(r0); break;
+      case 4: f.template operator()<4>(r0); break;
+      case 5: f.template operator()<5>(r0); break;
+      case 6: f.template operator()<6>(r0); break;
+      case 7: f.template operator()<7>(r0); break;
+      default: f.template operator()<8>(r0); break;
+    }
+  }
+}
 
 // s[r][t] = q[r] . k[t] * scale for t in [t_begin, t_end), one token at a time (a horizontal sum per score): the
 // tokens left over after whole vectors of them.
@@ -254,12 +282,8 @@ template <int NR>
 void flash_group(const FlashRows& rows, int r0, const float* k, const float* v, int t0, int nt, int hd, float scale,
                  Prefetch& pf) {
   alignas(64) float s[NR][kTile];
-  int cnt[NR], used = 0;
-  for (int r = 0; r < NR; ++r) {
-    const int c = rows.last[r0 + r] - t0 + 1;
-    cnt[r] = c < 0 ? 0 : (c > nt ? nt : c);
-    used = imax(used, cnt[r]);
-  }
+  int cnt[NR];
+  const int used = tile_counts<NR>(cnt, rows, r0, t0, nt);
   if (used == 0) return;
   tile_scores<NR>(s, rows.q + r0, k, used, hd, scale, pf);
   tile_softmax(s, cnt, used, rows.m + r0, rows.l + r0, rows.acc + r0, NR, hd);
@@ -412,12 +436,8 @@ template <int NR>
 void dp_group(const FlashRows& rows, int r0, const uint16_t* k, const uint16_t* v, int t0, int nt, int hd,
               float scale, Prefetch& pf) {
   alignas(64) float s[NR][kTile];
-  int cnt[NR], used = 0;
-  for (int r = 0; r < NR; ++r) {
-    const int c = rows.last[r0 + r] - t0 + 1;
-    cnt[r] = c < 0 ? 0 : (c > nt ? nt : c);
-    used = imax(used, cnt[r]);
-  }
+  int cnt[NR];
+  const int used = tile_counts<NR>(cnt, rows, r0, t0, nt);
   if (used == 0) return;
   alignas(64) uint16_t qh[NR][kDpMaxHd], ql[NR][kDpMaxHd];
   for (int r = 0; r < NR; ++r) dp_split(qh[r], ql[r], rows.q[r0 + r], hd);
@@ -435,18 +455,7 @@ void dp_range(const FlashRows& rows, const uint16_t* K, const uint16_t* Vv, int 
     const uint16_t* k = K + static_cast<long>(a) * hd;
     const uint16_t* v = Vv + static_cast<long>(a) * hd;
     Prefetch pf = prefetch_next(K, Vv, a, kTile, t1, next0, next1, hd);  // through this tile's work
-    for (int r0 = 0; r0 < rows.n; r0 += kGroup) {
-      switch (imin(kGroup, rows.n - r0)) {
-        case 1: dp_group<1>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-        case 2: dp_group<2>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-        case 3: dp_group<3>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-        case 4: dp_group<4>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-        case 5: dp_group<5>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-        case 6: dp_group<6>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-        case 7: dp_group<7>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-        default: dp_group<8>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-      }
-    }
+    for_each_group(rows.n, [&]<int NR>(int r0) { dp_group<NR>(rows, r0, k, v, a, nt, hd, scale, pf); });
     pf.finish();
   }
 }
@@ -468,23 +477,25 @@ void flash_range(const FlashRows& rows, const T* K, const T* Vv, int t0, int t1,
     const float* k = tile_f32(K, a, nt, hd, kbuf);
     const float* v = tile_f32(Vv, a, nt, hd, vbuf);
     Prefetch pf = prefetch_next(K, Vv, a, tile, t1, next0, next1, hd);  // through this tile's work
-    for (int r0 = 0; r0 < rows.n; r0 += kGroup) {
-      switch (imin(kGroup, rows.n - r0)) {
-        case 1: flash_group<1>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-        case 2: flash_group<2>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-        case 3: flash_group<3>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-        case 4: flash_group<4>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-        case 5: flash_group<5>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-        case 6: flash_group<6>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-        case 7: flash_group<7>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-        default: flash_group<8>(rows, r0, k, v, a, nt, hd, scale, pf); break;
-      }
-    }
+    for_each_group(rows.n, [&]<int NR>(int r0) { flash_group<NR>(rows, r0, k, v, a, nt, hd, scale, pf); });
     pf.finish();
   }
 }
 
 constexpr int kMaxRows = 256;  // query rows per flash pass (g heads, or g heads x n rows of a causal chunk)
+
+// After a flash pass: the accumulators in dimension order (the AVX512_BF16 path leaves its own lane order).
+template <class T>
+void restore_lane_order(float* const* accs, int nr, int hd) {
+#ifdef RESA_DPBF16
+  if (sizeof(T) == 2 && dp_path(hd))
+    for (int r = 0; r < nr; ++r) dp_unpermute(accs[r], hd);
+#else
+  (void)accs;
+  (void)nr;
+  (void)hd;
+#endif
+}
 
 template <class T>
 void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const T* K, const T* Vv, const int* blocks,
@@ -520,10 +531,7 @@ void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const T*
       i = e;
       e = ne;
     }
-#ifdef RESA_DPBF16
-    if (sizeof(T) == 2 && dp_path(head_dim))
-      for (int j = 0; j < nr; ++j) dp_unpermute(accs[j], head_dim);
-#endif
+    restore_lane_order<T>(accs, nr, head_dim);
     for (int j = 0; j < nr; ++j) {
       m[j0 + j] = ms[j];
       l[j0 + j] = ls[j];
@@ -564,10 +572,7 @@ void causal_attn(float* out, int out_stride, const float* q, int q_stride, int g
         }
       const FlashRows rows{qs, accs, m, l, last, nr};
       flash_range(rows, K, Vv, 0, pos0 + i0 + ni, head_dim, scale, 0, 0);
-#ifdef RESA_DPBF16
-      if (sizeof(T) == 2 && dp_path(head_dim))
-        for (int r = 0; r < nr; ++r) dp_unpermute(accs[r], head_dim);
-#endif
+      restore_lane_order<T>(accs, nr, head_dim);
       for (int r = 0; r < nr; ++r) {
         const float inv = 1.0f / l[r];
         for (int d = 0; d < head_dim; ++d) accs[r][d] *= inv;
