@@ -55,20 +55,36 @@ TEST_P(KernelsTest, AxpyMatchesClosedForm) {
 // ---- Block-sparse attention kernels ------------------------------------------------------------------------------
 
 // Attention of one query over the listed tokens, plainly: scores, max-subtracted softmax in double, weighted values.
-std::vector<double> attend(const float* q, const std::vector<float>& K, const std::vector<float>& V,
-                           const std::vector<int>& tokens, int hd, double scale) {
-  std::vector<double> s(tokens.size()), out(hd, 0.0);
+// With bf16 = true, as a bf16 cache defines it (simd/vec/attention.inl, Queries): the query rounded to bf16 first, and
+// tol[d] bounds what rounding the softmax weights to bf16 may change in out[d]: each weight moves by at most 2^-8 of
+// itself, so out[d] by at most 2^-8 sum_t p_t |v_t[d]| / sum_t p_t (the kernels keep the sum of the unrounded
+// weights); plus 1e-5 for f32 rounding. K and V hold what the cache holds.
+struct Attended {
+  std::vector<double> out, tol;
+};
+Attended attend(const float* q, const std::vector<float>& K, const std::vector<float>& V,
+                const std::vector<int>& tokens, int hd, double scale, bool bf16 = false) {
+  std::vector<double> s(tokens.size());
+  Attended a{std::vector<double>(hd, 0.0), std::vector<double>(hd, 0.0)};
   double mx = -1e300, sum = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {
     double d = 0;
-    for (int c = 0; c < hd; ++c) d += static_cast<double>(q[c]) * K[static_cast<size_t>(tokens[i]) * hd + c];
+    for (int c = 0; c < hd; ++c) {
+      const float qc = bf16 ? bf16_to_f32(f32_to_bf16(q[c])) : q[c];
+      d += static_cast<double>(qc) * K[static_cast<size_t>(tokens[i]) * hd + c];
+    }
     s[i] = d * scale;
     mx = std::max(mx, s[i]);
   }
   for (double& x : s) sum += (x = std::exp(x - mx));
   for (size_t i = 0; i < tokens.size(); ++i)
-    for (int c = 0; c < hd; ++c) out[c] += s[i] / sum * V[static_cast<size_t>(tokens[i]) * hd + c];
-  return out;
+    for (int c = 0; c < hd; ++c) {
+      const double v = V[static_cast<size_t>(tokens[i]) * hd + c];
+      a.out[c] += s[i] / sum * v;
+      a.tol[c] += s[i] / sum * std::abs(v);
+    }
+  for (double& t : a.tol) t = 1e-5 + (bf16 ? std::ldexp(t, -8) : 0.0);
+  return a;
 }
 
 std::vector<uint16_t> to_bf16(std::vector<float>& v) {  // rounds v to bf16 in place, returns the bf16 bits
@@ -158,9 +174,9 @@ TEST_P(KernelsTest, SparseAttentionMatchesSoftmaxOverTheSelectedTokens) {
           k->sparse_attn_f32(acc.data(), m.data(), l.data(), q.data(), g, K.data(), V.data(), blocks.data(), 3, bs,
                              len, hd, scale);
         for (int j = 0; j < g; ++j) {
-          auto ref = attend(q.data() + j * hd, K, V, tokens, hd, scale);
+          auto ref = attend(q.data() + j * hd, K, V, tokens, hd, scale, bf16);
           for (int d = 0; d < hd; ++d)
-            ASSERT_NEAR(acc[j * hd + d] / l[j], ref[d], 1e-5) << "hd " << hd << " g " << g << " bf16 " << bf16;
+            ASSERT_NEAR(acc[j * hd + d] / l[j], ref.out[d], ref.tol[d]) << "hd " << hd << " g " << g << " bf16 " << bf16;
         }
         // No blocks: the identity of the log-sum-exp merge.
         k->sparse_attn_f32(acc.data(), m.data(), l.data(), q.data(), g, K.data(), V.data(), blocks.data(), 0, bs,
@@ -191,8 +207,8 @@ TEST_P(KernelsTest, CausalAttentionMatchesPerRowSoftmax) {
           std::vector<int> visible(pos0 + i + 1);
           for (int t = 0; t <= pos0 + i; ++t) visible[t] = t;
           for (int j = 0; j < g; ++j) {
-            auto ref = attend(q.data() + i * q_stride + j * hd, K, V, visible, hd, scale);
-            for (int d = 0; d < hd; ++d) ASSERT_NEAR(out[i * out_stride + j * hd + d], ref[d], 1e-5);
+            auto ref = attend(q.data() + i * q_stride + j * hd, K, V, visible, hd, scale, bf16);
+            for (int d = 0; d < hd; ++d) ASSERT_NEAR(out[i * out_stride + j * hd + d], ref.out[d], ref.tol[d]);
           }
           for (int d = g * hd; d < out_stride; ++d) EXPECT_EQ(out[i * out_stride + d], 42.0f);  // stride respected
         }
@@ -277,13 +293,18 @@ TEST_P(KernelsTest, SparseAttentionMatchesTheScalarTwinForEveryGroupSize) {
             k->sparse_attn_f32(acc1.data(), m1.data(), l1.data(), q.data(), g, K.data(), V.data(), blocks.data(), nbl, bs, len, hd, scale);
             s.sparse_attn_f32(acc2.data(), m2.data(), l2.data(), q.data(), g, K.data(), V.data(), blocks.data(), nbl, bs, len, hd, scale);
           }
+          std::vector<int> tokens;
+          for (int b : blocks)
+            for (int t = b * bs; t < std::min(b * bs + bs, len); ++t) tokens.push_back(t);
           for (int j = 0; j < g; ++j) {
+            // Both round the weights to bf16 (against running maxima of their own): twice the bound of one.
+            const Attended ref = attend(q.data() + j * hd, K, V, tokens, hd, scale, bf16);
             ASSERT_NEAR(m1[j], m2[j], 1e-5) << "hd " << hd << " g " << g << " bf16 " << bf16 << " bs " << bs;
             // l and acc are relative to m: compare them at the same reference, and the normalised outputs.
             const float c = std::exp(m1[j] - m2[j]);
             ASSERT_NEAR(l1[j] * c, l2[j], 1e-5 * l2[j]);
             for (int d = 0; d < hd; ++d)
-              ASSERT_NEAR(acc1[j * hd + d] / l1[j], acc2[j * hd + d] / l2[j], 1e-5)
+              ASSERT_NEAR(acc1[j * hd + d] / l1[j], acc2[j * hd + d] / l2[j], bf16 ? 2 * ref.tol[d] : 1e-5)
                   << "hd " << hd << " g " << g << " bf16 " << bf16 << " bs " << bs << " d " << d;
           }
         }
@@ -310,9 +331,18 @@ TEST_P(KernelsTest, CausalAttentionMatchesTheScalarTwin) {
               k->causal_attn_f32(got.data(), stride, q.data(), stride, g, n, pos0, K.data(), V.data(), hd, scale);
               s.causal_attn_f32(want.data(), stride, q.data(), stride, g, n, pos0, K.data(), V.data(), hd, scale);
             }
-            for (size_t i = 0; i < got.size(); ++i)
-              ASSERT_NEAR(got[i], want[i], 1e-5) << "hd " << hd << " g " << g << " n " << n << " pos0 " << pos0
-                                                 << " bf16 " << bf16 << " at " << i;
+            for (int i = 0; i < n; ++i) {
+              std::vector<int> visible(pos0 + i + 1);
+              for (int t = 0; t <= pos0 + i; ++t) visible[t] = t;
+              for (int j = 0; j < g; ++j) {
+                const Attended ref = attend(q.data() + i * stride + j * hd, K, V, visible, hd, scale, bf16);
+                for (int d = 0; d < hd; ++d) {
+                  const size_t at = static_cast<size_t>(i) * stride + j * hd + d;
+                  ASSERT_NEAR(got[at], want[at], bf16 ? 2 * ref.tol[d] : 1e-5) << "hd " << hd << " g " << g << " n " << n
+                                                                  << " pos0 " << pos0 << " bf16 " << bf16 << " at " << at;
+                }
+              }
+            }
           }
 }
 

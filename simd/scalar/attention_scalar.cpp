@@ -1,9 +1,11 @@
 // The scalar twins of the block-sparse attention kernels (simd/kernels.hpp): plain loops, one token at a time, the
-// softmax kept online. They define what the AVX2 / AVX-512 versions must compute.
+// softmax kept online. They define what the AVX2 / AVX-512 versions must compute. A bf16 cache meets its queries and
+// softmax weights rounded to bf16 (simd/vec/attention.inl, Queries, says why); the sums stay f32.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <vector>
 
 #include "simd/convert.hpp"
 #include "simd/scalar/scalar.hpp"
@@ -14,6 +16,22 @@ namespace {
 
 inline float load(float x) { return x; }
 inline float load(uint16_t h) { return bf16_to_f32(h); }  // 16-bit K/V are bf16
+
+// x as the cache of type T meets it: itself, or rounded to bf16.
+template <typename T>
+float operand(float x) {
+  if constexpr (sizeof(T) == 2) return bf16_to_f32(f32_to_bf16(x));
+  return x;
+}
+
+// The query q[0, n) as the cache of type T meets it.
+template <typename T>
+const float* query(std::vector<float>& buf, const float* q, int n) {
+  if constexpr (sizeof(T) == 4) return q;
+  buf.resize(n);
+  for (int i = 0; i < n; ++i) buf[i] = operand<T>(q[i]);
+  return buf.data();
+}
 
 template <typename T>
 void block_scores(float* scores, const float* qbar, const T* summaries, int n_blocks, int head_dim) {
@@ -44,12 +62,15 @@ void online_add(float& m, float& l, float* acc, float s, const T* v, int head_di
   }
   const float p = std::exp(s - m);
   l += p;
-  for (int d = 0; d < head_dim; ++d) acc[d] += p * load(v[d]);
+  const float w = operand<T>(p);
+  for (int d = 0; d < head_dim; ++d) acc[d] += w * load(v[d]);
 }
 
 template <typename T>
 void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const T* K, const T* V, const int* blocks,
                  int n_blocks, int block_size, int len, int head_dim, float scale) {
+  std::vector<float> qbuf;
+  const float* qr = query<T>(qbuf, q, g * head_dim);
   for (int j = 0; j < g; ++j) {
     m[j] = -std::numeric_limits<float>::infinity();
     l[j] = 0.0f;
@@ -61,7 +82,7 @@ void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const T*
       const T* k = K + static_cast<long>(t) * head_dim;
       const T* v = V + static_cast<long>(t) * head_dim;
       for (int j = 0; j < g; ++j) {
-        const float s = dot(q + static_cast<long>(j) * head_dim, k, head_dim) * scale;
+        const float s = dot(qr + static_cast<long>(j) * head_dim, k, head_dim) * scale;
         online_add(m[j], l[j], acc + static_cast<long>(j) * head_dim, s, v, head_dim);
       }
     }
@@ -71,9 +92,10 @@ void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const T*
 template <typename T>
 void causal_attn(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0, const T* K,
                  const T* V, int head_dim, float scale) {
+  std::vector<float> qbuf;
   for (int i = 0; i < n; ++i) {
     for (int j = 0; j < g; ++j) {
-      const float* qi = q + static_cast<long>(i) * q_stride + static_cast<long>(j) * head_dim;
+      const float* qi = query<T>(qbuf, q + static_cast<long>(i) * q_stride + static_cast<long>(j) * head_dim, head_dim);
       float* o = out + static_cast<long>(i) * out_stride + static_cast<long>(j) * head_dim;
       std::fill(o, o + head_dim, 0.0f);
       float m = -std::numeric_limits<float>::infinity(), l = 0.0f;

@@ -9,6 +9,17 @@
 constexpr int kTile = 32;   // K/V rows per tile
 constexpr int kGroup = 8;   // query rows scored together (their accumulators stay in registers)
 
+// Whether a bf16 cache with this head_dim takes the AVX512_BF16 path (in the file compiled for it; head dims that
+// are multiples of 32).
+inline bool dp_path(int hd) {
+#ifdef RESA_DPBF16
+  return hd % 32 == 0;
+#else
+  (void)hd;
+  return false;
+#endif
+}
+
 // exp(x), 2^n * p(r) with Cephes' expf polynomial: relative error ~2e-7. x is clamped to [-87.3, 88.3]: below, the
 // result is ~1e-38, not 0 (callers zero what must be exactly 0); above, ~2e38 rather than infinity.
 inline typename X::V vexp(typename X::V x) {
@@ -50,15 +61,28 @@ void block_scores_bf16(float* scores, const float* qbar, const uint16_t* summari
   block_scores(scores, qbar, summaries, n_blocks, head_dim);
 }
 
-// The query rows of a flash pass: row r reads q[r], sees positions up to last[r] and keeps m[r], l[r], acc[r].
+// The query rows of a flash pass: row r reads q[r] (qb[r]: the same as bf16 bits, for the AVX512_BF16 path), sees
+// positions up to last[r] and keeps m[r], l[r], acc[r]. round_weights: a bf16 cache, whose softmax weights are
+// rounded to bf16 before they meet V (see Queries).
 struct FlashRows {
   const float* const* q;
+  const uint16_t* const* qb;
   float* const* acc;
   float* m;
   float* l;
   const int* last;
   int n;
+  bool round_weights;
 };
+
+// x rounded to the nearest bf16 (ties to even), kept as f32; for finite x.
+inline float round_bf16_1(float x) {
+  unsigned bits;
+  __builtin_memcpy(&bits, &x, 4);
+  bits = (bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u;
+  __builtin_memcpy(&x, &bits, 4);
+  return x;
+}
 
 constexpr int kKbufFloats = 8192;  // a tile's keys (or values) as f32, 32 KB: kTile rows up to head_dim 256, fewer
                                    // above (head_dim <= 4096, checked when a model is loaded)
@@ -246,13 +270,20 @@ void tile_values(float* const* acc, const float (*p)[kTile], const float* v, int
 
 // Folds a tile's scores s[r][0, cnt[r]) into row r's online softmax: rescales its sum and accumulator when the
 // maximum grows, and turns the scores into weights exp(s - m), zero past cnt[r] (up to nt).
+// round: a bf16 cache, whose weights are rounded to bf16 (the sum l keeps them unrounded).
 inline void tile_softmax(float (*s)[kTile], const int* cnt, int nt, float* m, float* l, float* const* acc, int nr,
-                         int hd) {
+                         int hd, bool round) {
   constexpr int N = X::N;
   for (int r = 0; r < nr; ++r) {
     const int n = cnt[r];
     float mt = m[r];
-    for (int t = 0; t < n; ++t) mt = fmaxs(mt, s[r][t]);
+    int t = 0;
+    if (n >= N) {
+      typename X::V vmax = X::load(s[r]);
+      for (t = N; t + N <= n; t += N) vmax = X::max(vmax, X::load(s[r] + t));
+      mt = fmaxs(mt, X::hmax(vmax));
+    }
+    for (; t < n; ++t) mt = fmaxs(mt, s[r][t]);
     if (mt > m[r]) {
       const float c = expf(m[r] - mt);  // 0 while the row has seen nothing (m = -inf)
       l[r] *= c;
@@ -264,14 +295,18 @@ inline void tile_softmax(float (*s)[kTile], const int* cnt, int nt, float* m, fl
     }
     const typename X::V vm = X::set1(m[r]);
     typename X::V sum = X::zero();
-    int t = 0;
+    t = 0;
     for (; t + N <= n; t += N) {
       const typename X::V p = vexp(X::sub(X::load(s[r] + t), vm));
-      X::store(s[r] + t, p);
+      X::store(s[r] + t, round ? X::round_bf16(p) : p);
       sum = X::add(sum, p);
     }
     float total = X::sum(sum);
-    for (; t < n; ++t) total += (s[r][t] = expf(s[r][t] - m[r]));
+    for (; t < n; ++t) {
+      const float p = expf(s[r][t] - m[r]);
+      total += p;
+      s[r][t] = round ? round_bf16_1(p) : p;
+    }
     for (; t < nt; ++t) s[r][t] = 0.0f;
     l[r] += total;
   }
@@ -286,44 +321,30 @@ void flash_group(const FlashRows& rows, int r0, const float* k, const float* v, 
   const int used = tile_counts<NR>(cnt, rows, r0, t0, nt);
   if (used == 0) return;
   tile_scores<NR>(s, rows.q + r0, k, used, hd, scale, pf);
-  tile_softmax(s, cnt, used, rows.m + r0, rows.l + r0, rows.acc + r0, NR, hd);
+  tile_softmax(s, cnt, used, rows.m + r0, rows.l + r0, rows.acc + r0, NR, hd, rows.round_weights);
   tile_values<NR>(rows.acc + r0, s, v, used, hd, pf);
 }
 
 #ifdef RESA_DPBF16
 // ---- bf16 K/V with AVX512_BF16 dot products (simd/avx512/attention_avx512_bf16.cpp compiles this part) -----------
-// vdpbf16ps multiplies pairs of bf16 exactly and accumulates in f32, reading K and V as stored: no widening pass.
-// The f32 operands (queries, softmax weights) are split into two bf16 parts, hi = bf16(x) and lo = bf16(x - hi),
-// and both are accumulated: x is carried to ~16 significant bits (relative error ~1e-5), so this path computes what
-// the f32 path computes, to f32 rounding, at the same count of multiply-add instructions.
+// vdpbf16ps multiplies pairs of bf16 exactly and accumulates in f32, reading K and V as stored: no widening pass. The
+// queries and the softmax weights come rounded to bf16 (Queries, tile_softmax), so one instruction per 32 products.
 // Values accumulate over pairs of consecutive tokens (the two V rows interleaved by unpacklo/hi), which leaves each
 // 32-wide chunk of an accumulator in a lane order of its own (see dp_unpermute), restored once at the end.
 
-constexpr int kDpMaxHd = 256;  // head dims this path takes (multiples of 32 up to this)
-
-inline bool dp_path(int hd) { return hd % 32 == 0 && hd <= kDpMaxHd; }
-
-// hi[i] + lo[i] = x[i] to ~16 bits, for n a multiple of 32.
-inline void dp_split(uint16_t* hi, uint16_t* lo, const float* x, int n) {
-  for (int i = 0; i < n; i += 32) {
-    const __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
-    const __m512bh h = _mm512_cvtne2ps_pbh(b, a);  // a's 16 values first
-    const __m512i hv = (__m512i)h;
-    const __m512 ha = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(hv)), 16));
-    const __m512 hb =
-        _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(hv, 1)), 16));
-    _mm512_storeu_si512(hi + i, hv);
-    _mm512_storeu_si512(lo + i, (__m512i)_mm512_cvtne2ps_pbh(_mm512_sub_ps(b, hb), _mm512_sub_ps(a, ha)));
-  }
+// The bf16 bits of x[0, n) (n a multiple of 32; x already holds bf16 values, so this is exact).
+inline void dp_bits(uint16_t* out, const float* x, int n) {
+  for (int i = 0; i < n; i += 32)
+    _mm512_storeu_si512(out + i, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i)));
 }
 
 inline __m512bh as_bh(__m512i v) { return __builtin_bit_cast(__m512bh, v); }
 
-// s[r][t] for NR rows over nt key rows k (bf16, as stored). Two rows x 8 tokens share one 16-accumulator
-// transpose-and-add network, so each key vector loaded serves both rows (4 dot products).
+// s[r][t] for NR rows (bf16 queries q) over nt key rows k (bf16, as stored). Two rows x 8 tokens share one
+// 16-accumulator transpose-and-add network, so each key vector loaded serves both rows.
 template <int NR>
-void dp_scores(float (*s)[kTile], const uint16_t (*qh)[kDpMaxHd], const uint16_t (*ql)[kDpMaxHd], const uint16_t* k,
-               int nt, int hd, float scale, Prefetch& pf) {
+void dp_scores(float (*s)[kTile], const uint16_t* const* q, const uint16_t* k, int nt, int hd, float scale,
+               Prefetch& pf) {
   const int whole = nt / 8 * 8;
   const __m512 vscale = _mm512_set1_ps(scale);
   int r = 0;
@@ -334,13 +355,12 @@ void dp_scores(float (*s)[kTile], const uint16_t (*qh)[kDpMaxHd], const uint16_t
       __m512 a[16];
       for (int u = 0; u < 16; ++u) a[u] = _mm512_setzero_ps();
       for (int c = 0; c < hd; c += 32) {
-        const __m512bh h0 = as_bh(_mm512_loadu_si512(qh[r] + c)), l0 = as_bh(_mm512_loadu_si512(ql[r] + c));
-        const __m512bh h1 = as_bh(_mm512_loadu_si512(qh[r + 1] + c)), l1 = as_bh(_mm512_loadu_si512(ql[r + 1] + c));
+        const __m512bh q0 = as_bh(_mm512_loadu_si512(q[r] + c)), q1 = as_bh(_mm512_loadu_si512(q[r + 1] + c));
 #pragma GCC unroll 8
         for (int u = 0; u < 8; ++u) {
           const __m512bh kv = as_bh(_mm512_loadu_si512(kt + static_cast<long>(u) * hd + c));
-          a[u] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a[u], h0, kv), l0, kv);
-          a[8 + u] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a[8 + u], h1, kv), l1, kv);
+          a[u] = _mm512_dpbf16_ps(a[u], q0, kv);
+          a[8 + u] = _mm512_dpbf16_ps(a[8 + u], q1, kv);
         }
       }
       const __m512 sum = _mm512_mul_ps(VecAvx512::transpose_sum(a), vscale);
@@ -353,21 +373,18 @@ void dp_scores(float (*s)[kTile], const uint16_t (*qh)[kDpMaxHd], const uint16_t
     for (int t = from; t < nt; ++t) {
       const uint16_t* kt = k + static_cast<long>(t) * hd;
       __m512 a = _mm512_setzero_ps();
-      for (int c = 0; c < hd; c += 32) {
-        const __m512bh kv = as_bh(_mm512_loadu_si512(kt + c));
-        a = _mm512_dpbf16_ps(_mm512_dpbf16_ps(a, as_bh(_mm512_loadu_si512(qh[r1] + c)), kv),
-                             as_bh(_mm512_loadu_si512(ql[r1] + c)), kv);
-      }
+      for (int c = 0; c < hd; c += 32)
+        a = _mm512_dpbf16_ps(a, as_bh(_mm512_loadu_si512(q[r1] + c)), as_bh(_mm512_loadu_si512(kt + c)));
       s[r1][t] = VecAvx512::sum(a) * scale;
     }
   }
 }
 
-// acc[r] += sum_t p[r][t] * v[t] (acc in the dp lane order), p[r][t] = 0 for t in [nt, kTile). CH 32-wide chunks of
-// the head dim at a time, so each broadcast weight pair serves CH chunks.
+// acc[r] += sum_t p[r][t] * v[t] (acc in the dp lane order; p as bf16 bits, zero for t in [nt, kTile)). CH 32-wide
+// chunks of the head dim at a time, so each broadcast weight pair serves CH chunks.
 template <int NR, int CH>
-int dp_values_pass(float* const* acc, const uint16_t (*ph)[kTile], const uint16_t (*pl)[kTile], const uint16_t* v,
-                   int nt, int hd, int c, Prefetch& pf) {
+int dp_values_pass(float* const* acc, const uint16_t (*p)[kTile], const uint16_t* v, int nt, int hd, int c,
+                   Prefetch& pf) {
   const int pairs = (nt + 1) / 2;
   for (; c + 32 * CH <= hd; c += 32 * CH) {
     __m512 lo[NR][CH], hi[NR][CH];
@@ -387,14 +404,12 @@ int dp_values_pass(float* const* acc, const uint16_t (*ph)[kTile], const uint16_
         phi[h] = as_bh(_mm512_unpackhi_epi16(v0, v1));
       }
       for (int r = 0; r < NR; ++r) {
-        uint32_t wh, wl;
-        __builtin_memcpy(&wh, ph[r] + 2 * i, 4);
-        __builtin_memcpy(&wl, pl[r] + 2 * i, 4);
-        const __m512bh hw = as_bh(_mm512_set1_epi32(static_cast<int>(wh)));
-        const __m512bh lw = as_bh(_mm512_set1_epi32(static_cast<int>(wl)));
+        uint32_t w2;
+        __builtin_memcpy(&w2, p[r] + 2 * i, 4);  // the weights of tokens 2i and 2i + 1
+        const __m512bh w = as_bh(_mm512_set1_epi32(static_cast<int>(w2)));
         for (int h = 0; h < CH; ++h) {
-          lo[r][h] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(lo[r][h], hw, plo[h]), lw, plo[h]);
-          hi[r][h] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(hi[r][h], hw, phi[h]), lw, phi[h]);
+          lo[r][h] = _mm512_dpbf16_ps(lo[r][h], w, plo[h]);
+          hi[r][h] = _mm512_dpbf16_ps(hi[r][h], w, phi[h]);
         }
       }
     }
@@ -409,13 +424,13 @@ int dp_values_pass(float* const* acc, const uint16_t (*ph)[kTile], const uint16_
 
 template <int NR>
 void dp_values(float* const* acc, const float (*p)[kTile], const uint16_t* v, int nt, int hd, Prefetch& pf) {
-  // The weights of token pairs (t, t+1) as bf16 pairs in one 32-bit word: hi and lo parts.
-  alignas(64) uint16_t ph[NR][kTile], pl[NR][kTile];
-  for (int r = 0; r < NR; ++r) dp_split(ph[r], pl[r], p[r], kTile);
-  // Registers: 2 x NR x CH accumulators, 2 x CH value pairs, 2 weights.
-  constexpr int CH = 2 * NR * 2 + 4 + 2 <= 32 ? 2 : 1;
-  const int c = dp_values_pass<NR, CH>(acc, ph, pl, v, nt, hd, 0, pf);
-  if constexpr (CH > 1) dp_values_pass<NR, 1>(acc, ph, pl, v, nt, hd, c, pf);
+  alignas(64) uint16_t pb[NR][kTile];
+  for (int r = 0; r < NR; ++r) dp_bits(pb[r], p[r], kTile);
+  // Registers: 2 x NR x CH accumulators, 2 x CH value pairs, 1 weight pair.
+  constexpr int CH = 2 * NR * 4 + 8 + 1 <= 32 ? 4 : (2 * NR * 2 + 4 + 1 <= 32 ? 2 : 1);
+  int c = dp_values_pass<NR, CH>(acc, pb, v, nt, hd, 0, pf);
+  if constexpr (CH > 2) c = dp_values_pass<NR, 2>(acc, pb, v, nt, hd, c, pf);
+  if constexpr (CH > 1) dp_values_pass<NR, 1>(acc, pb, v, nt, hd, c, pf);
 }
 
 // The dp lane order back to dimension order: in each 32-wide chunk, position 4L + i holds dimension 8L + i and
@@ -439,10 +454,8 @@ void dp_group(const FlashRows& rows, int r0, const uint16_t* k, const uint16_t* 
   int cnt[NR];
   const int used = tile_counts<NR>(cnt, rows, r0, t0, nt);
   if (used == 0) return;
-  alignas(64) uint16_t qh[NR][kDpMaxHd], ql[NR][kDpMaxHd];
-  for (int r = 0; r < NR; ++r) dp_split(qh[r], ql[r], rows.q[r0 + r], hd);
-  dp_scores<NR>(s, qh, ql, k, used, hd, scale, pf);
-  tile_softmax(s, cnt, used, rows.m + r0, rows.l + r0, rows.acc + r0, NR, hd);
+  dp_scores<NR>(s, rows.qb + r0, k, used, hd, scale, pf);
+  tile_softmax(s, cnt, used, rows.m + r0, rows.l + r0, rows.acc + r0, NR, hd, true);
   for (int r = 0; r < NR; ++r)
     for (int t = used; t < kTile; ++t) s[r][t] = 0.0f;
   dp_values<NR>(rows.acc + r0, s, v, used, hd, pf);
@@ -482,7 +495,48 @@ void flash_range(const FlashRows& rows, const T* K, const T* Vv, int t0, int t1,
   }
 }
 
-constexpr int kMaxRows = 256;  // query rows per flash pass (g heads, or g heads x n rows of a causal chunk)
+constexpr int kMaxRows = 256;      // query rows per flash pass (g heads, or g heads x n rows of a causal chunk)
+constexpr int kQbufBytes = 65536;  // a pass's queries rounded to bf16
+
+// The query rows of one pass as the kernel reads them. A bf16 cache meets its queries and softmax weights in bf16
+// (each product of two bf16 values is exact; the sums stay f32), as FlashAttention does with a bf16 cache on a GPU:
+// an error of the order of the cache's own rounding, and on AVX512_BF16 one vdpbf16ps per 32 products instead of a
+// hi + lo pair of them (which carried the f32 operands to ~16 bits and capped the kernels at half the peak). Every
+// ISA and the scalar twin round alike, so their results differ only in the order of their sums and in the running
+// maximum each weight was rounded against.
+struct Queries {
+  const float* f[kMaxRows];     // f32 (bf16 values for a bf16 cache)
+  const uint16_t* b[kMaxRows];  // bf16 bits (the AVX512_BF16 path)
+  alignas(64) unsigned char buf[kQbufBytes];
+};
+
+// The most rows a pass takes: their rounded queries must fit in Queries::buf (at least 4: head_dim <= 4096).
+template <class T>
+int max_rows(int hd) {
+  if constexpr (sizeof(T) == 4) return kMaxRows;
+  return imin(kMaxRows, kQbufBytes / (hd * (dp_path(hd) ? 2 : 4)));
+}
+
+// Row r of the pass reads query src (rounded to bf16 for a bf16 cache).
+template <class T>
+void set_query(Queries& qs, int r, const float* src, int hd) {
+  constexpr int N = X::N;
+  qs.f[r] = src;
+  qs.b[r] = nullptr;
+  if constexpr (sizeof(T) == 2) {
+    if (dp_path(hd)) {
+      uint16_t* dst = reinterpret_cast<uint16_t*>(qs.buf) + static_cast<long>(r) * hd;
+      for (int d = 0; d < hd; d += N) X::store_bf16(dst + d, X::load(src + d));  // hd a multiple of 32
+      qs.b[r] = dst;
+    } else {
+      float* dst = reinterpret_cast<float*>(qs.buf) + static_cast<long>(r) * hd;
+      int d = 0;
+      for (; d + N <= hd; d += N) X::store(dst + d, X::round_bf16(X::load(src + d)));
+      for (; d < hd; ++d) dst[d] = round_bf16_1(src[d]);
+      qs.f[r] = dst;
+    }
+  }
+}
 
 // After a flash pass: the accumulators in dimension order (the AVX512_BF16 path leaves its own lane order).
 template <class T>
@@ -500,23 +554,24 @@ void restore_lane_order(float* const* accs, int nr, int hd) {
 template <class T>
 void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const T* K, const T* Vv, const int* blocks,
                  int n_blocks, int block_size, int len, int head_dim, float scale) {
-  for (int j0 = 0; j0 < g; j0 += kMaxRows) {  // more heads than kMaxRows per group: in turns
-    const int nr = imin(kMaxRows, g - j0);
-    const float* qs[kMaxRows];
+  const int per_pass = max_rows<T>(head_dim);
+  for (int j0 = 0; j0 < g; j0 += per_pass) {  // more heads than a pass takes: in turns
+    const int nr = imin(per_pass, g - j0);
+    Queries qs;
     float* accs[kMaxRows];
     // The running maxima and sums stay on this thread's stack until the end: m and l of neighbouring splits share
     // cache lines, and the threads running them would pass those lines back and forth every tile.
     float ms[kMaxRows], ls[kMaxRows];
     int last[kMaxRows];
     for (int j = 0; j < nr; ++j) {
-      qs[j] = q + static_cast<long>(j0 + j) * head_dim;
+      set_query<T>(qs, j, q + static_cast<long>(j0 + j) * head_dim, head_dim);
       accs[j] = acc + static_cast<long>(j0 + j) * head_dim;
       for (int d = 0; d < head_dim; ++d) accs[j][d] = 0.0f;
       ms[j] = -__builtin_inff();
       ls[j] = 0.0f;
       last[j] = len - 1;
     }
-    const FlashRows rows{qs, accs, ms, ls, last, nr};
+    const FlashRows rows{qs.f, qs.b, accs, ms, ls, last, nr, sizeof(T) == 2};
     // Runs of consecutive blocks as one range (all of them when dense); each run prefetches the next one's start.
     auto run_end = [&](int i) {
       while (i + 1 < n_blocks && blocks[i + 1] == blocks[i] + 1) ++i;
@@ -548,29 +603,30 @@ void sparse_attn_bf16(float* acc, float* m, float* l, const float* q, int g, con
 }
 
 // Causal: the n x g query rows share each K/V tile (GEMM-shaped: g x n rows per K/V byte), in passes of up to
-// kMaxRows rows; row i sees positions 0 .. pos0 + i.
+// max_rows() rows; row i sees positions 0 .. pos0 + i.
 template <class T>
 void causal_attn(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0, const T* K,
                  const T* Vv, int head_dim, float scale) {
-  const int heads_per_pass = imin(g, kMaxRows), rows_per_pass = kMaxRows / heads_per_pass;
+  const int per_pass = max_rows<T>(head_dim);
+  const int heads_per_pass = imin(g, per_pass), rows_per_pass = per_pass / heads_per_pass;
   for (int j0 = 0; j0 < g; j0 += heads_per_pass) {
     const int nj = imin(heads_per_pass, g - j0);
     for (int i0 = 0; i0 < n; i0 += rows_per_pass) {
       const int ni = imin(rows_per_pass, n - i0);
-      const float* qs[kMaxRows];
+      Queries qs;
       float* accs[kMaxRows];
       float m[kMaxRows], l[kMaxRows];
       int last[kMaxRows], nr = 0;
       for (int i = i0; i < i0 + ni; ++i)
         for (int j = j0; j < j0 + nj; ++j, ++nr) {
-          qs[nr] = q + static_cast<long>(i) * q_stride + static_cast<long>(j) * head_dim;
+          set_query<T>(qs, nr, q + static_cast<long>(i) * q_stride + static_cast<long>(j) * head_dim, head_dim);
           accs[nr] = out + static_cast<long>(i) * out_stride + static_cast<long>(j) * head_dim;
           for (int d = 0; d < head_dim; ++d) accs[nr][d] = 0.0f;
           m[nr] = -__builtin_inff();
           l[nr] = 0.0f;
           last[nr] = pos0 + i;
         }
-      const FlashRows rows{qs, accs, m, l, last, nr};
+      const FlashRows rows{qs.f, qs.b, accs, m, l, last, nr, sizeof(T) == 2};
       flash_range(rows, K, Vv, 0, pos0 + i0 + ni, head_dim, scale, 0, 0);
       restore_lane_order<T>(accs, nr, head_dim);
       for (int r = 0; r < nr; ++r) {
