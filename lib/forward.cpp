@@ -93,6 +93,9 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   s.rope_cos.assign(R * c.head_dim / 2, 0.0f);
   s.rope_sin.assign(R * c.head_dim / 2, 0.0f);
   s.kv = make_kv_cache(c, context, kv_type, attn.block_size);
+  // One thread's buffer 4 KB clear of the next (the same reason as in dense.cpp).
+  s.rows_out_per_thread = static_cast<size_t>(kCausalRows) * c.q_dim() / c.n_kv_heads + 1024;
+  s.rows_out.assign(T * s.rows_out_per_thread, 0.0f);
   if (R > 1) {
     const size_t widest = std::max({c.dim, c.hidden_dim, c.q_dim()});
     s.wtile_per_thread = std::max(kWeightTileFloats, 16 * widest);

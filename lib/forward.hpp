@@ -43,6 +43,8 @@ struct RunState {
   std::vector<float> rope_cos, rope_sin;  // [max_rows, head_dim / 2]
   std::vector<float> wtile;               // prefill: per thread, rows of a bf16/f16 weight matrix as f32
   size_t wtile_per_thread = 0;
+  std::vector<float> rows_out;            // causal attention: per thread, a work item's outputs (see dense.cpp)
+  size_t rows_out_per_thread = 0;
   std::vector<float> logits;              // [vocab] the last position's logits
   KvCache kv;
 

@@ -6,6 +6,9 @@
 
 namespace resa {
 
+// Query rows per work item of a causal pass (prefill, rectify).
+constexpr int kCausalRows = 32;
+
 // Decode: the query at position pos over cache positions [0, pos]: flash_decode() over every block, each K/V block
 // read once for the g query heads of its group (online softmax, not run.c's two passes; the greedy goldens of
 // llama2.c's run.c still hold, tested).
