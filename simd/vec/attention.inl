@@ -20,6 +20,17 @@ inline bool dp_path(int hd) {
 #endif
 }
 
+// The AVX512_BF16 causal pass with query rows in vector lanes (lane_block): blocks of kLaneRows rows, for passes of
+// at least 16 rows and head dims up to kLaneMaxHd.
+constexpr int kLaneRows = 32;
+constexpr int kLaneMaxHd = 256;
+inline bool lane_path(int hd, int rows) { return dp_path(hd) && hd <= kLaneMaxHd && rows >= 16; }
+
+// Where row r's pair d (its dims 2d, 2d + 1 as bf16) goes in the transposed queries of a pass.
+inline long lane_word(int r, int d, int hd) {
+  return static_cast<long>(r / kLaneRows) * (hd / 2) * kLaneRows + static_cast<long>(d) * kLaneRows + r % kLaneRows;
+}
+
 // exp(x), 2^n * p(r) with Cephes' expf polynomial: relative error ~2e-7. x is clamped to [-87.3, 88.3]: below, the
 // result is ~1e-38, not 0 (callers zero what must be exactly 0); above, ~2e38 rather than infinity.
 inline typename X::V vexp(typename X::V x) {
@@ -67,6 +78,7 @@ void block_scores_bf16(float* scores, const float* qbar, const uint16_t* summari
 struct FlashRows {
   const float* const* q;
   const uint16_t* const* qb;
+  const uint32_t* qt;  // or (AVX512_BF16 causal passes) the queries transposed for the lane path, see lane_tile()
   float* const* acc;
   float* m;
   float* l;
@@ -380,11 +392,12 @@ void dp_scores(float (*s)[kTile], const uint16_t* const* q, const uint16_t* k, i
   }
 }
 
-// acc[r] += sum_t p[r][t] * v[t] (acc in the dp lane order; p as bf16 bits, zero for t in [nt, kTile)). CH 32-wide
-// chunks of the head dim at a time, so each broadcast weight pair serves CH chunks.
+// acc[r] += sum_t p[r][t] * v[t] (acc in the dp lane order). The weights of tokens 2i and 2i + 1 for row r are one
+// 32-bit word, a pair of bf16, at w[r * row_stride + i * pair_stride] (zero for tokens past nt). CH 32-wide chunks of
+// the head dim at a time, so each broadcast weight pair serves CH chunks.
 template <int NR, int CH>
-int dp_values_pass(float* const* acc, const uint16_t (*p)[kTile], const uint16_t* v, int nt, int hd, int c,
-                   Prefetch& pf) {
+int dp_values_pass(float* const* acc, const uint32_t* w, int row_stride, int pair_stride, const uint16_t* v, int nt,
+                   int hd, int c, Prefetch& pf) {
   const int pairs = (nt + 1) / 2;
   for (; c + 32 * CH <= hd; c += 32 * CH) {
     __m512 lo[NR][CH], hi[NR][CH];
@@ -404,12 +417,10 @@ int dp_values_pass(float* const* acc, const uint16_t (*p)[kTile], const uint16_t
         phi[h] = as_bh(_mm512_unpackhi_epi16(v0, v1));
       }
       for (int r = 0; r < NR; ++r) {
-        uint32_t w2;
-        __builtin_memcpy(&w2, p[r] + 2 * i, 4);  // the weights of tokens 2i and 2i + 1
-        const __m512bh w = as_bh(_mm512_set1_epi32(static_cast<int>(w2)));
+        const __m512bh wr = as_bh(_mm512_set1_epi32(static_cast<int>(w[r * row_stride + i * pair_stride])));
         for (int h = 0; h < CH; ++h) {
-          lo[r][h] = _mm512_dpbf16_ps(lo[r][h], w, plo[h]);
-          hi[r][h] = _mm512_dpbf16_ps(hi[r][h], w, phi[h]);
+          lo[r][h] = _mm512_dpbf16_ps(lo[r][h], wr, plo[h]);
+          hi[r][h] = _mm512_dpbf16_ps(hi[r][h], wr, phi[h]);
         }
       }
     }
@@ -423,14 +434,22 @@ int dp_values_pass(float* const* acc, const uint16_t (*p)[kTile], const uint16_t
 }
 
 template <int NR>
+void dp_values_w(float* const* acc, const uint32_t* w, int row_stride, int pair_stride, const uint16_t* v, int nt,
+                 int hd, Prefetch& pf) {
+  // Registers: 2 x NR x CH accumulators, 2 x CH value pairs, 1 weight pair.
+  constexpr int CH = 2 * NR * 4 + 8 + 1 <= 32 ? 4 : (2 * NR * 2 + 4 + 1 <= 32 ? 2 : 1);
+  int c = dp_values_pass<NR, CH>(acc, w, row_stride, pair_stride, v, nt, hd, 0, pf);
+  if constexpr (CH > 2) c = dp_values_pass<NR, 2>(acc, w, row_stride, pair_stride, v, nt, hd, c, pf);
+  if constexpr (CH > 1) dp_values_pass<NR, 1>(acc, w, row_stride, pair_stride, v, nt, hd, c, pf);
+}
+
+template <int NR>
 void dp_values(float* const* acc, const float (*p)[kTile], const uint16_t* v, int nt, int hd, Prefetch& pf) {
   alignas(64) uint16_t pb[NR][kTile];
   for (int r = 0; r < NR; ++r) dp_bits(pb[r], p[r], kTile);
-  // Registers: 2 x NR x CH accumulators, 2 x CH value pairs, 1 weight pair.
-  constexpr int CH = 2 * NR * 4 + 8 + 1 <= 32 ? 4 : (2 * NR * 2 + 4 + 1 <= 32 ? 2 : 1);
-  int c = dp_values_pass<NR, CH>(acc, pb, v, nt, hd, 0, pf);
-  if constexpr (CH > 2) c = dp_values_pass<NR, 2>(acc, pb, v, nt, hd, c, pf);
-  if constexpr (CH > 1) dp_values_pass<NR, 1>(acc, pb, v, nt, hd, c, pf);
+  uint32_t w[NR * kTile / 2];
+  __builtin_memcpy(w, pb, sizeof(w));
+  dp_values_w<NR>(acc, w, kTile / 2, 1, v, nt, hd, pf);
 }
 
 // The dp lane order back to dimension order: in each 32-wide chunk, position 4L + i holds dimension 8L + i and
@@ -461,6 +480,105 @@ void dp_group(const FlashRows& rows, int r0, const uint16_t* k, const uint16_t* 
   dp_values<NR>(rows.acc + r0, s, v, used, hd, pf);
 }
 
+
+// ---- Causal passes on AVX512_BF16: query rows in vector lanes ---------------------------------------------------
+// A causal pass has many query rows (g heads x up to 32 positions), so its blocks of 32 rows go in the lanes of two
+// vectors: a score is then vdpbf16ps of the rows' query pairs (qt, transposed once per pass) with one key's pair
+// broadcast, with no transpose network to sum across lanes, and the online softmax runs down the lanes, with no
+// horizontal maxima or sums. The values pass is dp_values' (weights read across the block's rows).
+
+// s[t][lane] = q[lane] . k[t] * scale for NU tokens from t, -inf past the lane's last position.
+template <int NU>
+void lane_scores_n(float (*s)[kLaneRows], const uint32_t* qt, const uint16_t* k, int t0, int t, int hd, float scale,
+                   __m512i last0, __m512i last1) {
+  __m512 a[NU][2];
+  for (int u = 0; u < NU; ++u) a[u][0] = a[u][1] = _mm512_setzero_ps();
+  const uint32_t* kt = reinterpret_cast<const uint32_t*>(k + static_cast<long>(t) * hd);
+  for (int d = 0; d < hd / 2; ++d) {
+    const __m512bh q0 = as_bh(_mm512_loadu_si512(qt + d * kLaneRows));
+    const __m512bh q1 = as_bh(_mm512_loadu_si512(qt + d * kLaneRows + 16));
+#pragma GCC unroll 8
+    for (int u = 0; u < NU; ++u) {
+      const __m512bh kb = as_bh(_mm512_set1_epi32(static_cast<int>(kt[u * (hd / 2) + d])));
+      a[u][0] = _mm512_dpbf16_ps(a[u][0], q0, kb);
+      a[u][1] = _mm512_dpbf16_ps(a[u][1], q1, kb);
+    }
+  }
+  const __m512 vscale = _mm512_set1_ps(scale), ninf = _mm512_set1_ps(-__builtin_inff());
+  for (int u = 0; u < NU; ++u) {
+    const __m512i pos = _mm512_set1_epi32(t0 + t + u);
+    _mm512_storeu_ps(s[t + u], _mm512_mask_mov_ps(_mm512_mul_ps(a[u][0], vscale),
+                                                  _mm512_cmpgt_epi32_mask(pos, last0), ninf));
+    _mm512_storeu_ps(s[t + u] + 16, _mm512_mask_mov_ps(_mm512_mul_ps(a[u][1], vscale),
+                                                       _mm512_cmpgt_epi32_mask(pos, last1), ninf));
+  }
+}
+
+// One block of 32 rows (r0 ..) over a tile of nt keys and values from position t0.
+void lane_block(const FlashRows& rows, int r0, const uint16_t* k, const uint16_t* v, int t0, int nt, int hd,
+                float scale, Prefetch& pf) {
+  const int nr = imin(kLaneRows, rows.n - r0);
+  alignas(64) int last[kLaneRows];
+  int seen = -1;  // the last position any row of the block sees
+  for (int r = 0; r < kLaneRows; ++r) {
+    last[r] = rows.last[r0 + imin(r, nr - 1)];  // lanes past nr repeat the last row (computed, never used)
+    seen = imax(seen, last[r]);
+  }
+  if (seen < t0) return;
+  const __m512i last0 = _mm512_load_si512(last), last1 = _mm512_load_si512(last + 16);
+  const uint32_t* qt = rows.qt + lane_word(r0, 0, hd);
+  alignas(64) float s[kTile][kLaneRows];
+  int t = 0;
+  for (; t + 8 <= nt; t += 8) {
+    pf.step();
+    lane_scores_n<8>(s, qt, k, t0, t, hd, scale, last0, last1);
+  }
+  for (; t < nt; ++t) lane_scores_n<1>(s, qt, k, t0, t, hd, scale, last0, last1);
+  // The online softmax, down the lanes: new maxima, the factor c for what came before, weights exp(s - m) (zero where
+  // masked), their sum into l.
+  alignas(64) float c[kLaneRows];
+  const __m512 ninf = _mm512_set1_ps(-__builtin_inff());
+  for (int h = 0; h < 2; ++h) {
+    const __m512 m_old = _mm512_loadu_ps(rows.m + r0 + 16 * h);
+    __m512 mx = m_old;
+    for (int u = 0; u < nt; ++u) mx = _mm512_max_ps(mx, _mm512_loadu_ps(s[u] + 16 * h));
+    const __mmask16 none = _mm512_cmp_ps_mask(mx, ninf, _CMP_EQ_OQ);  // lanes that have seen nothing yet
+    const __m512 ch = _mm512_mask_mov_ps(vexp(_mm512_sub_ps(m_old, mx)), none, _mm512_set1_ps(1.0f));
+    __m512 sum = _mm512_setzero_ps();
+    for (int u = 0; u < nt; ++u) {
+      const __m512 su = _mm512_loadu_ps(s[u] + 16 * h);
+      const __mmask16 live = _mm512_cmp_ps_mask(su, ninf, _CMP_NEQ_OQ);
+      const __m512 p = _mm512_maskz_mov_ps(live, vexp(_mm512_sub_ps(su, mx)));
+      sum = _mm512_add_ps(sum, p);
+      _mm512_storeu_ps(s[u] + 16 * h, p);
+    }
+    _mm512_storeu_ps(rows.l + r0 + 16 * h, _mm512_fmadd_ps(_mm512_loadu_ps(rows.l + r0 + 16 * h), ch, sum));
+    _mm512_storeu_ps(rows.m + r0 + 16 * h, mx);
+    _mm512_store_ps(c + 16 * h, ch);
+  }
+  for (int r = 0; r < nr; ++r)
+    if (c[r] != 1.0f) {
+      const __m512 cr = _mm512_set1_ps(c[r]);
+      for (int d = 0; d < hd; d += 16) _mm512_storeu_ps(rows.acc[r0 + r] + d, _mm512_mul_ps(cr, _mm512_loadu_ps(rows.acc[r0 + r] + d)));
+    }
+  // The weights of token pairs as bf16 pairs, w[i][lane]: tokens 2i and 2i + 1 (zero past nt).
+  alignas(64) uint32_t w[kTile / 2][kLaneRows];
+  const __m512i inter = _mm512_setr_epi32(0x00100000, 0x00110001, 0x00120002, 0x00130003, 0x00140004, 0x00150005,
+                                          0x00160006, 0x00170007, 0x00180008, 0x00190009, 0x001a000a, 0x001b000b,
+                                          0x001c000c, 0x001d000d, 0x001e000e, 0x001f000f);  // words u, 16 + u
+  for (int i = 0; 2 * i < nt; ++i)
+    for (int h = 0; h < 2; ++h) {
+      const __m512 p0 = _mm512_loadu_ps(s[2 * i] + 16 * h);
+      const __m512 p1 = 2 * i + 1 < nt ? _mm512_loadu_ps(s[2 * i + 1] + 16 * h) : _mm512_setzero_ps();
+      const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(p1, p0);  // p0's 16 weights, then p1's
+      _mm512_store_si512(w[i] + 16 * h, _mm512_permutexvar_epi16(inter, both));
+    }
+  const uint32_t* wf = &w[0][0];
+  for_each_group(nr, [&]<int NR>(int g0) {
+    dp_values_w<NR>(rows.acc + r0 + g0, wf + g0, 1, kLaneRows, v, nt, hd, pf);
+  });
+}
+
 void dp_range(const FlashRows& rows, const uint16_t* K, const uint16_t* Vv, int t0, int t1, int hd, float scale,
               int next0, int next1) {
   for (int a = t0; a < t1; a += kTile) {
@@ -468,7 +586,10 @@ void dp_range(const FlashRows& rows, const uint16_t* K, const uint16_t* Vv, int 
     const uint16_t* k = K + static_cast<long>(a) * hd;
     const uint16_t* v = Vv + static_cast<long>(a) * hd;
     Prefetch pf = prefetch_next(K, Vv, a, kTile, t1, next0, next1, hd);  // through this tile's work
-    for_each_group(rows.n, [&]<int NR>(int r0) { dp_group<NR>(rows, r0, k, v, a, nt, hd, scale, pf); });
+    if (rows.qt)
+      for (int r0 = 0; r0 < rows.n; r0 += kLaneRows) lane_block(rows, r0, k, v, a, nt, hd, scale, pf);
+    else
+      for_each_group(rows.n, [&]<int NR>(int r0) { dp_group<NR>(rows, r0, k, v, a, nt, hd, scale, pf); });
     pf.finish();
   }
 }
@@ -510,21 +631,31 @@ struct Queries {
   alignas(64) unsigned char buf[kQbufBytes];
 };
 
-// The most rows a pass takes: their rounded queries must fit in Queries::buf (at least 4: head_dim <= 4096).
+// The most rows a pass takes: their rounded queries must fit in Queries::buf (at least 4: head_dim <= 4096), whole
+// blocks of kLaneRows of them on the lane path.
 template <class T>
 int max_rows(int hd) {
   if constexpr (sizeof(T) == 4) return kMaxRows;
-  return imin(kMaxRows, kQbufBytes / (hd * (dp_path(hd) ? 2 : 4)));
+  const int r = imin(kMaxRows, kQbufBytes / (hd * (dp_path(hd) ? 2 : 4)));
+  return r >= kLaneRows ? r / kLaneRows * kLaneRows : r;
 }
 
-// Row r of the pass reads query src (rounded to bf16 for a bf16 cache).
+// Row r of the pass reads query src (rounded to bf16 for a bf16 cache; transposed on the lane path).
 template <class T>
-void set_query(Queries& qs, int r, const float* src, int hd) {
+void set_query(Queries& qs, int r, const float* src, int hd, bool lanes = false) {
   constexpr int N = X::N;
   qs.f[r] = src;
   qs.b[r] = nullptr;
   if constexpr (sizeof(T) == 2) {
-    if (dp_path(hd)) {
+    if (lanes) {
+      uint32_t* qt = reinterpret_cast<uint32_t*>(qs.buf);
+      alignas(64) uint16_t bits[N];
+      for (int d = 0; d < hd; d += N) {  // hd a multiple of 32
+        X::store_bf16(bits, X::load(src + d));
+        for (int j = 0; j < N / 2; ++j)
+          qt[lane_word(r, d / 2 + j, hd)] = bits[2 * j] | static_cast<uint32_t>(bits[2 * j + 1]) << 16;
+      }
+    } else if (dp_path(hd)) {
       uint16_t* dst = reinterpret_cast<uint16_t*>(qs.buf) + static_cast<long>(r) * hd;
       for (int d = 0; d < hd; d += N) X::store_bf16(dst + d, X::load(src + d));  // hd a multiple of 32
       qs.b[r] = dst;
@@ -571,7 +702,7 @@ void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const T*
       ls[j] = 0.0f;
       last[j] = len - 1;
     }
-    const FlashRows rows{qs.f, qs.b, accs, ms, ls, last, nr, sizeof(T) == 2};
+    const FlashRows rows{qs.f, qs.b, nullptr, accs, ms, ls, last, nr, sizeof(T) == 2};
     // Runs of consecutive blocks as one range (all of them when dense); each run prefetches the next one's start.
     auto run_end = [&](int i) {
       while (i + 1 < n_blocks && blocks[i + 1] == blocks[i] + 1) ++i;
@@ -617,16 +748,26 @@ void causal_attn(float* out, int out_stride, const float* q, int q_stride, int g
       float* accs[kMaxRows];
       float m[kMaxRows], l[kMaxRows];
       int last[kMaxRows], nr = 0;
+      const bool lanes = sizeof(T) == 2 && lane_path(head_dim, ni * nj);
       for (int i = i0; i < i0 + ni; ++i)
         for (int j = j0; j < j0 + nj; ++j, ++nr) {
-          set_query<T>(qs, nr, q + static_cast<long>(i) * q_stride + static_cast<long>(j) * head_dim, head_dim);
+          set_query<T>(qs, nr, q + static_cast<long>(i) * q_stride + static_cast<long>(j) * head_dim, head_dim,
+                       lanes);
           accs[nr] = out + static_cast<long>(i) * out_stride + static_cast<long>(j) * head_dim;
           for (int d = 0; d < head_dim; ++d) accs[nr][d] = 0.0f;
           m[nr] = -__builtin_inff();
           l[nr] = 0.0f;
           last[nr] = pos0 + i;
         }
-      const FlashRows rows{qs.f, qs.b, accs, m, l, last, nr, sizeof(T) == 2};
+      if (lanes) {  // the last block's lanes past nr: zero queries and a fresh softmax (computed, never used)
+        for (int r = nr; r % kLaneRows != 0; ++r) {
+          for (int d = 0; d < head_dim / 2; ++d) reinterpret_cast<uint32_t*>(qs.buf)[lane_word(r, d, head_dim)] = 0;
+          m[r] = -__builtin_inff();
+          l[r] = 0.0f;
+        }
+      }
+      const FlashRows rows{qs.f, qs.b, lanes ? reinterpret_cast<const uint32_t*>(qs.buf) : nullptr,
+                           accs, m, l, last, nr, sizeof(T) == 2};
       flash_range(rows, K, Vv, 0, pos0 + i0 + ni, head_dim, scale, 0, 0);
       restore_lane_order<T>(accs, nr, head_dim);
       for (int r = 0; r < nr; ++r) {
