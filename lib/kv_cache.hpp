@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "huge_pages.hpp"
 #include "model/config.hpp"
 #include "model/dtype.hpp"
 
@@ -26,8 +27,8 @@ struct KvCache {
   int n_blocks = 0;  // per layer and head
   int capacity = 0;  // positions: n_blocks * block_size
   DType dtype = DType::F32;        // F32 or BF16
-  std::vector<float> k32, v32, s32;       // when dtype == F32 (s: the block summaries)
-  std::vector<uint16_t> k16, v16, s16;    // when dtype == BF16
+  HugeVector<float> k32, v32, s32;       // when dtype == F32 (s: the block summaries)
+  HugeVector<uint16_t> k16, v16, s16;    // when dtype == BF16
 
   // [capacity][head_dim] keys / values of one layer and KV head, and its [n_blocks][2][head_dim] key summaries.
   const void* keys(int layer, int head) const { return at(k32, k16, head_offset(layer, head)); }
@@ -54,7 +55,7 @@ struct KvCache {
   size_t head_offset(int layer, int head) const {
     return static_cast<size_t>(layer * n_kv_heads + head) * capacity * head_dim;
   }
-  static const void* at(const std::vector<float>& f, const std::vector<uint16_t>& h, size_t offset) {
+  static const void* at(const HugeVector<float>& f, const HugeVector<uint16_t>& h, size_t offset) {
     return f.empty() ? static_cast<const void*>(h.data() + offset) : static_cast<const void*>(f.data() + offset);
   }
   void summarise(int layer, int head, int block, int valid);

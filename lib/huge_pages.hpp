@@ -1,0 +1,62 @@
+// Memory for the large arrays that decode streams through (the KV cache): an allocator that asks the kernel for
+// 2 MiB pages (madvise MADV_HUGEPAGE, for systems whose transparent huge pages are set to "madvise", Debian's
+// default). With 4 KiB pages, a stream through the cache crosses a page every 4 KiB: a TLB miss each time, and the
+// hardware prefetchers, which stop at page boundaries, start over. Where the kernel gives no huge pages this is plain
+// page-aligned memory.
+#pragma once
+
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <new>
+#include <vector>
+
+namespace resa {
+
+template <class T>
+struct HugePageAllocator {
+  using value_type = T;
+  static constexpr size_t kHugePage = size_t{2} << 20;
+
+  HugePageAllocator() = default;
+  template <class U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}
+
+  T* allocate(size_t n) {
+    const size_t bytes = n * sizeof(T);
+    if (bytes < kHugePage) return static_cast<T*>(::operator new(bytes));
+    // Over-allocate by one huge page and advise the 2 MiB-aligned part (mmap gives 4 KiB alignment only).
+    const size_t len = bytes + kHugePage;
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    char* base = static_cast<char*>(p);
+    char* aligned = reinterpret_cast<char*>((reinterpret_cast<size_t>(base) + kHugePage - 1) & ~(kHugePage - 1));
+    // The offset to the mapping's start is kept just before the data, so the data starts at least a page in (a huge
+    // page in when the mapping happens to be aligned already; the extra huge page allocated leaves room for that).
+    if (aligned == base) aligned += kHugePage;
+    madvise(aligned, bytes, MADV_HUGEPAGE);  // advice: failure only means small pages
+    reinterpret_cast<size_t*>(aligned)[-1] = static_cast<size_t>(aligned - base);
+    return reinterpret_cast<T*>(aligned);
+  }
+
+  void deallocate(T* p, size_t n) {
+    const size_t bytes = n * sizeof(T);
+    if (bytes < kHugePage) {
+      ::operator delete(p);
+      return;
+    }
+    char* data = reinterpret_cast<char*>(p);
+    const size_t offset = reinterpret_cast<size_t*>(data)[-1];
+    munmap(data - offset, bytes + kHugePage);
+  }
+
+  template <class U>
+  bool operator==(const HugePageAllocator<U>&) const { return true; }
+  template <class U>
+  bool operator!=(const HugePageAllocator<U>&) const { return false; }
+};
+
+template <class T>
+using HugeVector = std::vector<T, HugePageAllocator<T>>;
+
+}  // namespace resa
