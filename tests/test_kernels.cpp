@@ -87,6 +87,14 @@ Attended attend(const float* q, const std::vector<float>& K, const std::vector<f
   return a;
 }
 
+// The positions of the listed blocks of block_size, the last block ending at len.
+std::vector<int> tokens_of(const std::vector<int>& blocks, int block_size, int len) {
+  std::vector<int> tokens;
+  for (int b : blocks)
+    for (int t = b * block_size; t < std::min(b * block_size + block_size, len); ++t) tokens.push_back(t);
+  return tokens;
+}
+
 std::vector<uint16_t> to_bf16(std::vector<float>& v) {  // rounds v to bf16 in place, returns the bf16 bits
   std::vector<uint16_t> h(v.size());
   for (size_t i = 0; i < v.size(); ++i) {
@@ -162,9 +170,7 @@ TEST_P(KernelsTest, SparseAttentionMatchesSoftmaxOverTheSelectedTokens) {
         for (float& x : K) x *= 3;  // peaked softmax
         auto K16 = to_bf16(K), V16 = to_bf16(V);
         const std::vector<int> blocks = {0, 2, 4};
-        std::vector<int> tokens;
-        for (int b : blocks)
-          for (int t = b * bs; t < std::min(b * bs + bs, len); ++t) tokens.push_back(t);
+        const std::vector<int> tokens = tokens_of(blocks, bs, len);
         std::vector<float> acc(static_cast<size_t>(g) * hd), m(g), l(g);
         const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
         if (bf16)
@@ -293,9 +299,7 @@ TEST_P(KernelsTest, SparseAttentionMatchesTheScalarTwinForEveryGroupSize) {
             k->sparse_attn_f32(acc1.data(), m1.data(), l1.data(), q.data(), g, K.data(), V.data(), blocks.data(), nbl, bs, len, hd, scale);
             s.sparse_attn_f32(acc2.data(), m2.data(), l2.data(), q.data(), g, K.data(), V.data(), blocks.data(), nbl, bs, len, hd, scale);
           }
-          std::vector<int> tokens;
-          for (int b : blocks)
-            for (int t = b * bs; t < std::min(b * bs + bs, len); ++t) tokens.push_back(t);
+          const std::vector<int> tokens = tokens_of(blocks, bs, len);
           for (int j = 0; j < g; ++j) {
             // Both round the weights to bf16 (against running maxima of their own): twice the bound of one.
             const Attended ref = attend(q.data() + j * hd, K, V, tokens, hd, scale, bf16);

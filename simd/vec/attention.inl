@@ -393,6 +393,16 @@ void dp_scores(float (*s)[kTile], const uint16_t* const* q, const uint16_t* k, i
   }
 }
 
+// Value rows 2i and 2i + 1 (a zero row past nt), dims [c, c + 32), interleaved as vdpbf16ps takes token pairs:
+// unpacklo and unpackhi of the two rows.
+inline void dp_pair(__m512i& lo, __m512i& hi, const uint16_t* v, int i, int c, int nt, int hd) {
+  const __m512i v0 = _mm512_loadu_si512(v + static_cast<long>(2 * i) * hd + c);
+  const __m512i v1 =
+      2 * i + 1 < nt ? _mm512_loadu_si512(v + static_cast<long>(2 * i + 1) * hd + c) : _mm512_setzero_si512();
+  lo = _mm512_unpacklo_epi16(v0, v1);
+  hi = _mm512_unpackhi_epi16(v0, v1);
+}
+
 // acc[r] += sum_t p[r][t] * v[t] (acc in the dp lane order). The weights of tokens 2i and 2i + 1 for row r are one
 // 32-bit word, a pair of bf16, at w[r * row_stride + i * pair_stride] (zero for tokens past nt). CH 32-wide chunks of
 // the head dim at a time, so each broadcast weight pair serves CH chunks. kPaired: v holds the value rows already
@@ -412,17 +422,16 @@ int dp_values_pass(float* const* acc, const uint32_t* w, int row_stride, int pai
       pf.step();
       __m512bh plo[CH], phi[CH];
       for (int h = 0; h < CH; ++h) {
+        __m512i lo2, hi2;
         if constexpr (kPaired) {
           const uint16_t* vp = v + static_cast<long>(i) * 2 * hd + 2 * (c + 32 * h);
-          plo[h] = as_bh(_mm512_load_si512(vp));
-          phi[h] = as_bh(_mm512_load_si512(vp + 32));
+          lo2 = _mm512_load_si512(vp);
+          hi2 = _mm512_load_si512(vp + 32);
         } else {
-          const __m512i v0 = _mm512_loadu_si512(v + static_cast<long>(2 * i) * hd + c + 32 * h);
-          const __m512i v1 = 2 * i + 1 < nt ? _mm512_loadu_si512(v + static_cast<long>(2 * i + 1) * hd + c + 32 * h)
-                                            : _mm512_setzero_si512();
-          plo[h] = as_bh(_mm512_unpacklo_epi16(v0, v1));
-          phi[h] = as_bh(_mm512_unpackhi_epi16(v0, v1));
+          dp_pair(lo2, hi2, v, i, c + 32 * h, nt, hd);
         }
+        plo[h] = as_bh(lo2);
+        phi[h] = as_bh(hi2);
       }
       for (int r = 0; r < NR; ++r) {
         const __m512bh wr = as_bh(_mm512_set1_epi32(static_cast<int>(w[r * row_stride + i * pair_stride])));
@@ -456,21 +465,19 @@ void dp_values_w(float* const* acc, const uint32_t* w, int row_stride, int pair_
 inline void dp_pair_values(uint16_t* out, const uint16_t* v, int nt, int hd) {
   for (int i = 0; 2 * i < nt; ++i)
     for (int c = 0; c < hd; c += 32) {
-      const __m512i v0 = _mm512_loadu_si512(v + static_cast<long>(2 * i) * hd + c);
-      const __m512i v1 =
-          2 * i + 1 < nt ? _mm512_loadu_si512(v + static_cast<long>(2 * i + 1) * hd + c) : _mm512_setzero_si512();
+      __m512i lo, hi;
+      dp_pair(lo, hi, v, i, c, nt, hd);
       uint16_t* o = out + static_cast<long>(i) * 2 * hd + 2 * c;
-      _mm512_store_si512(o, _mm512_unpacklo_epi16(v0, v1));
-      _mm512_store_si512(o + 32, _mm512_unpackhi_epi16(v0, v1));
+      _mm512_store_si512(o, lo);
+      _mm512_store_si512(o + 32, hi);
     }
 }
 
 template <int NR>
 void dp_values(float* const* acc, const float (*p)[kTile], const uint16_t* v, int nt, int hd, Prefetch& pf) {
-  alignas(64) uint16_t pb[NR][kTile];
-  for (int r = 0; r < NR; ++r) dp_bits(pb[r], p[r], kTile);
-  uint32_t w[NR * kTile / 2];
-  __builtin_memcpy(w, pb, sizeof(w));
+  // Row r's weights as bf16, read back two at a time (tokens 2i, 2i + 1) as 32-bit words.
+  alignas(64) uint32_t w[NR * kTile / 2];
+  for (int r = 0; r < NR; ++r) dp_bits(reinterpret_cast<uint16_t*>(w + r * kTile / 2), p[r], kTile);
   dp_values_w<NR>(acc, w, kTile / 2, 1, v, nt, hd, pf);
 }
 
