@@ -198,7 +198,7 @@ namespace {
 
 // Y[n, W.rows] = X[n, W.cols] · W^T. One row is a matvec; more go through sgemm, W's rows split over the threads.
 // bf16/f16 weights are converted a tile of rows at a time into each thread's part of s.wtile.
-void matmul(RunState& s, float* Y, const float* X, int n, const Mat& W) {
+void matmul_untimed(RunState& s, float* Y, const float* X, int n, const Mat& W) {
   if (n == 1) {
     matvec(Y, W, X);
     return;
@@ -226,6 +226,12 @@ void matmul(RunState& s, float* Y, const float* X, int n, const Mat& W) {
   });
 }
 
+// matmul_untimed(), counted in state.profile.
+void matmul(RunState& s, float* Y, const float* X, int n, const Mat& W) {
+  s.profile.weight_bytes += static_cast<double>(W.bytes());
+  timed(s.profile.timed, s.profile.matmul_s, [&] { matmul_untimed(s, Y, X, n, W); });
+}
+
 void add_bias(float* y, const float* bias, int rows, int n) {
   if (!bias) return;
   for (int r = 0; r < rows; ++r)
@@ -234,7 +240,7 @@ void add_bias(float* y, const float* bias, int rows, int n) {
 
 enum class Pass { Prefill, Decode, Rectify };
 
-void attention(const ModelConfig& c, RunState& s, Pass pass, int layer, int pos, int n) {
+void attend(const ModelConfig& c, RunState& s, Pass pass, int layer, int pos, int n) {
   switch (pass) {
     case Pass::Prefill: return dense_prefill(c, s, layer, pos, n);
     case Pass::Rectify: return dense_rectify(c, s, layer, pos, n);
@@ -244,6 +250,15 @@ void attention(const ModelConfig& c, RunState& s, Pass pass, int layer, int pos,
   }
 }
 
+// attend(), its time in state.profile.attention_s less what block selection took (select_s).
+void attention(const ModelConfig& c, RunState& s, Pass pass, int layer, int pos, int n) {
+  Profile& p = s.profile;
+  const double select_before = p.select_s;
+  double t = 0;
+  timed(p.timed, t, [&] { attend(c, s, pass, layer, pos, n); });
+  p.attention_s += t - (p.select_s - select_before);
+}
+
 // One chunk of n <= max_rows tokens. A rectify pass stops in the last layer once its keys and values are stored.
 void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens, int n, int pos, float* all_logits) {
   const ModelConfig& c = m.config;
@@ -251,6 +266,7 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
   const int dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hidden = c.hidden_dim, half = c.head_dim / 2;
   float* x = s.x.data();
 
+  s.profile.weight_bytes += static_cast<double>(n) * dim * dtype_size(w.token_embedding.dtype);
   for (int i = 0; i < n; ++i) {
     if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
       throw Error(fmt::format("token id {} is outside the vocabulary [0, {})", tokens[i], c.vocab_size));
@@ -270,7 +286,8 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
     rmsnorm_rows(s.xb.data(), x, lw.attn_norm, n, dim, c.norm_eps);
     if (n == 1) {  // a decode step: Q, K and V (and their biases) in one pass over the threads
       const MatvecJob qkv[3] = {{s.k.data(), &lw.wk, lw.bk}, {s.v.data(), &lw.wv, lw.bv}, {s.q.data(), &lw.wq, lw.bq}};
-      matvec_fused(qkv, 3, s.xb.data());
+      s.profile.weight_bytes += static_cast<double>(lw.wq.bytes() + lw.wk.bytes() + lw.wv.bytes());
+      timed(s.profile.timed, s.profile.matmul_s, [&] { matvec_fused(qkv, 3, s.xb.data()); });
     } else {
       if (!kv_only) matmul(s, s.q.data(), s.xb.data(), n, lw.wq);
       matmul(s, s.k.data(), s.xb.data(), n, lw.wk);
@@ -294,7 +311,9 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
     // MLP block: SwiGLU.
     rmsnorm_rows(s.xb.data(), x, lw.ffn_norm, n, dim, c.norm_eps);
     if (n == 1) {  // a decode step: gate and up row by row range, SwiGLU on each range as it is done
-      matvec_swiglu(s.hb.data(), s.hb2.data(), lw.w_gate, lw.w_up, s.xb.data());
+      s.profile.weight_bytes += static_cast<double>(lw.w_gate.bytes() + lw.w_up.bytes());
+      timed(s.profile.timed, s.profile.matmul_s,
+            [&] { matvec_swiglu(s.hb.data(), s.hb2.data(), lw.w_gate, lw.w_up, s.xb.data()); });
     } else {
       matmul(s, s.hb.data(), s.xb.data(), n, lw.w_gate);
       matmul(s, s.hb2.data(), s.xb.data(), n, lw.w_up);
@@ -310,7 +329,7 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
   } else {
     float* last = x + static_cast<size_t>(n - 1) * dim;
     rmsnorm(last, last, w.final_norm, dim, c.norm_eps);
-    matvec(s.logits.data(), w.lm_head, last);
+    matmul(s, s.logits.data(), last, 1, w.lm_head);
   }
 }
 
@@ -329,18 +348,22 @@ void check_positions(const RunState& s, int n, int pos) {
 const float* forward(const ModelData& m, RunState& s, const int* tokens, int n, int pos, float* all_logits) {
   check_positions(s, n, pos);
   const int vocab = m.config.vocab_size;
-  for (int done = 0; done < n; done += s.max_rows) {
-    const int rows = std::min(s.max_rows, n - done);
-    forward_chunk(m, s, n == 1 ? Pass::Decode : Pass::Prefill, tokens + done, rows, pos + done,
-                  all_logits ? all_logits + static_cast<size_t>(done) * vocab : nullptr);
-  }
+  timed(s.profile.timed, s.profile.total_s, [&] {
+    for (int done = 0; done < n; done += s.max_rows) {
+      const int rows = std::min(s.max_rows, n - done);
+      forward_chunk(m, s, n == 1 ? Pass::Decode : Pass::Prefill, tokens + done, rows, pos + done,
+                    all_logits ? all_logits + static_cast<size_t>(done) * vocab : nullptr);
+    }
+  });
   return all_logits ? all_logits + static_cast<size_t>(n - 1) * vocab : s.logits.data();
 }
 
 void forward_rectify(const ModelData& m, RunState& s, const int* tokens, int n, int pos) {
   check_positions(s, n, pos);
-  for (int done = 0; done < n; done += s.max_rows)
-    forward_chunk(m, s, Pass::Rectify, tokens + done, std::min(s.max_rows, n - done), pos + done, nullptr);
+  timed(s.profile.timed, s.profile.total_s, [&] {
+    for (int done = 0; done < n; done += s.max_rows)
+      forward_chunk(m, s, Pass::Rectify, tokens + done, std::min(s.max_rows, n - done), pos + done, nullptr);
+  });
 }
 
 }  // namespace resa

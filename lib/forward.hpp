@@ -4,6 +4,7 @@
 // OpenBLAS. forward_rectify() is the rectifier's dense re-run of tokens already in the cache (SPEC §2.5).
 #pragma once
 
+#include <chrono>
 #include <vector>
 
 #include "kv_cache.hpp"
@@ -20,6 +21,34 @@ struct AttentionCounters {
   double bytes_dense = 0;       // K/V bytes dense attention would have read in the same steps
   int rectify_passes = 0;
 };
+
+// Where a run's time and memory traffic go (`resa bench`): bytes are always counted (a few additions per layer), the
+// phase timers run only when `timed` is set (two clock reads per phase and layer). The phases are exclusive: total_s
+// (the time inside forward() and forward_rectify()) less the others is the rest (embedding, norms, RoPE, K/V
+// stores, residual adds).
+struct Profile {
+  bool timed = false;
+  double total_s = 0;
+  double matmul_s = 0;     // weight matrix products: projections, MLP, LM head
+  double attention_s = 0;  // attention over the cache (decode, prefill, rectify), block selection not included
+  double select_s = 0;     // sparse steps' block selection (summary scores, top-n)
+  double rectify_s = 0;    // whole rectify passes (lib/attention/rectifier.cpp); their phases are counted only here
+  double weight_bytes = 0; // weight matrices read: every matrix a chunk multiplies, once per chunk (and the
+                           // embedding rows looked up)
+  double kv_bytes = 0;     // keys, values and block summaries attention reads
+};
+
+// f(), its seconds added to `into` when `on`.
+inline double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+template <class F>
+void timed(bool on, double& into, F&& f) {
+  if (!on) return f();
+  const double t0 = now_seconds();
+  f();
+  into += now_seconds() - t0;
+}
 
 inline AttentionOptions dense_attention() {
   AttentionOptions o;
@@ -60,6 +89,7 @@ struct RunState {
   std::vector<float> part_acc;            // [n_kv_heads][max_splits][g][head_dim] unnormalised split outputs
   std::vector<float> part_m, part_l;      // [n_kv_heads][max_splits][g] their maxima and sums
   AttentionCounters counters;
+  Profile profile;
 };
 
 // kv_type: DType::F32 or DType::BF16. max_rows 0 picks a default (256). attn: the decode policy and its knobs

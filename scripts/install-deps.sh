@@ -11,6 +11,7 @@ if ((${#missing[@]})); then
   echo "resa: installing ${missing[*]}" >&2
   sudo=()
   [ "$(id -u)" -ne 0 ] && sudo=(sudo)
-  "${sudo[@]}" apt-get update </dev/null
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+  # apt talks on stderr: stdout is for what the caller prints (scripts/run.sh: the generated text).
+  "${sudo[@]}" apt-get update </dev/null >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" </dev/null >&2
 fi

@@ -6,14 +6,23 @@
 
 namespace resa::cli {
 
-void add_attention_options(CLI::App* cmd, AttentionOptions& o, const std::string& default_attn) {
+const std::map<std::string, Attention>& attention_policies() {
   static const std::map<std::string, Attention> names = {
       {"dense", Attention::Dense}, {"sparse", Attention::Sparse}, {"resa", Attention::Resa}};
+  return names;
+}
+
+void add_attention_options(CLI::App* cmd, AttentionOptions& o, const std::string& default_attn) {
+  const std::map<std::string, Attention>& names = attention_policies();
   o.attn = names.at(default_attn);
   cmd->add_option("--attn", o.attn,
                   "Decode attention: dense (every token), sparse (top blocks only), resa (sparse + rectification)")
       ->transform(one_of(names))
       ->default_str(default_attn);
+  add_attention_knobs(cmd, o);
+}
+
+void add_attention_knobs(CLI::App* cmd, AttentionOptions& o) {
   cmd->add_option("--sparse-ratio", o.sparse_ratio, "Fraction of KV blocks kept per step (sparse, resa)")
       ->check(number_in(1e-9, 1e9))
       ->capture_default_str();

@@ -22,6 +22,7 @@ Runner add_perplexity(CLI::App& app);
 Runner add_tokenize(CLI::App& app);
 Runner add_detokenize(CLI::App& app);
 Runner add_chat(CLI::App& app);
+Runner add_bench(CLI::App& app);
 
 // -n, -c, -t, the sampling flags, --kv-type, --ignore-eos and the attention flags, into opt.
 void add_generation_options(CLI::App* cmd, GenerateOptions& opt);
@@ -55,6 +56,12 @@ CLI::Option* add_model_option(CLI::App* cmd, std::string& model);
 
 // --attn and its knobs (SPEC §2.3), into o; default_attn: "dense", "sparse" or "resa".
 void add_attention_options(CLI::App* cmd, AttentionOptions& o, const std::string& default_attn);
+
+// The knobs alone (--sparse-ratio, --block-size, ... --rectify-every), for commands that take a list of policies.
+void add_attention_knobs(CLI::App* cmd, AttentionOptions& o);
+
+// The --attn names: dense, sparse, resa.
+const std::map<std::string, Attention>& attention_policies();
 
 // The --kv-type names.
 const std::map<std::string, KvType>& kv_types();

@@ -18,6 +18,7 @@ constexpr double kParallelWork = 1 << 22;  // multiply-adds below which a causal
 
 void dense_decode(const ModelConfig& c, RunState& s, int layer, int pos) {
   flash_decode(c, s, layer, pos, s.all_blocks.data(), 0, pos / s.kv.block_size + 1);
+  s.profile.kv_bytes += 2.0 * c.n_kv_heads * (pos + 1) * c.head_dim * s.kv.element_size();
 }
 
 void dense_prefill(const ModelConfig& c, RunState& s, int layer, int pos, int n) { dense_rectify(c, s, layer, pos, n); }
@@ -36,6 +37,9 @@ void dense_rectify(const ModelConfig& c, RunState& s, int layer, int pos, int n)
   const int chunks = (n + kCausalRows - 1) / kCausalRows;
   const size_t width = static_cast<size_t>(g) * hd;  // a row's outputs for one KV head
   const bool parallel = static_cast<double>(n) * (pos + n) * hd * c.n_heads >= kParallelWork;
+  // Each work item reads its KV head's keys and values up to its last row.
+  for (int i0 = 0; i0 < n; i0 += kCausalRows)
+    s.profile.kv_bytes += 2.0 * c.n_kv_heads * (pos + std::min(n, i0 + kCausalRows)) * hd * s.kv.element_size();
   parallel_for(c.n_kv_heads * chunks, parallel ? s.threads : 1, [&](int w) {
     const int kvh = w / chunks, i0 = (w % chunks) * kCausalRows, rows = std::min(kCausalRows, n - i0);
     const size_t at = static_cast<size_t>(i0) * q_dim + static_cast<size_t>(kvh) * width;

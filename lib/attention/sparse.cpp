@@ -24,7 +24,8 @@ int sparse_select(const ModelConfig& c, RunState& s, int layer, int pos) {
 void sparse_decode(const ModelConfig& c, RunState& s, int layer, int pos) {
   const int hd = c.head_dim, nb = s.kv.n_blocks, bs = s.kv.block_size;
   const int len = pos + 1, n_blocks = (len + bs - 1) / bs;
-  const int n_sel = sparse_select(c, s, layer, pos);
+  int n_sel = 0;
+  timed(s.profile.timed, s.profile.select_s, [&] { n_sel = sparse_select(c, s, layer, pos); });
   flash_decode(c, s, layer, pos, s.selected.data(), static_cast<size_t>(nb), n_sel);
 
   // Counters: the tokens the selected blocks hold (the last block may be partial), and the summaries scored.
@@ -34,7 +35,9 @@ void sparse_decode(const ModelConfig& c, RunState& s, int layer, int pos) {
     const int* sel = s.selected.data() + static_cast<size_t>(h) * nb;
     int64_t tokens = static_cast<int64_t>(n_sel) * bs;
     if (n_sel > 0 && sel[n_sel - 1] == last) tokens -= static_cast<int64_t>(n_blocks) * bs - len;
-    s.counters.bytes_read += tokens * row + (n_sel < n_blocks ? n_blocks * row : 0.0);
+    const double bytes = tokens * row + (n_sel < n_blocks ? n_blocks * row : 0.0);
+    s.counters.bytes_read += bytes;
+    s.profile.kv_bytes += bytes;
   }
   s.counters.bytes_dense += static_cast<double>(c.n_kv_heads) * len * row;
   s.counters.selections += c.n_kv_heads;

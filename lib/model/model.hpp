@@ -2,6 +2,8 @@
 // its tokenizer (when the checkpoint has one). resa::Model (include/resa/resa.hpp) shares one of these.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +20,8 @@ struct ModelData {
   ModelConfig config;
   std::vector<MappedFile> files;  // own the memory the weight views point into
   std::vector<std::vector<float>> aligned_copies;  // tensors a file stored misaligned (see TensorSet)
+  std::vector<std::unique_ptr<uint16_t[]>> generated;  // a synthetic model's random bf16 matrices (lib/bench/)
+  bool synthetic = false;  // random weights at a config's shape: no tokenizer, positions not limited to max_seq_len
   Weights weights;
   std::optional<Tokenizer> tokenizer;
 };

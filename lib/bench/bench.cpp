@@ -1,0 +1,252 @@
+// resa::run_bench() (include/resa/bench.hpp): fill the cache to each depth once, then per policy time a prompt batch
+// (pp) and a run of single-token steps (tg), the latter with the rectifier on its schedule, and turn the run state's
+// profile (lib/forward.hpp: phase timers, bytes read) into the figures of a row.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include "attention/rectifier.hpp"
+#include "attention/sparse_select.hpp"
+#include "bench/kv_fill.hpp"
+#include "bench/machine.hpp"
+#include "forward.hpp"
+#include "generate.hpp"
+#include "model/load.hpp"
+#include "model/model.hpp"
+#include "resa/bench.hpp"
+
+namespace resa {
+
+namespace {
+
+constexpr int kAutoPrefillDepth = 4096;  // BenchFill::Auto prefills up to here, fills synthetically beyond
+constexpr int kCalibrationTokens = 64;   // a synthetic fill's statistics come from this many real positions at least
+constexpr int kFillChunk = 1024;         // a prefill fill reports progress this often
+
+const char* policy_name(Attention a) {
+  return a == Attention::Dense ? "dense" : a == Attention::Sparse ? "sparse" : "resa";
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s / v.size();
+}
+
+double stddev(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / (v.size() - 1));
+}
+
+void check(const ModelConfig& c, const ModelData& m, const BenchOptions& o) {
+  if (o.n_prompt < 0) throw Error(fmt::format("the prompt length (-p) must be >= 0, got {}", o.n_prompt));
+  if (o.n_gen < 0) throw Error(fmt::format("the generated tokens (-n) must be >= 0, got {}", o.n_gen));
+  if (o.n_prompt == 0 && o.n_gen == 0) throw Error("nothing to measure: -p and -n are both 0");
+  if (o.depths.empty()) throw Error("no depth given (-d)");
+  for (int d : o.depths)
+    if (d < 0) throw Error(fmt::format("a depth (-d) must be >= 0, got {}", d));
+  if (o.policies.empty()) throw Error("no attention policy given (--attn)");
+  if (o.repetitions < 1) throw Error(fmt::format("the repetitions (-r) must be >= 1, got {}", o.repetitions));
+  if (o.threads < 0) throw Error(fmt::format("the number of threads must be >= 0, got {}", o.threads));
+  check_attention_options(o.attention);
+  const int64_t context = static_cast<int64_t>(*std::max_element(o.depths.begin(), o.depths.end())) + o.n_prompt +
+                          o.n_gen;
+  if (context > std::numeric_limits<int>::max() / 2)
+    throw Error(fmt::format("depth + prompt + generated tokens is {} positions: too many", context));
+  if (!m.synthetic && context > c.max_seq_len)
+    throw Error(fmt::format("the largest depth + prompt + generated tokens is {} positions, beyond the model's maximum "
+                            "of {} (with --synthetic, depths beyond it are allowed)",
+                            context, c.max_seq_len));
+}
+
+// Floating-point operations of a prefill of n tokens at positions d .. d+n-1: every weight product (2 per
+// multiply-add), attention's q·k and p·v over the positions each row sees, and the LM head for the last row.
+double prefill_flops(const ModelConfig& c, const Weights& w, int d, int n) {
+  double layer = 0;
+  for (const Mat* mat : {&w.layers[0].wq, &w.layers[0].wk, &w.layers[0].wv, &w.layers[0].wo, &w.layers[0].w_gate,
+                         &w.layers[0].w_up, &w.layers[0].w_down})
+    layer += static_cast<double>(mat->rows) * mat->cols;
+  const double seen = static_cast<double>(n) * d + static_cast<double>(n) * (n + 1) / 2;  // sum of d + i + 1
+  return 2.0 * n * layer * c.n_layers + 4.0 * c.n_layers * c.n_heads * c.head_dim * seen +
+         2.0 * static_cast<double>(w.lm_head.rows) * w.lm_head.cols;
+}
+
+struct Bench {
+  const ModelData& m;
+  const BenchOptions& o;
+  const BenchMachine& machine;
+  RunState s;
+  std::vector<int> tokens;  // [context]: the token at each position
+  int valid = 0;            // positions [0, valid) hold the filled context
+  std::string filled_by;    // how: "prefill", "synthetic", "prefill+synthetic"
+
+  void say(const std::string& what) const {
+    if (o.progress) o.progress(what);
+  }
+
+  void fill_to(int depth) {
+    if (depth <= valid) return;
+    const BenchFill how =
+        o.fill != BenchFill::Auto ? o.fill : depth > kAutoPrefillDepth ? BenchFill::Synthetic : BenchFill::Prefill;
+    const std::string name = how == BenchFill::Prefill ? "prefill" : "synthetic";
+    if (filled_by.empty()) filled_by = name;
+    else if (filled_by != name) filled_by = "prefill+synthetic";
+    if (how == BenchFill::Prefill) {
+      for (int at = valid; at < depth; at += kFillChunk) {
+        say(fmt::format("depth {}: prefill {}/{}", depth, at, depth));
+        forward(m, s, tokens.data() + at, std::min(kFillChunk, depth - at), at);
+      }
+    } else {
+      // The statistics of real keys and values: the positions already prefilled, or a short prefill of our own.
+      const int real = std::min(valid, 4 * kCalibrationTokens);
+      if (real < kCalibrationTokens) {
+        say(fmt::format("depth {}: calibrating on {} prefilled tokens", depth, kCalibrationTokens));
+        forward(m, s, tokens.data(), std::min(kCalibrationTokens, s.context), 0);
+      }
+      const KvStatistics st = kv_statistics(s.kv, std::max(real, std::min(kCalibrationTokens, s.context)));
+      say(fmt::format("depth {}: synthetic fill from {}", depth, valid));
+      fill_kv_synthetic(s.kv, st, valid, depth, o.seed + static_cast<uint64_t>(depth));
+    }
+    valid = depth;
+  }
+
+  BenchRow row(const char* kind, int n, int depth, Attention attn) const {
+    BenchRow r;
+    r.test = fmt::format("{}{}", kind, n);
+    r.generation = kind[0] == 't';
+    r.tokens = n;
+    r.depth = depth;
+    r.attn = attn;
+    r.fill = depth == 0 ? "-" : filled_by;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    r.bytes_per_token = r.achieved_gb_per_s = r.bandwidth_share = nan;
+    r.ms_matmul = r.ms_attention = r.ms_select = r.ms_rectify = r.ms_rest = r.rectify_passes = nan;
+    r.gflops = r.peak_share = nan;
+    return r;
+  }
+
+  BenchRow prompt_test(int depth, Attention attn) {
+    BenchRow r = row("pp", o.n_prompt, depth, attn);
+    std::vector<double> rate, ms, gflops;
+    const double flops = prefill_flops(m.config, m.weights, depth, o.n_prompt);
+    for (int rep = 0; rep < o.repetitions; ++rep) {
+      say(fmt::format("depth {}, {}: pp{} {}/{}", depth, policy_name(attn), o.n_prompt, rep + 1, o.repetitions));
+      const double t0 = now_seconds();
+      forward(m, s, tokens.data() + depth, o.n_prompt, depth);
+      const double t = now_seconds() - t0;
+      rate.push_back(o.n_prompt / t);
+      ms.push_back(t * 1e3 / o.n_prompt);
+      gflops.push_back(flops / t / 1e9);
+    }
+    r.tokens_per_s = mean(rate);
+    r.tokens_per_s_sd = stddev(rate);
+    r.ms_per_token = mean(ms);
+    r.gflops = mean(gflops);
+    r.peak_share = machine.peak_gflops() > 0 ? r.gflops / machine.peak_gflops() : std::nan("");
+    return r;
+  }
+
+  // n steps at positions depth .. depth+n-1; under ReSA, after step i (counted from 1) with i % f == 0 the last f
+  // positions are rectified, so a run pays one pass per f tokens, as generation does.
+  BenchRow generation_test(int depth, Attention attn) {
+    BenchRow r = row("tg", o.n_gen, depth, attn);
+    const int f = rectify_period(s.attn);
+    forward_token(m, s, tokens[depth], depth);  // warm-up step, as llama-bench does
+    std::vector<double> rate, ms;
+    const Profile before = s.profile;
+    const int passes_before = s.counters.rectify_passes;
+    s.profile.timed = true;
+    for (int rep = 0; rep < o.repetitions; ++rep) {
+      say(fmt::format("depth {}, {}: tg{} {}/{}", depth, policy_name(attn), o.n_gen, rep + 1, o.repetitions));
+      const double t0 = now_seconds();
+      for (int i = 1; i <= o.n_gen; ++i) {
+        forward_token(m, s, tokens[depth + i - 1], depth + i - 1);
+        if (rectify_due(i, f)) rectify(m, s, tokens.data(), depth + i, f);
+      }
+      const double t = now_seconds() - t0;
+      rate.push_back(o.n_gen / t);
+      ms.push_back(t * 1e3 / o.n_gen);
+    }
+    s.profile.timed = false;
+    const Profile& p = s.profile;
+    const double steps = static_cast<double>(o.n_gen) * o.repetitions, to_ms = 1e3 / steps;
+    r.tokens_per_s = mean(rate);
+    r.tokens_per_s_sd = stddev(rate);
+    r.ms_per_token = mean(ms);
+    r.bytes_per_token = (p.weight_bytes - before.weight_bytes + p.kv_bytes - before.kv_bytes) / steps;
+    r.achieved_gb_per_s = r.bytes_per_token * r.tokens_per_s / 1e9;
+    r.bandwidth_share = r.achieved_gb_per_s / machine.read_gb_per_s;
+    r.ms_matmul = (p.matmul_s - before.matmul_s) * to_ms;
+    r.ms_attention = (p.attention_s - before.attention_s) * to_ms;
+    r.ms_select = (p.select_s - before.select_s) * to_ms;
+    r.ms_rectify = (p.rectify_s - before.rectify_s) * to_ms;
+    r.ms_rest = (p.total_s - before.total_s) * to_ms - r.ms_matmul - r.ms_attention - r.ms_select - r.ms_rectify;
+    r.rectify_passes = static_cast<double>(s.counters.rectify_passes - passes_before) / o.repetitions;
+    return r;
+  }
+};
+
+}  // namespace
+
+BenchMachine measure_machine(int threads) {
+  use_threads(threads);
+  BenchMachine mc;
+  mc.cpu = cpu_model();
+  mc.isa = kernel_info().isa;
+  mc.blas = blas_config();
+  mc.blas_core = blas_core();
+  mc.threads = std::max(1, omp_get_max_threads());
+  mc.read_gb_per_s = measure_read_bandwidth(7) / 1e9;
+  mc.fma_gflops = measure_fma_peak() / 1e9;
+  mc.bf16_gflops = measure_bf16_peak() / 1e9;
+  return mc;
+}
+
+std::vector<BenchRow> run_bench(const Model& model, const BenchOptions& opt, const BenchMachine& machine) {
+  const ModelData& m = model_data(model);
+  const ModelConfig& c = m.config;
+  check(c, m, opt);
+  use_threads(opt.threads);
+  std::vector<int> depths = opt.depths;
+  std::sort(depths.begin(), depths.end());
+  depths.erase(std::unique(depths.begin(), depths.end()), depths.end());
+  const int context = depths.back() + opt.n_prompt + opt.n_gen;
+
+  // One state for every policy (it holds the sparse policies' scratch; the policy is switched per test), so each
+  // depth is filled once.
+  AttentionOptions attn = opt.attention;
+  attn.attn = Attention::Sparse;
+  Bench b{m, opt, machine, make_run_state(c, context, kv_dtype(opt.kv_type), 0, attn), {}, 0, {}};
+  std::mt19937_64 rng(opt.seed);
+  b.tokens.resize(context);
+  for (int& t : b.tokens) t = static_cast<int>(rng() % static_cast<uint64_t>(c.vocab_size));
+
+  std::vector<BenchRow> rows;
+  for (int d : depths) {
+    b.fill_to(d);
+    for (Attention a : opt.policies) {
+      b.s.attn.attn = a;
+      if (opt.n_prompt > 0) rows.push_back(b.prompt_test(d, a));
+      if (opt.n_gen > 0) rows.push_back(b.generation_test(d, a));
+    }
+  }
+  auto policy_index = [&](Attention a) {
+    return std::find(opt.policies.begin(), opt.policies.end(), a) - opt.policies.begin();
+  };
+  std::stable_sort(rows.begin(), rows.end(), [&](const BenchRow& x, const BenchRow& y) {
+    if (x.generation != y.generation) return !x.generation;
+    if (x.depth != y.depth) return x.depth < y.depth;
+    return policy_index(x.attn) < policy_index(y.attn);
+  });
+  return rows;
+}
+
+}  // namespace resa

@@ -1,0 +1,26 @@
+// What a benchmark's figures are shares of, measured on this machine now: the read bandwidth of all threads, the
+// f32 FMA and AVX512_BF16 dot-product peaks; and what the machine is (CPU model, the BLAS and its kernels). Shared by
+// `resa bench` (lib/bench/bench.cpp) and resa-bench-kernels (bench/bench_kernels.cpp).
+#pragma once
+
+#include <string>
+
+namespace resa {
+
+// Bytes/s with every OpenMP thread streaming its share of a 512 MiB buffer (far beyond the caches), the best of
+// `passes` (a median lets this kind of virtual machine's occasional ~2 GB/s stalls through).
+double measure_read_bandwidth(int passes);
+
+// flop/s on every OpenMP thread of 12 independent accumulator chains: f32 FMA (AVX-512, else AVX2; 0 without
+// either) and vdpbf16ps (0 without AVX512_BF16). Medians of 5.
+double measure_fma_peak();
+double measure_bf16_peak();
+
+// "AMD EPYC (family 26, model 2)", from /proc/cpuinfo; "unknown" where it cannot be read.
+std::string cpu_model();
+
+// The BLAS the prefill matmuls call and the kernels it chose for this CPU: "OpenBLAS 0.3.21 ... / Haswell".
+std::string blas_config();
+std::string blas_core();
+
+}  // namespace resa
