@@ -11,8 +11,6 @@
 //
 //   RESA_ISA=avx512 build/bin/resa-bench-kernels --benchmark_filter=dense --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
-#include <immintrin.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -28,6 +26,7 @@
 
 #include "attention/dense.hpp"
 #include "attention/sparse.hpp"
+#include "bench/machine.hpp"
 #include "forward.hpp"
 #include "simd/convert.hpp"
 #include "simd/kernels.hpp"
@@ -41,124 +40,6 @@ using namespace resa;
 double g_read_bw = 0;      // bytes/s, all threads
 double g_fma_peak = 0;     // f32 FMA flop/s, all threads
 double g_bf16_peak = 0;    // vdpbf16ps flop/s, all threads (0 without AVX512_BF16)
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-template <class F>
-double seconds(F&& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-__attribute__((target("avx2"))) float read_avx2(const float* p, size_t n) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t i = 0; i + 32 <= n; i += 32) {
-    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
-    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
-    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
-    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
-  }
-  const __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-  float out[8];
-  _mm256_storeu_ps(out, s);
-  return out[0] + out[7];
-}
-
-float read_sse(const float* p, size_t n) {
-  __m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t i = 0; i + 16 <= n; i += 16) {
-    a0 = _mm_add_ps(a0, _mm_loadu_ps(p + i));
-    a1 = _mm_add_ps(a1, _mm_loadu_ps(p + i + 4));
-    a2 = _mm_add_ps(a2, _mm_loadu_ps(p + i + 8));
-    a3 = _mm_add_ps(a3, _mm_loadu_ps(p + i + 12));
-  }
-  return _mm_cvtss_f32(_mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3)));
-}
-
-// Read bandwidth: every thread streams its share of a 512 MiB buffer (far beyond the caches); the best of `passes`
-// (a median let single stalls through: this virtual machine now and then reads at ~2 GB/s for a pass or two).
-double measure_read_bandwidth(int passes) {
-  static const size_t n = (size_t{512} << 20) / 4;
-  static float* buf = [] {
-    float* b = static_cast<float*>(std::aligned_alloc(64, n * 4));
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; ++i) b[i] = 1.0f;
-    return b;
-  }();
-  const bool avx2 = __builtin_cpu_supports("avx2");
-  std::vector<double> t;
-  volatile float sink = 0;
-  for (int rep = 0; rep < passes; ++rep)
-    t.push_back(seconds([&] {
-#pragma omp parallel
-      {
-        const size_t T = omp_get_num_threads(), me = omp_get_thread_num(), per = n / T / 64 * 64;
-        const float* p = buf + me * per;
-        sink = sink + (avx2 ? read_avx2(p, per) : read_sse(p, per));
-      }
-    }));
-  return static_cast<double>(n) * 4 / *std::min_element(t.begin(), t.end());
-}
-
-__attribute__((target("avx512f,avx512bf16"))) double bf16_peak_once(int64_t iters) {
-  __m512 acc[12];
-  for (__m512& a : acc) a = _mm512_setzero_ps();
-  const __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3c00);
-  for (int64_t i = 0; i < iters; ++i)
-    for (__m512& a : acc) a = _mm512_dpbf16_ps(a, x, y);
-  float s = 0, out[16];
-  for (__m512& a : acc) {
-    _mm512_storeu_ps(out, a);
-    s += out[0];
-  }
-  return s;
-}
-
-__attribute__((target("avx512f"))) double fma512_once(int64_t iters) {
-  __m512 acc[12];
-  for (__m512& a : acc) a = _mm512_setzero_ps();
-  const __m512 x = _mm512_set1_ps(1.0f), y = _mm512_set1_ps(1e-9f);
-  for (int64_t i = 0; i < iters; ++i)
-    for (__m512& a : acc) a = _mm512_fmadd_ps(x, y, a);
-  float s = 0, out[16];
-  for (__m512& a : acc) {
-    _mm512_storeu_ps(out, a);
-    s += out[0];
-  }
-  return s;
-}
-
-__attribute__((target("avx2,fma"))) double fma256_once(int64_t iters) {
-  __m256 acc[12];
-  for (__m256& a : acc) a = _mm256_setzero_ps();
-  const __m256 x = _mm256_set1_ps(1.0f), y = _mm256_set1_ps(1e-9f);
-  for (int64_t i = 0; i < iters; ++i)
-    for (__m256& a : acc) a = _mm256_fmadd_ps(x, y, a);
-  float s = 0, out[8];
-  for (__m256& a : acc) {
-    _mm256_storeu_ps(out, a);
-    s += out[0];
-  }
-  return s;
-}
-
-// flop/s of a loop on every thread: 12 independent accumulators, flop_per_op per instruction.
-template <class F>
-double measure_peak(F&& once, double flop_per_op) {
-  const int64_t iters = 2'000'000;
-  std::vector<double> t;
-  volatile double sink = 0;
-  for (int rep = 0; rep < 5; ++rep)
-    t.push_back(seconds([&] {
-#pragma omp parallel
-      sink = sink + once(iters);
-    }));
-  return static_cast<double>(iters) * 12 * flop_per_op * omp_get_max_threads() / median(t);
-}
 
 // ---- One layer of the Qwen2.5-1.5B layout ------------------------------------------------------------------------
 
@@ -333,10 +214,8 @@ int main(int argc, char** argv) {
   omp_set_num_threads(threads);
   const simd::Kernels& k = simd::kernels();  // throws on a bad RESA_ISA
   g_read_bw = measure_read_bandwidth(7);
-  g_fma_peak = __builtin_cpu_supports("avx512f") ? measure_peak(fma512_once, 32)
-               : __builtin_cpu_supports("avx2")  ? measure_peak(fma256_once, 16)
-                                                 : 0;
-  g_bf16_peak = simd::cpu_has_avx512_bf16() ? measure_peak(bf16_peak_once, 64) : 0;
+  g_fma_peak = measure_fma_peak();
+  g_bf16_peak = measure_bf16_peak();
   std::printf("resa-bench-kernels: kernels %s, %d threads; read bandwidth %.1f GB/s, f32 FMA peak %.0f GFLOP/s, "
               "bf16 dot peak %.0f GFLOP/s\n",
               k.isa, threads, g_read_bw / 1e9, g_fma_peak / 1e9, g_bf16_peak / 1e9);

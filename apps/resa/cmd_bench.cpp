@@ -100,6 +100,13 @@ bool on_path(const std::string& program) {
 
 std::string num(double v, const char* spec) { return std::isnan(v) ? "-" : fmt::format(fmt::runtime(spec), v); }
 
+// Three significant digits or so, never in exponent form: 1234, 123, 12.3, 1.23, 0.123, 0.0123.
+std::string short_num(double v) {
+  if (std::isnan(v)) return "-";
+  const double a = std::abs(v);
+  return fmt::format("{:.{}f}", v, a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : a >= 0.1 ? 3 : 4);
+}
+
 nlohmann::json num_json(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
 
 struct Context {
@@ -147,12 +154,12 @@ void print_md(const Context& x, const BenchArgs& a, const std::vector<BenchRow>&
   fmt::print("|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
   for (const BenchRow& r : rows) {
     const std::string split =
-        r.generation ? fmt::format("{:.2f} / {:.2f} / {:.2f} / {:.2f} / {:.2f}", r.ms_matmul, r.ms_attention,
-                                   r.ms_select, r.ms_rectify, r.ms_rest)
+        r.generation ? fmt::format("{} / {} / {} / {} / {}", short_num(r.ms_matmul), short_num(r.ms_attention),
+                                   short_num(r.ms_select), short_num(r.ms_rectify), short_num(r.ms_rest))
                      : "-";
-    fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} | {:.2f} | {} | {} | {} | {} | {} | {} |\n", r.test, r.depth,
-               policy_name(r.attn), r.fill, r.tokens_per_s, r.tokens_per_s_sd, r.ms_per_token,
-               num(r.bytes_per_token / 1e9, "{:.3f}"), num(r.achieved_gb_per_s, "{:.1f}"),
+    fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} | {} | {} | {} | {} | {} |\n", r.test, r.depth,
+               policy_name(r.attn), r.fill, r.tokens_per_s, r.tokens_per_s_sd, short_num(r.ms_per_token),
+               short_num(r.bytes_per_token / 1e9), num(r.achieved_gb_per_s, "{:.1f}"),
                num(100 * r.bandwidth_share, "{:.0f}"), num(r.gflops, "{:.1f}"), num(100 * r.peak_share, "{:.1f}"),
                split);
   }
@@ -276,6 +283,7 @@ int run_bench_command(BenchArgs& a) {
   x.weight_bytes = info.weight_bytes;
   x.max_positions = info.max_seq_len;
   x.kv = a.opt.kv_type == KvType::F32 ? "f32" : "bf16";
+  check_bench_options(model, a.opt);
   if (tty) a.opt.progress("measuring the read bandwidth and compute peaks");
   x.machine = measure_machine(a.opt.threads);
   const std::vector<BenchRow> rows = run_bench(model, a.opt, x.machine);

@@ -84,6 +84,9 @@ struct BenchRow {
   double gflops = 0, peak_share = 0;
 };
 
+// Throws the Error run_bench() would for these options, before anything is measured.
+void check_bench_options(const Model& model, const BenchOptions& opt);
+
 // Runs every (depth, policy, test) with opt.repetitions repetitions each; rows ordered by test, depth, policy. The
 // context is sized to the largest depth + n_prompt + n_gen. Throws Error on bad options, and when that context is
 // beyond the maximum positions of a model loaded from a file.

@@ -46,7 +46,8 @@ double stddev(const std::vector<double>& v) {
   return std::sqrt(s / (v.size() - 1));
 }
 
-void check(const ModelConfig& c, const ModelData& m, const BenchOptions& o) {
+void check(const ModelData& m, const BenchOptions& o) {
+  const ModelConfig& c = m.config;
   if (o.n_prompt < 0) throw Error(fmt::format("the prompt length (-p) must be >= 0, got {}", o.n_prompt));
   if (o.n_gen < 0) throw Error(fmt::format("the generated tokens (-n) must be >= 0, got {}", o.n_gen));
   if (o.n_prompt == 0 && o.n_gen == 0) throw Error("nothing to measure: -p and -n are both 0");
@@ -94,6 +95,7 @@ struct Bench {
 
   void fill_to(int depth) {
     if (depth <= valid) return;
+    s.attn.attn = Attention::Dense;  // a one-token chunk of the fill is a decode step: dense, as prefill is
     const BenchFill how =
         o.fill != BenchFill::Auto ? o.fill : depth > kAutoPrefillDepth ? BenchFill::Synthetic : BenchFill::Prefill;
     const std::string name = how == BenchFill::Prefill ? "prefill" : "synthetic";
@@ -196,6 +198,8 @@ struct Bench {
 
 }  // namespace
 
+void check_bench_options(const Model& model, const BenchOptions& opt) { check(model_data(model), opt); }
+
 BenchMachine measure_machine(int threads) {
   use_threads(threads);
   BenchMachine mc;
@@ -213,7 +217,7 @@ BenchMachine measure_machine(int threads) {
 std::vector<BenchRow> run_bench(const Model& model, const BenchOptions& opt, const BenchMachine& machine) {
   const ModelData& m = model_data(model);
   const ModelConfig& c = m.config;
-  check(c, m, opt);
+  check(m, opt);
   use_threads(opt.threads);
   std::vector<int> depths = opt.depths;
   std::sort(depths.begin(), depths.end());
@@ -228,6 +232,12 @@ std::vector<BenchRow> run_bench(const Model& model, const BenchOptions& opt, con
   std::mt19937_64 rng(opt.seed);
   b.tokens.resize(context);
   for (int& t : b.tokens) t = static_cast<int>(rng() % static_cast<uint64_t>(c.vocab_size));
+
+  // Warm-up: the scratch and the weights touched once before anything is timed (the fill overwrites what it wrote).
+  b.say("warming up");
+  const int warm = std::min(kCalibrationTokens, context - 1);
+  if (warm > 0) forward(m, b.s, b.tokens.data(), warm, 0);
+  forward_token(m, b.s, b.tokens[warm], warm);
 
   std::vector<BenchRow> rows;
   for (int d : depths) {
