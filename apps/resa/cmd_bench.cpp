@@ -31,16 +31,10 @@ struct BenchArgs {
   BenchOptions opt;
 };
 
-const char* policy_name(Attention a) {
-  return a == Attention::Dense ? "dense" : a == Attention::Sparse ? "sparse" : "resa";
-}
-
 // "0,4096,16k" -> {0, 4096, 16384}: a k suffix multiplies by 1024.
 std::vector<int> parse_depths(const std::string& text) {
   std::vector<int> out;
-  std::string item;
-  auto flush = [&] {
-    if (item.empty()) return;
+  for (const std::string& item : split_list(text)) {
     size_t used = 0;
     long long v = 0;
     try {
@@ -49,38 +43,24 @@ std::vector<int> parse_depths(const std::string& text) {
       used = 0;
     }
     long long scale = 1;
-    if (used + 1 == item.size() && (item[used] == 'k' || item[used] == 'K')) scale = 1024, ++used;
+    if (used > 0 && used + 1 == item.size() && (item[used] == 'k' || item[used] == 'K')) scale = 1024, ++used;
     if (used != item.size() || used == 0) throw Error(fmt::format("-d: '{}' is not a depth (e.g. 0,4096,16k)", item));
     if (v < 0) throw Error(fmt::format("-d: a depth must be >= 0, got {}", item));
     if (v * scale > (1 << 30)) throw Error(fmt::format("-d: the depth {} is too large", item));
     out.push_back(static_cast<int>(v * scale));
-    item.clear();
-  };
-  for (char ch : text) {
-    if (ch == ',' || ch == ' ') flush();
-    else item += ch;
   }
-  flush();
   if (out.empty()) throw Error("-d: no depth given");
   return out;
 }
 
 std::vector<Attention> parse_policies(const std::string& text) {
   std::vector<Attention> out;
-  std::string item;
-  auto flush = [&] {
-    if (item.empty()) return;
+  for (const std::string& item : split_list(text)) {
     const auto it = attention_policies().find(CLI::detail::to_lower(item));
     if (it == attention_policies().end())
       throw Error(fmt::format("--attn: '{}' is not one of dense, sparse, resa", item));
     out.push_back(it->second);
-    item.clear();
-  };
-  for (char ch : text) {
-    if (ch == ',' || ch == ' ') flush();
-    else item += ch;
   }
-  flush();
   if (out.empty()) throw Error("--attn: no policy given");
   return out;
 }
@@ -158,7 +138,7 @@ void print_md(const Context& x, const BenchArgs& a, const std::vector<BenchRow>&
                                    short_num(r.ms_select), short_num(r.ms_rectify), short_num(r.ms_rest))
                      : "-";
     fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} | {} | {} | {} | {} | {} |\n", r.test, r.depth,
-               policy_name(r.attn), r.fill, r.tokens_per_s, r.tokens_per_s_sd, short_num(r.ms_per_token),
+               attention_name(r.attn), r.fill, r.tokens_per_s, r.tokens_per_s_sd, short_num(r.ms_per_token),
                short_num(r.bytes_per_token / 1e9), num(r.achieved_gb_per_s, "{:.1f}"),
                num(100 * r.bandwidth_share, "{:.0f}"), num(r.gflops, "{:.1f}"), num(100 * r.peak_share, "{:.1f}"),
                split);
@@ -169,7 +149,7 @@ nlohmann::json row_json(const Context& x, const BenchRow& r) {
   nlohmann::json j;
   j["test"] = r.test;
   j["depth"] = r.depth;
-  j["attn"] = policy_name(r.attn);
+  j["attn"] = attention_name(r.attn);
   j["fill"] = r.fill;
   j["threads"] = x.machine.threads;
   j["model"] = x.model;
@@ -239,9 +219,9 @@ void plot(const std::string& file, const Context& x, const BenchArgs& a, const s
     for (const BenchRow& r : rows)
       if (r.generation && r.attn == p) data += fmt::format("{} {} {}\n", r.depth, r.tokens_per_s, r.tokens_per_s_sd);
     if (data.empty()) continue;
-    script += fmt::format("${} << EOD\n{}EOD\n", policy_name(p), data);
+    script += fmt::format("${} << EOD\n{}EOD\n", attention_name(p), data);
     plots += fmt::format("{}${} using 1:2:3 with yerrorlines title '{}'", plots.empty() ? "plot " : ", ",
-                         policy_name(p), policy_name(p));
+                         attention_name(p), attention_name(p));
   }
   if (plots.empty()) throw Error("--plot draws tg rows: give -n > 0");
   script += plots + "\n";

@@ -66,6 +66,9 @@ const std::map<std::string, Attention>& attention_policies();
 // The --kv-type names.
 const std::map<std::string, KvType>& kv_types();
 
+// "a,b c" -> {"a", "b", "c"}: the items of a list separated by commas and/or white space.
+std::vector<std::string> split_list(const std::string& text);
+
 // "1,2,3" (commas and/or spaces) -> ids; a bad item is a resa::Error naming the flag.
 std::vector<int> parse_ids(const std::string& text, const std::string& flag);
 

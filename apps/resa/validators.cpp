@@ -34,11 +34,24 @@ const std::map<std::string, KvType>& kv_types() {
   return m;
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::string item;
+  for (char ch : text) {
+    if (ch == ',' || ch == ' ' || ch == '\t' || ch == '\n') {
+      if (!item.empty()) items.push_back(item);
+      item.clear();
+    } else {
+      item += ch;
+    }
+  }
+  if (!item.empty()) items.push_back(item);
+  return items;
+}
+
 std::vector<int> parse_ids(const std::string& text, const std::string& flag) {
   std::vector<int> ids;
-  std::string item;
-  auto flush = [&]() {
-    if (item.empty()) return;
+  for (const std::string& item : split_list(text)) {
     size_t used = 0;
     long long v = -1;
     try {
@@ -49,13 +62,7 @@ std::vector<int> parse_ids(const std::string& text, const std::string& flag) {
     if (used != item.size() || v < 0 || v > 0x7fffffff)
       throw Error(fmt::format("{}: '{}' is not a token id (expected numbers like 1,2,3)", flag, item));
     ids.push_back(static_cast<int>(v));
-    item.clear();
-  };
-  for (char ch : text) {
-    if (ch == ',' || ch == ' ' || ch == '\t' || ch == '\n') flush();
-    else item += ch;
   }
-  flush();
   if (ids.empty()) throw Error(fmt::format("{}: no token ids given", flag));
   return ids;
 }

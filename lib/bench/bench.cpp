@@ -28,10 +28,6 @@ constexpr int kAutoPrefillDepth = 4096;  // BenchFill::Auto prefills up to here,
 constexpr int kCalibrationTokens = 64;   // a synthetic fill's statistics come from this many real positions at least
 constexpr int kFillChunk = 1024;         // a prefill fill reports progress this often
 
-const char* policy_name(Attention a) {
-  return a == Attention::Dense ? "dense" : a == Attention::Sparse ? "sparse" : "resa";
-}
-
 double mean(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += x;
@@ -140,7 +136,7 @@ struct Bench {
     std::vector<double> rate, ms, gflops;
     const double flops = prefill_flops(m.config, m.weights, depth, o.n_prompt);
     for (int rep = 0; rep < o.repetitions; ++rep) {
-      say(fmt::format("depth {}, {}: pp{} {}/{}", depth, policy_name(attn), o.n_prompt, rep + 1, o.repetitions));
+      say(fmt::format("depth {}, {}: pp{} {}/{}", depth, attention_name(attn), o.n_prompt, rep + 1, o.repetitions));
       const double t0 = now_seconds();
       forward(m, s, tokens.data() + depth, o.n_prompt, depth);
       const double t = now_seconds() - t0;
@@ -167,7 +163,7 @@ struct Bench {
     const int passes_before = s.counters.rectify_passes;
     s.profile.timed = true;
     for (int rep = 0; rep < o.repetitions; ++rep) {
-      say(fmt::format("depth {}, {}: tg{} {}/{}", depth, policy_name(attn), o.n_gen, rep + 1, o.repetitions));
+      say(fmt::format("depth {}, {}: tg{} {}/{}", depth, attention_name(attn), o.n_gen, rep + 1, o.repetitions));
       const double t0 = now_seconds();
       for (int i = 1; i <= o.n_gen; ++i) {
         forward_token(m, s, tokens[depth + i - 1], depth + i - 1);
@@ -197,6 +193,10 @@ struct Bench {
 };
 
 }  // namespace
+
+const char* attention_name(Attention a) {
+  return a == Attention::Dense ? "dense" : a == Attention::Sparse ? "sparse" : "resa";
+}
 
 void check_bench_options(const Model& model, const BenchOptions& opt) { check(model_data(model), opt); }
 
