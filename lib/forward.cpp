@@ -226,10 +226,15 @@ void matmul_untimed(RunState& s, float* Y, const float* X, int n, const Mat& W) 
   });
 }
 
-// matmul_untimed(), counted in state.profile.
+// f(), a weight product reading `bytes` of weights, counted in state.profile.
+template <class F>
+void weight_product(RunState& s, size_t bytes, F&& f) {
+  s.profile.weight_bytes += static_cast<double>(bytes);
+  timed(s.profile.timed, s.profile.matmul_s, f);
+}
+
 void matmul(RunState& s, float* Y, const float* X, int n, const Mat& W) {
-  s.profile.weight_bytes += static_cast<double>(W.bytes());
-  timed(s.profile.timed, s.profile.matmul_s, [&] { matmul_untimed(s, Y, X, n, W); });
+  weight_product(s, W.bytes(), [&] { matmul_untimed(s, Y, X, n, W); });
 }
 
 void add_bias(float* y, const float* bias, int rows, int n) {
@@ -286,8 +291,7 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
     rmsnorm_rows(s.xb.data(), x, lw.attn_norm, n, dim, c.norm_eps);
     if (n == 1) {  // a decode step: Q, K and V (and their biases) in one pass over the threads
       const MatvecJob qkv[3] = {{s.k.data(), &lw.wk, lw.bk}, {s.v.data(), &lw.wv, lw.bv}, {s.q.data(), &lw.wq, lw.bq}};
-      s.profile.weight_bytes += static_cast<double>(lw.wq.bytes() + lw.wk.bytes() + lw.wv.bytes());
-      timed(s.profile.timed, s.profile.matmul_s, [&] { matvec_fused(qkv, 3, s.xb.data()); });
+      weight_product(s, lw.wq.bytes() + lw.wk.bytes() + lw.wv.bytes(), [&] { matvec_fused(qkv, 3, s.xb.data()); });
     } else {
       if (!kv_only) matmul(s, s.q.data(), s.xb.data(), n, lw.wq);
       matmul(s, s.k.data(), s.xb.data(), n, lw.wk);
@@ -311,9 +315,8 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
     // MLP block: SwiGLU.
     rmsnorm_rows(s.xb.data(), x, lw.ffn_norm, n, dim, c.norm_eps);
     if (n == 1) {  // a decode step: gate and up row by row range, SwiGLU on each range as it is done
-      s.profile.weight_bytes += static_cast<double>(lw.w_gate.bytes() + lw.w_up.bytes());
-      timed(s.profile.timed, s.profile.matmul_s,
-            [&] { matvec_swiglu(s.hb.data(), s.hb2.data(), lw.w_gate, lw.w_up, s.xb.data()); });
+      weight_product(s, lw.w_gate.bytes() + lw.w_up.bytes(),
+                     [&] { matvec_swiglu(s.hb.data(), s.hb2.data(), lw.w_gate, lw.w_up, s.xb.data()); });
     } else {
       matmul(s, s.hb.data(), s.xb.data(), n, lw.w_gate);
       matmul(s, s.hb2.data(), s.xb.data(), n, lw.w_up);

@@ -104,11 +104,15 @@ std::string header(const Context& x, const BenchArgs& a) {
   const BenchMachine& mc = x.machine;
   const AttentionOptions& o = a.opt.attention;
   std::string s;
+  const double params = static_cast<double>(x.parameters);
+  const std::string count = params >= 1e9   ? fmt::format("{:.2f} B", params / 1e9)
+                            : params >= 1e6 ? fmt::format("{:.2f} M", params / 1e6)
+                                            : fmt::format("{:.0f}", params);
   s += fmt::format("model: {}{}, {} parameters, {} weights, {:.2f} GB\n", x.model,
                    x.synthetic ? fmt::format(" (synthetic: random weights; depths beyond its {} positions allowed)",
                                              x.max_positions)
                                : "",
-                   x.parameters, x.weights, x.weight_bytes / 1e9);
+                   count, x.weights, x.weight_bytes / 1e9);
   s += fmt::format("machine: {}; kernels {}; {} threads; BLAS {} (core {})\n", mc.cpu, mc.isa, mc.threads, mc.blas,
                    mc.blas_core);
   s += fmt::format("limits: read bandwidth {:.1f} GB/s; f32 FMA peak {:.0f} GFLOP/s; bf16 dot peak {}; pp shares are "
