@@ -78,8 +78,6 @@ bool on_path(const std::string& program) {
   return false;
 }
 
-std::string num(double v, const char* spec) { return std::isnan(v) ? "-" : fmt::format(fmt::runtime(spec), v); }
-
 // Three significant digits or so, never in exponent form: 1234, 123, 12.3, 1.23, 0.123, 0.0123.
 std::string short_num(double v) {
   if (std::isnan(v)) return "-";

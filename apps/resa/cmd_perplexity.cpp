@@ -1,7 +1,6 @@
 // resa perplexity: the fidelity of a decode policy on a text (SPEC §4): perplexity, KL divergence and top-1 agreement
 // against dense logits, top-3 accuracy of the last 32 tokens, and how far the KV cache drifts from a dense encoding,
 // before and after rectification. One markdown table row, so that runs of several policies paste into one table.
-#include <cmath>
 #include <memory>
 
 #include <fmt/format.h>
@@ -22,14 +21,6 @@ struct PerplexityArgs {
   PerplexityOptions opt;
 };
 
-const char* attn_name(Attention a) {
-  return a == Attention::Dense ? "dense" : a == Attention::Sparse ? "sparse" : "resa";
-}
-
-std::string num(double v, const char* fmt_spec) {
-  return std::isnan(v) ? std::string("-") : fmt::format(fmt::runtime(fmt_spec), v);
-}
-
 int run_perplexity(PerplexityArgs& a) {
   Model model = load_model(a.model.empty() ? default_model_path() : a.model, a.tokenizer);
   const std::vector<int> ids =
@@ -45,7 +36,7 @@ int run_perplexity(PerplexityArgs& a) {
                "K/V error before rectify | K/V error after | K/V error at end | rectify passes | blocks per KV head |\n");
     fmt::print("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   }
-  fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", attn_name(o.attn),
+  fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", attention_name(o.attn),
              num(r.perplexity, "{:.4f}"), num(r.dense_perplexity, "{:.4f}"), num(r.mean_kl, "{:.5f}"),
              num(r.top1_agreement, "{:.4f}"), num(r.top3_accuracy, "{:.4f}"), num(r.dense_top3_accuracy, "{:.4f}"),
              num(r.kv_error_before, "{:.2e}"), num(r.kv_error_after, "{:.2e}"), num(r.kv_error_end, "{:.2e}"),

@@ -33,6 +33,9 @@ void write_out(std::string_view text);
 // The one-line statistics a generating command prints on stderr after a run (or a chat turn).
 std::string stats_line(const GenerateStats& st, const AttentionOptions& attn);
 
+// A table cell: v in the fmt spec, or "-" when v is NaN (a figure that does not apply).
+std::string num(double v, const char* fmt_spec);
+
 // A flag check: the value is a number in [lo, hi]. Its message names the value and the range.
 CLI::Validator number_in(double lo, double hi);
 

@@ -14,6 +14,10 @@
 
 namespace resa::cli {
 
+std::string num(double v, const char* fmt_spec) {
+  return std::isnan(v) ? std::string("-") : fmt::format(fmt::runtime(fmt_spec), v);
+}
+
 CLI::Validator number_in(double lo, double hi) {
   return CLI::Validator(
       [lo, hi](std::string& value) -> std::string {

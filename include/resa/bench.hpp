@@ -84,9 +84,6 @@ struct BenchRow {
   double gflops = 0, peak_share = 0;
 };
 
-// "dense", "sparse", "resa": the policy's name in rows and flags.
-const char* attention_name(Attention a);
-
 // Throws the Error run_bench() would for these options, before anything is measured.
 void check_bench_options(const Model& model, const BenchOptions& opt);
 

@@ -46,6 +46,9 @@ struct SamplingOptions {
 //           densely and their K/V overwritten (Rectified Sparse Attention).
 enum class Attention { Dense, Sparse, Resa };
 
+// "dense", "sparse", "resa": a policy's name in flags, tables and rows.
+const char* attention_name(Attention a);
+
 // The knobs of SPEC §2.3, named as the CLI flags. Blocks kept per step: n = max(ceil(M * sparse_ratio),
 // min(M, min_blocks)) of the M = ceil(cache_len / block_size) blocks, the last local_blocks and the first sink_blocks
 // always among them. Rules: sparse_ratio > 0, block_size >= 1, min_blocks >= 1, local_blocks >= 0, sink_blocks >= 0,

@@ -11,6 +11,10 @@
 
 namespace resa {
 
+const char* attention_name(Attention a) {
+  return a == Attention::Dense ? "dense" : a == Attention::Sparse ? "sparse" : "resa";
+}
+
 void check_attention_options(const AttentionOptions& o) {
   if (!(o.sparse_ratio > 0) || !std::isfinite(o.sparse_ratio))
     throw Error(fmt::format("--sparse-ratio must be a number > 0 (the fraction of blocks kept), got {}", o.sparse_ratio));

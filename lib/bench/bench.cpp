@@ -194,10 +194,6 @@ struct Bench {
 
 }  // namespace
 
-const char* attention_name(Attention a) {
-  return a == Attention::Dense ? "dense" : a == Attention::Sparse ? "sparse" : "resa";
-}
-
 void check_bench_options(const Model& model, const BenchOptions& opt) { check(model_data(model), opt); }
 
 BenchMachine measure_machine(int threads) {
