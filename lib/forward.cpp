@@ -8,8 +8,9 @@
 //   logits = LMhead · rmsnorm(x)
 //
 // One token (a decode step) runs on the kernels of simd/ (matrix-vector products over the weights as stored);
-// a longer chunk (prefill) runs its matmuls through OpenBLAS sgemm, converting bf16/f16 weights tile by tile into
-// a reused f32 buffer. Biases exist for Qwen2's q/k/v only.
+// a longer chunk (prefill, the rectify pass) runs its products through lib/gemm.cpp (the kernel table's bf16 GEMM:
+// activations rounded to bf16 and vdpbf16ps where the CPU has AVX512_BF16, unless the run is in the exact f32 mode),
+// the residual adds of Wo and Wdown accumulated into x by the product itself. Biases exist for Qwen2's q/k/v only.
 //
 // Attention (lib/attention/) depends on the pass: prefill is dense and causal (sgemm); a decode step is dense or
 // block-sparse as state.attn says (SPEC §2.4); the rectify pass (SPEC §2.5) re-runs tokens already in the cache with
@@ -25,7 +26,6 @@
 #include <cstring>
 #include <numeric>
 
-#include <cblas.h>
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -33,6 +33,7 @@
 #include "attention/flash_decode.hpp"
 #include "attention/sparse.hpp"
 #include "attention/sparse_select.hpp"
+#include "gemm.hpp"
 #include "ops.hpp"
 #include "parallel.hpp"
 #include "resa/resa.hpp"
@@ -43,23 +44,6 @@ namespace resa {
 namespace {
 
 constexpr int kDefaultMaxRows = 256;
-constexpr double kParallelWork = 1 << 22;  // multiply-adds below which a prefill product stays on one thread
-constexpr size_t kWeightTileFloats = size_t{1} << 18;  // 1 MiB of converted weights per sgemm call
-
-// OpenBLAS's own server thread, when it exists, spins (sched_yield) for its first ~0.1 s before it sleeps.
-// Shut down where the library allows it (a weak reference: other BLAS builds simply lack the symbol).
-extern "C" int blas_thread_shutdown_(void) __attribute__((weak));
-
-// One threading runtime: OpenMP. OpenBLAS runs single-threaded inside our parallel regions; its own threads would
-// fight OpenMP's spinning workers for the cores (measured: prefill 13x slower on 2 cores).
-void single_threaded_openblas() {
-  static const bool done = [] {
-    openblas_set_num_threads(1);
-    if (blas_thread_shutdown_) blas_thread_shutdown_();
-    return true;
-  }();
-  (void)done;
-}
 
 }  // namespace
 
@@ -96,11 +80,9 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   // One thread's buffer 4 KB clear of the next (the same reason as in dense.cpp).
   s.rows_out_per_thread = static_cast<size_t>(kCausalRows) * c.q_dim() / c.n_kv_heads + 1024;
   s.rows_out.assign(T * s.rows_out_per_thread, 0.0f);
-  if (R > 1) {
-    const size_t widest = std::max({c.dim, c.hidden_dim, c.q_dim()});
-    s.wtile_per_thread = std::max(kWeightTileFloats, 16 * widest);
-    s.wtile.assign(T * s.wtile_per_thread, 0.0f);
-  }
+  s.gemm_input = kv_type == DType::F32 ? GemmInput::F32 : GemmInput::Bf16;
+  if (R > 1 && s.gemm_input == GemmInput::Bf16)
+    s.xbf.assign(R * std::max({c.dim, c.hidden_dim, c.q_dim()}), 0);
   s.logits.assign(c.vocab_size, 0.0f);
 
   s.attn = attn;
@@ -196,34 +178,13 @@ void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const f
 
 namespace {
 
-// Y[n, W.rows] = X[n, W.cols] · W^T. One row is a matvec; more go through sgemm, W's rows split over the threads.
-// bf16/f16 weights are converted a tile of rows at a time into each thread's part of s.wtile.
-void matmul_untimed(RunState& s, float* Y, const float* X, int n, const Mat& W) {
-  if (n == 1) {
-    matvec(Y, W, X);
-    return;
-  }
-  const int rows = static_cast<int>(W.rows), cols = static_cast<int>(W.cols);
-  // Small products run on one thread: a parallel region costs more than it saves below a few million FMAs.
-  const int T = static_cast<double>(n) * rows * cols >= kParallelWork ? s.threads : 1;
-  int tile = ((rows + T - 1) / T + 15) / 16 * 16;  // an even share per thread, in multiples of 16 rows
-  if (W.dtype != DType::F32) {
-    int fits = std::max(1, static_cast<int>(s.wtile_per_thread / cols));  // rows the thread's buffer holds
-    if (fits >= 16) fits = fits / 16 * 16;
-    tile = std::min(tile, fits);
-  }
-  tile = std::min(tile, rows);
-  const int n_tiles = (rows + tile - 1) / tile;
-  parallel_for(n_tiles, T, [&](int i) {
-    const int r0 = i * tile, tr = std::min(tile, rows - r0);
-    const float* w = static_cast<const float*>(W.row(r0));
-    if (W.dtype != DType::F32) {
-      float* buf = s.wtile.data() + static_cast<size_t>(omp_get_thread_num()) * s.wtile_per_thread;
-      to_f32(buf, W.row(r0), W.dtype, static_cast<size_t>(tr) * cols);
-      w = buf;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, tr, cols, 1.0f, X, cols, w, cols, 0.0f, Y + r0, rows);
-  });
+// Y[n][ldy] (+)= X[n, W.cols] · W^T: one row is a matvec, more a chunk's GEMM (lib/gemm.cpp).
+void matmul_untimed(RunState& s, float* Y, int ldy, const float* X, int n, const Mat& W, bool accumulate) {
+  if (n > 1) return gemm(Y, ldy, X, n, W, accumulate, s.gemm_input, {s.xbf.empty() ? nullptr : s.xbf.data(), s.threads});
+  if (!accumulate) return matvec(Y, W, X);
+  float* out = s.xb2.data();  // a decode step's residual add (xb2 is [max_rows, dim], W.rows <= dim here)
+  matvec(out, W, X);
+  for (int64_t i = 0; i < W.rows; ++i) Y[i] += out[i];
 }
 
 // f(), a weight product reading `bytes` of weights, counted in state.profile.
@@ -234,7 +195,12 @@ void weight_product(RunState& s, size_t bytes, F&& f) {
 }
 
 void matmul(RunState& s, float* Y, const float* X, int n, const Mat& W) {
-  weight_product(s, W.bytes(), [&] { matmul_untimed(s, Y, X, n, W); });
+  weight_product(s, W.bytes(), [&] { matmul_untimed(s, Y, static_cast<int>(W.rows), X, n, W, false); });
+}
+
+// x += X · W^T (the residual add of an attention or MLP block's output projection).
+void matmul_add(RunState& s, float* x, const float* X, int n, const Mat& W) {
+  weight_product(s, W.bytes(), [&] { matmul_untimed(s, x, static_cast<int>(W.rows), X, n, W, true); });
 }
 
 void add_bias(float* y, const float* bias, int rows, int n) {
@@ -309,8 +275,7 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
     s.kv.store(l, pos, n, s.k.data(), s.v.data());
     if (kv_only) return;  // the rectifier needs this layer's keys and values, nothing after them
     attention(c, s, pass, l, pos, n);
-    matmul(s, s.xb2.data(), s.xb.data(), n, lw.wo);
-    for (size_t i = 0; i < static_cast<size_t>(n) * dim; ++i) x[i] += s.xb2[i];
+    matmul_add(s, x, s.xb.data(), n, lw.wo);
 
     // MLP block: SwiGLU.
     rmsnorm_rows(s.xb.data(), x, lw.ffn_norm, n, dim, c.norm_eps);
@@ -322,8 +287,7 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
       matmul(s, s.hb2.data(), s.xb.data(), n, lw.w_up);
       swiglu(s.hb.data(), s.hb2.data(), static_cast<size_t>(n) * hidden);
     }
-    matmul(s, s.xb2.data(), s.hb.data(), n, lw.w_down);
-    for (size_t i = 0; i < static_cast<size_t>(n) * dim; ++i) x[i] += s.xb2[i];
+    matmul_add(s, x, s.hb.data(), n, lw.w_down);
   }
 
   if (all_logits) {

@@ -1,12 +1,13 @@
 // The transformer forward pass (lib/forward.cpp reads top to bottom): a chunk of tokens at consecutive positions
 // through every layer, their keys and values into the KV cache, logits out. A chunk of one token is a decode step,
-// attending densely or block-sparsely (lib/attention/); longer chunks are prefill, with their matmuls through
-// OpenBLAS. forward_rectify() is the rectifier's dense re-run of tokens already in the cache (SPEC §2.5).
+// attending densely or block-sparsely (lib/attention/); longer chunks are prefill, with their products through
+// lib/gemm.cpp. forward_rectify() is the rectifier's dense re-run of tokens already in the cache (SPEC §2.5).
 #pragma once
 
 #include <chrono>
 #include <vector>
 
+#include "gemm.hpp"
 #include "kv_cache.hpp"
 #include "model/model.hpp"
 #include "resa/resa.hpp"
@@ -70,8 +71,8 @@ struct RunState {
   std::vector<float> k, v;                // [max_rows, kv_dim]
   std::vector<float> hb, hb2;             // [max_rows, hidden_dim] gate, up
   std::vector<float> rope_cos, rope_sin;  // [max_rows, head_dim / 2]
-  std::vector<float> wtile;               // prefill: per thread, rows of a bf16/f16 weight matrix as f32
-  size_t wtile_per_thread = 0;
+  GemmInput gemm_input = GemmInput::Bf16; // a chunk's products: activations rounded to bf16, or f32 (exact mode)
+  std::vector<uint16_t> xbf;              // [max_rows, max(dim, hidden_dim, q_dim)] a chunk's input rounded to bf16
   std::vector<float> rows_out;            // causal attention: per thread, a work item's outputs (see dense.cpp)
   size_t rows_out_per_thread = 0;
   std::vector<float> logits;              // [vocab] the last position's logits
@@ -92,7 +93,9 @@ struct RunState {
   Profile profile;
 };
 
-// kv_type: DType::F32 or DType::BF16. max_rows 0 picks a default (256). attn: the decode policy and its knobs
+// kv_type: DType::F32 or DType::BF16; F32 is also the exact mode of a chunk's products (f32 activations against
+// bf16 weights, GemmInput::F32), BF16 the fast one (activations rounded to bf16 where the CPU has bf16 dot products).
+// max_rows 0 picks a default (256). attn: the decode policy and its knobs
 // (validated here; the cache's block size is attn.block_size).
 RunState make_run_state(const ModelConfig& config, int context, DType kv_type = DType::F32, int max_rows = 0,
                         const AttentionOptions& attn = dense_attention());

@@ -66,6 +66,21 @@ struct Kernels {
   // bf16 <-> f32; to bf16 rounds to nearest, ties to even (NaN stays NaN).
   void (*bf16_to_f32)(float* out, const uint16_t* in, int n);
   void (*f32_to_bf16)(uint16_t* out, const float* in, int n);
+
+  // ---- Weight products of a chunk of rows (prefill, the rectify pass, the LM head over many positions)
+  // C[i * ldc + j] = (accumulate ? C[i * ldc + j] : 0) + sum_p X[i * ldx + p] * W[j * ldw + p] for i < m, j < n,
+  // p < k: X times the transpose of W, W's rows as the checkpoint stores them (no repacking). Blocked for registers
+  // only (MR rows of X against NR rows of W, dot products along k); the caller blocks for the caches (lib/gemm.cpp).
+  // gemm_bf16: X in bf16 too, every product exact, sums in f32 (vdpbf16ps where bf16_dot says so, else both widened
+  // and FMA). gemm_f32_bf16 / gemm_f32_f16: X in f32, W widened, FMA.
+  using GemmBf16 = void (*)(float* C, int ldc, const uint16_t* X, int ldx, const uint16_t* W, int ldw, int m, int n,
+                            int k, bool accumulate);
+  using GemmF32W16 = void (*)(float* C, int ldc, const float* X, int ldx, const uint16_t* W, int ldw, int m, int n,
+                              int k, bool accumulate);
+  GemmBf16 gemm_bf16 = nullptr;
+  GemmF32W16 gemm_f32_bf16 = nullptr;
+  GemmF32W16 gemm_f32_f16 = nullptr;
+  bool bf16_dot = false;  // gemm_bf16 runs on AVX512_BF16 dot products (2 bf16 products per f32 lane and instruction)
 };
 
 // The plain loops, in the summation order of llama2.c's run.c.

@@ -11,4 +11,8 @@ void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const ui
 void causal_attn(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0, const uint16_t* K,
                  const uint16_t* V, int head_dim, float scale);
 
+// The table's gemm_bf16 with vdpbf16ps (gemm_avx512_bf16.cpp).
+void gemm_dp(float* C, int ldc, const uint16_t* X, int ldx, const uint16_t* W, int ldw, int m, int n, int k,
+            bool accumulate);
+
 }  // namespace resa::simd::avx512_bf16

@@ -21,6 +21,7 @@ using X = VecAvx512;
 #include "simd/vec/linear.inl"
 #include "simd/vec/attention.inl"
 #include "simd/vec/elementwise.inl"
+#include "simd/vec/gemm.inl"
 }  // namespace
 
 const Kernels& kernels() {
@@ -31,9 +32,14 @@ const Kernels& kernels() {
               sparse_attn_bf16, causal_attn_f32,  causal_attn_bf16, rmsnorm,
               softmax,          rope,             swiglu,           bf16_to_f32,
               f32_to_bf16};
-    if (cpu_has_avx512_bf16()) {  // bf16 K/V through vdpbf16ps
+    t.gemm_bf16 = gemm_bf16;
+    t.gemm_f32_bf16 = gemm_f32_bf16;
+    t.gemm_f32_f16 = gemm_f32_f16;
+    if (cpu_has_avx512_bf16()) {  // bf16 K/V and bf16 x bf16 products through vdpbf16ps
       t.sparse_attn_bf16 = avx512_bf16::sparse_attn;
       t.causal_attn_bf16 = avx512_bf16::causal_attn;
+      t.gemm_bf16 = avx512_bf16::gemm_dp;
+      t.bf16_dot = true;
     }
     return t;
   }();

@@ -42,7 +42,8 @@ void axpy_f32(float* y, float alpha, const float* x, int n) {
 }  // namespace
 
 const Kernels& scalar_kernels() {
-  static const Kernels k{"scalar",           matvec_f32,
+  static const Kernels k = [] {
+    Kernels t{"scalar",           matvec_f32,
                          matvec_bf16,        matvec_f16,
                          axpy_f32,
                          scalar::block_scores_f32, scalar::block_scores_bf16,
@@ -52,6 +53,11 @@ const Kernels& scalar_kernels() {
                          scalar::softmax,    scalar::rope,
                          scalar::swiglu,     scalar::bf16_to_f32_n,
                          scalar::f32_to_bf16_n};
+    t.gemm_bf16 = scalar::gemm_bf16;
+    t.gemm_f32_bf16 = scalar::gemm_f32_bf16;
+    t.gemm_f32_f16 = scalar::gemm_f32_f16;
+    return t;
+  }();
   return k;
 }
 

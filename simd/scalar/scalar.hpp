@@ -24,4 +24,11 @@ void swiglu(float* gate, const float* up, int n);
 void bf16_to_f32_n(float* out, const uint16_t* in, int n);
 void f32_to_bf16_n(uint16_t* out, const float* in, int n);
 
+void gemm_bf16(float* C, int ldc, const uint16_t* X, int ldx, const uint16_t* W, int ldw, int m, int n, int k,
+               bool accumulate);
+void gemm_f32_bf16(float* C, int ldc, const float* X, int ldx, const uint16_t* W, int ldw, int m, int n, int k,
+                   bool accumulate);
+void gemm_f32_f16(float* C, int ldc, const float* X, int ldx, const uint16_t* W, int ldw, int m, int n, int k,
+                  bool accumulate);
+
 }  // namespace resa::simd::scalar

@@ -1,0 +1,148 @@
+// The weight products of a chunk of rows (simd/kernels.hpp, gemm_*), written once over a vector type X and included
+// inside an anonymous namespace of each ISA's file (see linear.inl for why). Dot form: an MR x NR tile of C is MR
+// rows of X against NR rows of W, each a vector accumulator along k, summed across lanes once at the end. W is read
+// as the checkpoint stores it (rows of k), so nothing is packed or converted ahead of the product.
+//
+// Within a call the loop runs over MR-row groups of X (MR rows of k: the caller keeps k small enough that they stay
+// in L1) and, for each, over all n rows of W (the caller keeps n x k small enough for L2). Rows past m or n are
+// clamped to the last one (computed, not stored), so one tile shape serves every edge.
+//
+// With RESA_DPBF16 (simd/avx512/gemm_avx512_bf16.cpp) gemm_bf16 multiplies with vdpbf16ps: 32 bf16 products per
+// instruction into 16 f32 lanes, X and W both as stored.
+
+// Sums of NR x MR accumulators: lane sums into s (row-major MR x NR).
+template <int MR, int NR>
+inline void tile_sums(float* s, const typename X::V* a) {
+  constexpr int T = MR * NR;
+  if constexpr (T % X::N == 0) {
+    for (int u = 0; u < T; u += X::N) X::store(s + u, X::transpose_sum(a + u));
+  } else {
+    for (int u = 0; u < T; ++u) s[u] = X::sum(a[u]);
+  }
+}
+
+// C tile = (or +=) the sums s, only its mr x nr valid part.
+template <int MR, int NR>
+inline void tile_store(float* C, int ldc, const float* s, int mr, int nr, bool accumulate) {
+  for (int i = 0; i < mr; ++i) {
+    float* c = C + static_cast<long>(i) * ldc;
+    if (accumulate)
+      for (int j = 0; j < nr; ++j) c[j] += s[i * NR + j];
+    else
+      for (int j = 0; j < nr; ++j) c[j] = s[i * NR + j];
+  }
+}
+
+// Widen + FMA: X f32 or bf16 (TX), W bf16 or (F16) IEEE half.
+template <int MR, int NR, bool F16, class TX>
+inline void gemm_tile(float* C, int ldc, const TX* const* xr, const uint16_t* const* wr, int k, int mr, int nr,
+                      bool accumulate) {
+  constexpr int N = X::N;
+  typename X::V a[MR * NR];
+#pragma GCC unroll 32
+  for (int u = 0; u < MR * NR; ++u) a[u] = X::zero();
+  int p = 0;
+  for (; p + N <= k; p += N) {
+    typename X::V w[NR];
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) w[j] = wload<F16>(wr[j] + p);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const typename X::V x = X::load(xr[i] + p);
+#pragma GCC unroll 8
+      for (int j = 0; j < NR; ++j) a[i * NR + j] = X::fma(x, w[j], a[i * NR + j]);
+    }
+  }
+  alignas(64) float s[MR * NR + X::N];
+  tile_sums<MR, NR>(s, a);
+  for (; p < k; ++p)
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NR; ++j) s[i * NR + j] += load1(xr[i][p]) * wload1<F16>(wr[j][p]);
+  tile_store<MR, NR>(C, ldc, s, mr, nr, accumulate);
+}
+
+// The register tile: as many accumulators as leave room for the NR weight vectors and an X vector.
+constexpr int kGemmMR = X::kRegisters >= 32 ? 4 : 3;
+constexpr int kGemmNR = X::kRegisters >= 32 ? 4 : 3;
+
+template <int MR, int NR, class TX, class Tile>
+inline void gemm_loop(float* C, int ldc, const TX* Xm, int ldx, const uint16_t* W, int ldw, int m, int n, Tile tile) {
+  for (int i0 = 0; i0 < m; i0 += MR) {
+    const TX* xr[MR];
+    for (int i = 0; i < MR; ++i) xr[i] = Xm + static_cast<long>(imin(i0 + i, m - 1)) * ldx;
+    for (int j0 = 0; j0 < n; j0 += NR) {
+      const uint16_t* wr[NR];
+      for (int j = 0; j < NR; ++j) wr[j] = W + static_cast<long>(imin(j0 + j, n - 1)) * ldw;
+      tile(C + static_cast<long>(i0) * ldc + j0, xr, wr, imin(MR, m - i0), imin(NR, n - j0));
+    }
+  }
+}
+
+template <bool F16, class TX>
+void gemm_widen(float* C, int ldc, const TX* Xm, int ldx, const uint16_t* W, int ldw, int m, int n, int k,
+                bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  gemm_loop<kGemmMR, kGemmNR>(C, ldc, Xm, ldx, W, ldw, m, n,
+                              [&](float* c, const TX* const* xr, const uint16_t* const* wr, int mr, int nr) {
+                                gemm_tile<kGemmMR, kGemmNR, F16>(c, ldc, xr, wr, k, mr, nr, accumulate);
+                              });
+}
+
+[[maybe_unused]] void gemm_bf16(float* C, int ldc, const uint16_t* Xm, int ldx, const uint16_t* W, int ldw, int m,
+                                int n, int k, bool accumulate) {
+  gemm_widen<false>(C, ldc, Xm, ldx, W, ldw, m, n, k, accumulate);
+}
+[[maybe_unused]] void gemm_f32_bf16(float* C, int ldc, const float* Xm, int ldx, const uint16_t* W, int ldw, int m,
+                                    int n, int k, bool accumulate) {
+  gemm_widen<false>(C, ldc, Xm, ldx, W, ldw, m, n, k, accumulate);
+}
+[[maybe_unused]] void gemm_f32_f16(float* C, int ldc, const float* Xm, int ldx, const uint16_t* W, int ldw, int m,
+                                   int n, int k, bool accumulate) {
+  gemm_widen<true>(C, ldc, Xm, ldx, W, ldw, m, n, k, accumulate);
+}
+
+#ifdef RESA_DPBF16
+// ---- AVX512_BF16: vdpbf16ps on X and W as stored, 32 k per instruction; the last partial step masked (zeros add
+// nothing, so k may be odd).
+inline __m512bh dp_load(const uint16_t* p) { return __builtin_bit_cast(__m512bh, _mm512_loadu_si512(p)); }
+inline __m512bh dp_load(const uint16_t* p, __mmask32 mask) {
+  return __builtin_bit_cast(__m512bh, _mm512_maskz_loadu_epi16(mask, p));
+}
+
+template <int MR, int NR>
+inline void dp_gemm_tile(float* C, int ldc, const uint16_t* const* xr, const uint16_t* const* wr, int k, int mr,
+                         int nr, bool accumulate) {
+  __m512 a[MR * NR];
+#pragma GCC unroll 32
+  for (int u = 0; u < MR * NR; ++u) a[u] = _mm512_setzero_ps();
+  auto step = [&](int p, auto load) {
+    __m512bh w[NR];
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) w[j] = load(wr[j] + p);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const __m512bh x = load(xr[i] + p);
+#pragma GCC unroll 8
+      for (int j = 0; j < NR; ++j) a[i * NR + j] = _mm512_dpbf16_ps(a[i * NR + j], x, w[j]);
+    }
+  };
+  int p = 0;
+  for (; p + 32 <= k; p += 32) step(p, [](const uint16_t* q) { return dp_load(q); });
+  if (p < k) {
+    const __mmask32 mask = (k - p) >= 32 ? ~__mmask32{0} : (__mmask32{1} << (k - p)) - 1;
+    step(p, [mask](const uint16_t* q) { return dp_load(q, mask); });
+  }
+  alignas(64) float s[MR * NR + 16];
+  tile_sums<MR, NR>(s, a);
+  tile_store<MR, NR>(C, ldc, s, mr, nr, accumulate);
+}
+
+void dp_gemm_bf16(float* C, int ldc, const uint16_t* Xm, int ldx, const uint16_t* W, int ldw, int m, int n, int k,
+                  bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  gemm_loop<4, 4>(C, ldc, Xm, ldx, W, ldw, m, n,
+                  [&](float* c, const uint16_t* const* xr, const uint16_t* const* wr, int mr, int nr) {
+                    dp_gemm_tile<4, 4>(c, ldc, xr, wr, k, mr, nr, accumulate);
+                  });
+}
+#endif  // RESA_DPBF16
