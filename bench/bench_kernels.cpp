@@ -28,6 +28,7 @@
 #include "attention/sparse.hpp"
 #include "bench/machine.hpp"
 #include "forward.hpp"
+#include "gemm.hpp"
 #include "simd/convert.hpp"
 #include "simd/kernels.hpp"
 
@@ -192,12 +193,53 @@ void BM_gemv_bf16(benchmark::State& st) {
   set_shares(st, static_cast<double>(W.bytes()), 2.0 * rows * cols, sec);
 }
 
+// A chunk's weight product (lib/gemm.cpp, as prefill and the rectify pass run it): X[m][k] · W[n][k]^T, W bf16.
+// Argument 3: 1 = activations rounded to bf16 (the fast default: vdpbf16ps on AVX512_BF16), 0 = f32 activations (the
+// exact mode, W widened). peak_share = FLOPS / the peak of the instruction the kernel runs on: the bf16 dot peak for
+// vdpbf16ps, the f32 FMA peak for widen + FMA.
+void BM_gemm_bf16(benchmark::State& st) {
+  const int m = static_cast<int>(st.range(0)), n = static_cast<int>(st.range(1)), k = static_cast<int>(st.range(2));
+  const GemmInput input = st.range(3) ? GemmInput::Bf16 : GemmInput::F32;
+  std::vector<uint16_t> w(static_cast<size_t>(n) * k), xbf(static_cast<size_t>(m) * k);
+  std::vector<float> x(static_cast<size_t>(m) * k), y(static_cast<size_t>(m) * n);
+  uint32_t seed = 9;
+  for (uint16_t& e : w) e = simd::f32_to_bf16(uniform(seed) * 0.05f);
+  for (float& e : x) e = uniform(seed);
+  const Mat W{w.data(), DType::BF16, n, k};
+  const GemmScratch scratch{xbf.data(), omp_get_max_threads()};
+  gemm(y.data(), n, x.data(), m, W, false, input, scratch);  // warm: pages touched, W in the caches it fits
+  const Clock::time_point t0 = Clock::now();
+  for (auto _ : st) {
+    gemm(y.data(), n, x.data(), m, W, false, input, scratch);
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double sec = since(t0), flops = 2.0 * m * n * k;
+  const double rate = flops * static_cast<double>(st.iterations()) / sec;
+  st.counters["FLOPS"] = benchmark::Counter(flops * static_cast<double>(st.iterations()), benchmark::Counter::kIsRate);
+  const bool dot = input == GemmInput::Bf16 && simd::kernels().bf16_dot;
+  st.counters["peak_share"] = rate / (dot ? g_bf16_peak : g_fma_peak);
+  st.SetLabel(gemm_description(DType::BF16, input));
+}
+
 const std::vector<int64_t> kContexts = {4096, 16384, 32768, 131072};
 
 BENCHMARK(BM_dense_decode_attn)->ArgsProduct({kContexts})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_sparse_decode_attn)->ArgsProduct({kContexts})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_block_select)->ArgsProduct({kContexts})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_rectify)->ArgsProduct({kContexts, {32, 64, 128}})->Unit(benchmark::kMillisecond)->UseRealTime();
+// Qwen2.5-1.5B's projections at a 512-row prefill chunk and a 32-row rectify pass: Q/O (1536 x 1536), K/V (256 x
+// 1536), gate/up (8960 x 1536), down (1536 x 8960).
+BENCHMARK(BM_gemm_bf16)
+    ->ArgsProduct({{512, 32}, {1536}, {1536}, {1, 0}})
+    ->Args({512, 256, 1536, 1})
+    ->Args({512, 8960, 1536, 1})
+    ->Args({512, 1536, 8960, 1})
+    ->Args({32, 8960, 1536, 1})
+    ->Args({32, 1536, 8960, 1})
+    ->Args({512, 8960, 1536, 0})
+    ->Args({512, 1536, 8960, 0})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_gemv_bf16)
     ->Args({1536, 1536})
     ->Args({8960, 1536})
