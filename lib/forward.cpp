@@ -77,6 +77,7 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   s.rope_cos.assign(R * c.head_dim / 2, 0.0f);
   s.rope_sin.assign(R * c.head_dim / 2, 0.0f);
   s.kv = make_kv_cache(c, context, kv_type, attn.block_size);
+  s.sparse_encoded.assign(context, 0);
   // One thread's buffer 4 KB clear of the next (the same reason as in dense.cpp).
   s.rows_out_per_thread = static_cast<size_t>(kCausalRows) * c.q_dim() / c.n_kv_heads + 1024;
   s.rows_out.assign(T * s.rows_out_per_thread, 0.0f);
@@ -314,6 +315,7 @@ void check_positions(const RunState& s, int n, int pos) {
 
 const float* forward(const ModelData& m, RunState& s, const int* tokens, int n, int pos, float* all_logits) {
   check_positions(s, n, pos);
+  std::fill_n(s.sparse_encoded.begin() + pos, n, 0);  // a sparse step marks its position again (sparse.cpp)
   const int vocab = m.config.vocab_size;
   timed(s.profile.timed, s.profile.total_s, [&] {
     for (int done = 0; done < n; done += s.max_rows) {
@@ -327,6 +329,7 @@ const float* forward(const ModelData& m, RunState& s, const int* tokens, int n, 
 
 void forward_rectify(const ModelData& m, RunState& s, const int* tokens, int n, int pos) {
   check_positions(s, n, pos);
+  std::fill_n(s.sparse_encoded.begin() + pos, n, 0);
   timed(s.profile.timed, s.profile.total_s, [&] {
     for (int done = 0; done < n; done += s.max_rows)
       forward_chunk(m, s, Pass::Rectify, tokens + done, std::min(s.max_rows, n - done), pos + done, nullptr);

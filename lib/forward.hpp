@@ -20,7 +20,9 @@ struct AttentionCounters {
   int64_t blocks_selected = 0;  // blocks those selections kept
   double bytes_read = 0;        // K/V and summary bytes those steps read
   double bytes_dense = 0;       // K/V bytes dense attention would have read in the same steps
-  int rectify_passes = 0;
+  int rectify_passes = 0;        // passes run
+  int rectify_skipped = 0;       // passes due but skipped: every token of the window was encoded attending to all
+                                 // blocks (see rectifier.hpp)
 };
 
 // Where a run's time and memory traffic go (`resa bench`): bytes are always counted (a few additions per layer), the
@@ -89,6 +91,10 @@ struct RunState {
   int max_splits = 0;
   std::vector<float> part_acc;            // [n_kv_heads][max_splits][g][head_dim] unnormalised split outputs
   std::vector<float> part_m, part_l;      // [n_kv_heads][max_splits][g] their maxima and sums
+  // [context] 1 where the position's keys and values come from a decode step that attended to fewer than all blocks
+  // of some layer (a sparse step outside the dense regime); 0 where they were computed densely (prefill, dense or
+  // all-block steps, the rectify pass). What the rectifier has to repair.
+  std::vector<uint8_t> sparse_encoded;
   AttentionCounters counters;
   Profile profile;
 };

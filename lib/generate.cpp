@@ -133,6 +133,7 @@ GenerateStats run_turn(Session& s, const std::vector<int>& ids, const std::funct
     stats.kv_read_share = (n.bytes_read - before.bytes_read) / (n.bytes_dense - before.bytes_dense);
   }
   stats.rectify_passes = n.rectify_passes - before.rectify_passes;
+  stats.rectify_skipped = n.rectify_skipped - before.rectify_skipped;
   return stats;
 }
 

@@ -139,6 +139,7 @@ PerplexityResult perplexity(const Model& model, const std::vector<int>& text, co
   r.kv_error_after = points > 0 && f > 0 ? after / points : nan;
   r.kv_error_end = kv_error(s.kv, dense.kv, P, N);
   r.rectify_passes = s.counters.rectify_passes;
+  r.rectify_skipped = s.counters.rectify_skipped;
   r.mean_blocks_selected =
       s.counters.selections > 0 ? static_cast<double>(s.counters.blocks_selected) / s.counters.selections : nan;
   return r;

@@ -137,6 +137,20 @@ TEST(SyntheticFill, SummariesAreTheMinMaxOfTheirKeysAndValuesFollowTheStatistics
 // selected blocks' tokens and, when not all blocks are kept, every block's summary); under ReSA, each pass re-reads
 // the matrices of every layer but the last (which stops after its K and V projections; no LM head), the f embedding
 // rows, and per KV head of every layer but the last the positions up to each 32-row chunk's end.
+// Did the step attending over len positions leave blocks out (outside the dense regime)?
+bool step_left_blocks_out(const AttentionOptions& o, int len) {
+  const int blocks = (len + o.block_size - 1) / o.block_size;
+  return sparse_budget(blocks, o) < blocks;
+}
+
+// Does the rectify pass due after step i (0-based) of a tg run at depth run, i.e. did a step of its window leave
+// blocks out? (Skipped otherwise: see lib/attention/rectifier.hpp.)
+bool pass_runs(const AttentionOptions& o, int depth, int i) {
+  for (int j = i + 1 - o.rectify_every; j <= i; ++j)
+    if (step_left_blocks_out(o, depth + j + 1)) return true;
+  return false;
+}
+
 double closed_form_bytes(const ModelConfig& c, const Weights& w, const AttentionOptions& o, Attention attn, int depth,
                          int n, double kv_elem) {
   double layer_mats = 0;
@@ -158,7 +172,7 @@ double closed_form_bytes(const ModelConfig& c, const Weights& w, const Attention
       kv = tokens * row + (keep < blocks ? blocks * row : 0.0);
     }
     total += step_weights + c.n_layers * c.n_kv_heads * kv;
-    if (attn == Attention::Resa && (i + 1) % o.rectify_every == 0) {
+    if (attn == Attention::Resa && (i + 1) % o.rectify_every == 0 && pass_runs(o, depth, i)) {
       const int f = o.rectify_every, start = depth + i + 1 - f;
       total += (c.n_layers - 1) * layer_mats + w.layers[0].wk.bytes() + w.layers[0].wv.bytes() + f * c.dim * 2.0;
       double causal = 0;
@@ -206,8 +220,12 @@ TEST(Bench, RowsBytesAndTimeSplit) {
     EXPECT_NEAR(r.bytes_per_token, want, want * 1e-12) << r.test << " depth " << r.depth << " attn " << int(r.attn);
     EXPECT_NEAR(r.achieved_gb_per_s, r.bytes_per_token * r.tokens_per_s / 1e9, 1e-9);
     EXPECT_NEAR(r.bandwidth_share, r.achieved_gb_per_s / 10, 1e-12);
-    EXPECT_EQ(r.rectify_passes, r.attn == Attention::Resa ? 3 : 0);
-    EXPECT_EQ(r.ms_rectify > 0, r.attn == Attention::Resa);
+    // Passes due after steps 8, 16, 24. At depth 0 the first two windows lie in the dense regime (up to 4 blocks
+    // of 4 = 16 positions, every block is attended): skipped. At depth 300 every step is sparse: all three run.
+    const bool resa = r.attn == Attention::Resa;
+    EXPECT_EQ(r.rectify_passes, resa ? (r.depth == 0 ? 1 : 3) : 0) << "depth " << r.depth;
+    EXPECT_EQ(r.rectify_skipped, resa ? (r.depth == 0 ? 2 : 0) : 0) << "depth " << r.depth;
+    EXPECT_EQ(r.ms_rectify > 0, resa);
     EXPECT_EQ(r.ms_select > 0, r.attn != Attention::Dense);
     for (double ms : {r.ms_matmul, r.ms_attention, r.ms_select, r.ms_rectify, r.ms_rest}) EXPECT_GE(ms, 0);
     // The phases cover the step: their sum is the wall time per token, within 5 %.

@@ -105,6 +105,35 @@ TEST(Resa, SparseRatioOneIsDense) {
   }
 }
 
+TEST(Resa, PassesOverWindowsThatAttendedEveryBlockAreSkippedAndChangeNothing) {
+  Model model = load_model(test::model_path());
+  const ModelData& m = *model.data;
+  const std::vector<int> seq = dense_text(model, 300);
+  const int P = 5, f = 16, c = 96;
+  RunState dense = make_run_state(m.config, 400, DType::F32);
+  forward(m, dense, seq.data(), P + c, 0);
+  AttentionOptions o = biting(Attention::Resa);
+  o.min_blocks = 64;  // 512 positions: every step of this run attends to every block
+  RunState s = make_run_state(m.config, 400, DType::F32, 0, o);
+  forward(m, s, seq.data(), P, 0);
+  teacher_force(m, s, seq, P, P + c);
+  EXPECT_EQ(s.counters.rectify_passes, 0);
+  EXPECT_EQ(s.counters.rectify_skipped, c / f - 1);
+  EXPECT_LE(kv_gap(s, dense, 0, P + c), 1e-5f) << "all-block steps encode what dense ones do";
+
+  // One position encoded by a step that left blocks out makes exactly the windows holding it due.
+  s.sparse_encoded[P + 40] = 1;
+  EXPECT_TRUE(rectify_needed(s, P + 41, f));
+  EXPECT_TRUE(rectify_needed(s, P + 40 + f, f));
+  EXPECT_FALSE(rectify_needed(s, P + 40, f));
+  EXPECT_FALSE(rectify_needed(s, P + 41 + f, f));
+  const int skipped = s.counters.rectify_skipped;
+  rectify(m, s, seq.data(), P + 48, f);
+  EXPECT_EQ(s.counters.rectify_passes, 1);
+  EXPECT_EQ(s.counters.rectify_skipped, skipped);
+  EXPECT_FALSE(rectify_needed(s, P + 48, f)) << "the pass encoded its window densely";
+}
+
 TEST(Resa, RectifiedKeysAndValuesEqualADenseForward) {
   Model model = load_model(test::model_path());
   const ModelData& m = *model.data;
@@ -116,8 +145,12 @@ TEST(Resa, RectifiedKeysAndValuesEqualADenseForward) {
 
   RunState s = make_run_state(m.config, 400, DType::F32, 0, biting(Attention::Resa));
   forward(m, s, seq.data(), P, 0);
-  teacher_force(m, s, seq, P, P + c);  // feeds #0 .. #95; passes after #16, #32, ..., #80
-  EXPECT_EQ(s.counters.rectify_passes, c / f - 1);
+  teacher_force(m, s, seq, P, P + c);  // feeds #0 .. #95; passes due after #16, #32, ..., #80
+  // The first window (#0..#15, positions 5..20, at most 3 blocks of 8) lies in the dense regime (min_blocks 4): every
+  // step attended to every block, so its pass is skipped; the other four windows have sparse steps and run. Were a
+  // pass with sparse steps skipped, the "rectified earlier" gap below would exceed its bound.
+  EXPECT_EQ(s.counters.rectify_skipped, 1);
+  EXPECT_EQ(s.counters.rectify_passes, c / f - 2);
   EXPECT_LE(kv_gap(s, dense, 0, P + c - f), 1e-5f) << "rectified earlier";
   const float before = kv_gap(s, dense, P + c - f, P + c);
   EXPECT_GT(before, 1e-3f) << "the sparsely encoded tokens #80..#95 differ from dense";

@@ -178,6 +178,7 @@ nlohmann::json row_json(const Context& x, const BenchRow& r) {
   j["ms_rectify"] = num_json(r.ms_rectify);
   j["ms_rest"] = num_json(r.ms_rest);
   j["rectify_passes"] = num_json(r.rectify_passes);
+  j["rectify_skipped"] = num_json(r.rectify_skipped);
   return j;
 }
 
@@ -191,7 +192,7 @@ void print_csv(const Context& x, const std::vector<BenchRow>& rows) {
   const char* keys[] = {"test", "depth", "attn", "fill", "threads", "weights", "kv_type", "isa", "tokens_per_s",
                         "tokens_per_s_sd", "ms_per_token", "bytes_per_token", "achieved_gb_per_s",
                         "bandwidth_gb_per_s", "bandwidth_share", "gflops", "peak_gflops", "peak_share", "ms_matmul",
-                        "ms_attention", "ms_select", "ms_rectify", "ms_rest", "rectify_passes"};
+                        "ms_attention", "ms_select", "ms_rectify", "ms_rest", "rectify_passes", "rectify_skipped"};
   std::string line;
   for (const char* k : keys) line += (line.empty() ? "" : ",") + std::string(k);
   fmt::print("{}\n", line);

@@ -64,8 +64,9 @@ void write_out(std::string_view text) {
 std::string stats_line(const GenerateStats& st, const AttentionOptions& attn) {
   std::string a;
   if (attn.attn != Attention::Dense)
-    a = fmt::format(" | attention: {:.1f} blocks per KV head, {:.1f}% of dense KV bytes read, {} rectify passes",
-                    st.mean_blocks_selected, 100.0 * st.kv_read_share, st.rectify_passes);
+    a = fmt::format(" | attention: {:.1f} blocks per KV head, {:.1f}% of dense KV bytes read, {} rectify passes{}",
+                    st.mean_blocks_selected, 100.0 * st.kv_read_share, st.rectify_passes,
+                    st.rectify_skipped ? fmt::format(" ({} skipped: all blocks attended)", st.rectify_skipped) : "");
   return fmt::format("prompt: {} tokens in {:.1f} ms, {:.1f} tokens/s | generated: {} tokens, {:.1f} tokens/s{}",
                      st.prompt_tokens, st.prompt_seconds * 1e3, st.prompt_tokens_per_second(), st.generated_tokens,
                      st.tokens_per_second(), a);

@@ -78,7 +78,8 @@ struct BenchRow {
   double bytes_per_token = 0, achieved_gb_per_s = 0, bandwidth_share = 0;
   // tg: ms per token in each phase (they sum to the step: rest = embedding, norms, RoPE, K/V stores, the loop).
   double ms_matmul = 0, ms_attention = 0, ms_select = 0, ms_rectify = 0, ms_rest = 0;
-  double rectify_passes = 0;  // per repetition
+  double rectify_passes = 0;   // per repetition
+  double rectify_skipped = 0;  // per repetition: due, but the window was decoded in the dense regime
   // pp: the pass's floating-point operations per second (weight products, attention, the LM head of the last
   // position) and their share of the machine's peak_gflops().
   double gflops = 0, peak_share = 0;

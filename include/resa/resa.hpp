@@ -84,6 +84,7 @@ struct GenerateStats {
   double mean_blocks_selected = 0;
   double kv_read_share = 1;
   int rectify_passes = 0;
+  int rectify_skipped = 0;  // passes due but skipped: their window was decoded in the dense regime (all blocks)
   int cache_positions = 0;  // positions the KV cache holds afterwards (a chat's whole conversation so far)
   double prompt_tokens_per_second() const { return prompt_seconds > 0 ? prompt_tokens / prompt_seconds : 0.0; }
   double tokens_per_second() const {
@@ -198,6 +199,7 @@ struct PerplexityResult {
   // after it (Resa only; NaN otherwise or when no point was reached). kv_error_end: over all fed tokens at the end.
   double kv_error_before = 0, kv_error_after = 0, kv_error_end = 0;
   int rectify_passes = 0;
+  int rectify_skipped = 0;  // due but skipped: the window was decoded in the dense regime (all blocks at every step)
   double mean_blocks_selected = 0;  // per layer and KV head, over the fed tokens (sparse and resa)
 };
 

@@ -27,6 +27,9 @@ void sparse_decode(const ModelConfig& c, RunState& s, int layer, int pos) {
   int n_sel = 0;
   timed(s.profile.timed, s.profile.select_s, [&] { n_sel = sparse_select(c, s, layer, pos); });
   flash_decode(c, s, layer, pos, s.selected.data(), static_cast<size_t>(nb), n_sel);
+  // Fewer than all blocks: this position's K/V in the next layers depend on what was left out (the rectifier's
+  // business). With all blocks selected, in ascending order, the step computed exactly what a dense step computes.
+  if (n_sel < n_blocks) s.sparse_encoded[pos] = 1;
 
   // Counters: the tokens the selected blocks hold (the last block may be partial), and the summaries scored.
   const int last = n_blocks - 1;

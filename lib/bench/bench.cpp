@@ -126,7 +126,7 @@ struct Bench {
     r.fill = depth == 0 ? "-" : filled_by;
     const double nan = std::numeric_limits<double>::quiet_NaN();
     r.bytes_per_token = r.achieved_gb_per_s = r.bandwidth_share = nan;
-    r.ms_matmul = r.ms_attention = r.ms_select = r.ms_rectify = r.ms_rest = r.rectify_passes = nan;
+    r.ms_matmul = r.ms_attention = r.ms_select = r.ms_rectify = r.ms_rest = r.rectify_passes = r.rectify_skipped = nan;
     r.gflops = r.peak_share = nan;
     return r;
   }
@@ -160,7 +160,7 @@ struct Bench {
     forward_token(m, s, tokens[depth], depth);  // warm-up step, as llama-bench does
     std::vector<double> rate, ms;
     const Profile before = s.profile;
-    const int passes_before = s.counters.rectify_passes;
+    const AttentionCounters counters_before = s.counters;
     s.profile.timed = true;
     for (int rep = 0; rep < o.repetitions; ++rep) {
       say(fmt::format("depth {}, {}: tg{} {}/{}", depth, attention_name(attn), o.n_gen, rep + 1, o.repetitions));
@@ -187,7 +187,9 @@ struct Bench {
     r.ms_select = (p.select_s - before.select_s) * to_ms;
     r.ms_rectify = (p.rectify_s - before.rectify_s) * to_ms;
     r.ms_rest = (p.total_s - before.total_s) * to_ms - r.ms_matmul - r.ms_attention - r.ms_select - r.ms_rectify;
-    r.rectify_passes = static_cast<double>(s.counters.rectify_passes - passes_before) / o.repetitions;
+    r.rectify_passes = static_cast<double>(s.counters.rectify_passes - counters_before.rectify_passes) / o.repetitions;
+    r.rectify_skipped =
+        static_cast<double>(s.counters.rectify_skipped - counters_before.rectify_skipped) / o.repetitions;
     return r;
   }
 };
