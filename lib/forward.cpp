@@ -179,9 +179,11 @@ void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const f
 
 namespace {
 
+GemmScratch gemm_scratch(RunState& s) { return {s.xbf.empty() ? nullptr : s.xbf.data(), s.threads}; }
+
 // Y[n][ldy] (+)= X[n, W.cols] · W^T: one row is a matvec, more a chunk's GEMM (lib/gemm.cpp).
 void matmul_untimed(RunState& s, float* Y, int ldy, const float* X, int n, const Mat& W, bool accumulate) {
-  if (n > 1) return gemm(Y, ldy, X, n, W, accumulate, s.gemm_input, {s.xbf.empty() ? nullptr : s.xbf.data(), s.threads});
+  if (n > 1) return gemm(Y, ldy, X, n, W, accumulate, s.gemm_input, gemm_scratch(s));
   if (!accumulate) return matvec(Y, W, X);
   float* out = s.xb2.data();  // a decode step's residual add (xb2 is [max_rows, dim], W.rows <= dim here)
   matvec(out, W, X);
@@ -202,12 +204,6 @@ void matmul(RunState& s, float* Y, const float* X, int n, const Mat& W) {
 // x += X · W^T (the residual add of an attention or MLP block's output projection).
 void matmul_add(RunState& s, float* x, const float* X, int n, const Mat& W) {
   weight_product(s, W.bytes(), [&] { matmul_untimed(s, x, static_cast<int>(W.rows), X, n, W, true); });
-}
-
-void add_bias(float* y, const float* bias, int rows, int n) {
-  if (!bias) return;
-  for (int r = 0; r < rows; ++r)
-    for (int i = 0; i < n; ++i) y[static_cast<size_t>(r) * n + i] += bias[i];
 }
 
 enum class Pass { Prefill, Decode, Rectify };
@@ -259,13 +255,12 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
     if (n == 1) {  // a decode step: Q, K and V (and their biases) in one pass over the threads
       const MatvecJob qkv[3] = {{s.k.data(), &lw.wk, lw.bk}, {s.v.data(), &lw.wv, lw.bv}, {s.q.data(), &lw.wq, lw.bq}};
       weight_product(s, lw.wq.bytes() + lw.wk.bytes() + lw.wv.bytes(), [&] { matvec_fused(qkv, 3, s.xb.data()); });
-    } else {
-      if (!kv_only) matmul(s, s.q.data(), s.xb.data(), n, lw.wq);
-      matmul(s, s.k.data(), s.xb.data(), n, lw.wk);
-      matmul(s, s.v.data(), s.xb.data(), n, lw.wv);
-      if (!kv_only) add_bias(s.q.data(), lw.bq, n, q_dim);
-      add_bias(s.k.data(), lw.bk, n, kv_dim);
-      add_bias(s.v.data(), lw.bv, n, kv_dim);
+    } else {  // a chunk: Q, K and V (biases added) in one pass, X rounded once (Q not needed in a pass's last layer)
+      const GemmJob qkv[3] = {{s.k.data(), kv_dim, &lw.wk, lw.bk},
+                              {s.v.data(), kv_dim, &lw.wv, lw.bv},
+                              {s.q.data(), q_dim, &lw.wq, lw.bq}};
+      weight_product(s, lw.wk.bytes() + lw.wv.bytes() + (kv_only ? 0 : lw.wq.bytes()),
+                     [&] { gemm(qkv, kv_only ? 2 : 3, s.xb.data(), n, s.gemm_input, gemm_scratch(s)); });
     }
     for (int i = 0; i < n; ++i) {
       const float* cs = s.rope_cos.data() + static_cast<size_t>(i) * half;
@@ -283,9 +278,10 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
     if (n == 1) {  // a decode step: gate and up row by row range, SwiGLU on each range as it is done
       weight_product(s, lw.w_gate.bytes() + lw.w_up.bytes(),
                      [&] { matvec_swiglu(s.hb.data(), s.hb2.data(), lw.w_gate, lw.w_up, s.xb.data()); });
-    } else {
-      matmul(s, s.hb.data(), s.xb.data(), n, lw.w_gate);
-      matmul(s, s.hb2.data(), s.xb.data(), n, lw.w_up);
+    } else {  // a chunk: gate and up in one pass, then SwiGLU
+      const GemmJob gate_up[2] = {{s.hb.data(), hidden, &lw.w_gate}, {s.hb2.data(), hidden, &lw.w_up}};
+      weight_product(s, lw.w_gate.bytes() + lw.w_up.bytes(),
+                     [&] { gemm(gate_up, 2, s.xb.data(), n, s.gemm_input, gemm_scratch(s)); });
       swiglu(s.hb.data(), s.hb2.data(), static_cast<size_t>(n) * hidden);
     }
     matmul_add(s, x, s.hb.data(), n, lw.w_down);

@@ -5,10 +5,11 @@
 #include <vector>
 
 #include <cblas.h>
+#include <fmt/format.h>
 #include <omp.h>
 
 #include "model/dtype.hpp"
-#include "parallel.hpp"
+#include "resa/resa.hpp"
 #include "simd/kernels.hpp"
 
 namespace resa {
@@ -24,16 +25,65 @@ constexpr int kRowAlign = 16;              // thread shares and W blocks in mult
 // Shut down where the library allows it (a weak reference: other BLAS builds simply lack the symbol).
 extern "C" int blas_thread_shutdown_(void) __attribute__((weak));
 
-// f32 weights: sgemm on each thread's share of W's rows.
-void gemm_f32(float* Y, int ldy, const float* X, int m, const Mat& W, bool accumulate, int T) {
-  const int rows = static_cast<int>(W.rows), cols = static_cast<int>(W.cols);
-  const int share = std::min(rows, ((rows + T - 1) / T + kRowAlign - 1) / kRowAlign * kRowAlign);
-  const int parts = (rows + share - 1) / share;
-  parallel_for(parts, T, [&](int i) {
-    const int r0 = i * share, tr = std::min(share, rows - r0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, tr, cols, 1.0f, X, cols,
-                static_cast<const float*>(W.row(r0)), cols, accumulate ? 1.0f : 0.0f, Y + r0, ldy);
-  });
+// What one thread does: rows [r0, r1) of one job's W against all m rows of X (xbf: X rounded, or null), its bias
+// added to those columns afterwards.
+struct Part {
+  const GemmJob* job;
+  int r0, r1;
+};
+
+void run_part(const Part& part, const float* X, const uint16_t* xbf, int m, int k) {
+  const GemmJob& job = *part.job;
+  const Mat& W = *job.W;
+  const int r0 = part.r0, r1 = part.r1;
+  if (r0 >= r1) return;
+  if (W.dtype == DType::F32) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, r1 - r0, k, 1.0f, X, k,
+                static_cast<const float*>(W.row(r0)), k, job.accumulate ? 1.0f : 0.0f, job.Y + r0, job.ldy);
+  } else {
+    const simd::Kernels& K = simd::kernels();
+    const int k_blocks = (k + kMaxK - 1) / kMaxK;
+    const int kc = ((k + k_blocks - 1) / k_blocks + 31) / 32 * 32;  // k per block, in whole vdpbf16ps steps
+    const int nc = std::max(kRowAlign, static_cast<int>(kL2Bytes / (2 * static_cast<size_t>(kc))) / kRowAlign *
+                                           kRowAlign);
+    const auto* w = static_cast<const uint16_t*>(W.data);
+    for (int p0 = 0; p0 < k; p0 += kc) {  // k block by k block, each W block in L2 while all of X passes over it
+      const int pk = std::min(kc, k - p0);
+      const bool acc = job.accumulate || p0 > 0;
+      for (int j0 = r0; j0 < r1; j0 += nc) {
+        const int nj = std::min(nc, r1 - j0);
+        const uint16_t* wb = w + static_cast<size_t>(j0) * k + p0;
+        float* y = job.Y + j0;
+        if (xbf)
+          K.gemm_bf16(y, job.ldy, xbf + p0, k, wb, k, m, nj, pk, acc);
+        else if (W.dtype == DType::BF16)
+          K.gemm_f32_bf16(y, job.ldy, X + p0, k, wb, k, m, nj, pk, acc);
+        else
+          K.gemm_f32_f16(y, job.ldy, X + p0, k, wb, k, m, nj, pk, acc);
+      }
+    }
+  }
+  if (job.bias)
+    for (int i = 0; i < m; ++i) {
+      float* y = job.Y + static_cast<size_t>(i) * job.ldy;
+      for (int r = r0; r < r1; ++r) y[r] += job.bias[r];
+    }
+}
+
+// Thread t's parts of T: the jobs' rows laid end to end, cut into T even shares (in multiples of kRowAlign rows).
+int parts_of(Part* out, const GemmJob* jobs, int n_jobs, int t, int T) {
+  int64_t total = 0;
+  for (int j = 0; j < n_jobs; ++j) total += jobs[j].W->rows;
+  const int64_t share = ((total + T - 1) / T + kRowAlign - 1) / kRowAlign * kRowAlign;
+  const int64_t a = std::min(total, t * share), b = std::min(total, (t + 1) * share);
+  int n = 0;
+  int64_t first = 0;
+  for (int j = 0; j < n_jobs; ++j) {
+    const int64_t rows = jobs[j].W->rows, lo = std::max(a, first), hi = std::min(b, first + rows);
+    if (lo < hi) out[n++] = {&jobs[j], static_cast<int>(lo - first), static_cast<int>(hi - first)};
+    first += rows;
+  }
+  return n;
 }
 
 }  // namespace
@@ -47,55 +97,50 @@ void single_threaded_openblas() {
   (void)done;
 }
 
-void gemm(float* Y, int ldy, const float* X, int m, const Mat& W, bool accumulate, GemmInput input,
-          const GemmScratch& scratch) {
-  const int n = static_cast<int>(W.rows), k = static_cast<int>(W.cols);
-  const int T = static_cast<double>(m) * n * k >= kParallelWork ? std::max(1, scratch.threads) : 1;
-  if (W.dtype == DType::F32) return gemm_f32(Y, ldy, X, m, W, accumulate, T);
-
-  const simd::Kernels& K = simd::kernels();
-  const bool dot = W.dtype == DType::BF16 && input == GemmInput::Bf16 && K.bf16_dot && scratch.xbf;
-  const int k_blocks = (k + kMaxK - 1) / kMaxK;
-  const int kc = ((k + k_blocks - 1) / k_blocks + 31) / 32 * 32;  // k per block, in whole vdpbf16ps steps
-  const int nc = std::max(kRowAlign, static_cast<int>(kL2Bytes / (2 * static_cast<size_t>(kc))) / kRowAlign * kRowAlign);
-  const int share = ((n + T - 1) / T + kRowAlign - 1) / kRowAlign * kRowAlign;
-  const auto* w = static_cast<const uint16_t*>(W.data);
-
-  // Rows [r0, r1) of W against all of X: k block by k block, W block by W block.
-  auto run = [&](int r0, int r1) {
-    for (int p0 = 0; p0 < k; p0 += kc) {
-      const int pk = std::min(kc, k - p0);
-      const bool acc = accumulate || p0 > 0;
-      for (int j0 = r0; j0 < r1; j0 += nc) {
-        const int nj = std::min(nc, r1 - j0);
-        const uint16_t* wb = w + static_cast<size_t>(j0) * k + p0;
-        if (dot)
-          K.gemm_bf16(Y + j0, ldy, scratch.xbf + p0, k, wb, k, m, nj, pk, acc);
-        else if (W.dtype == DType::BF16)
-          K.gemm_f32_bf16(Y + j0, ldy, X + p0, k, wb, k, m, nj, pk, acc);
-        else
-          K.gemm_f32_f16(Y + j0, ldy, X + p0, k, wb, k, m, nj, pk, acc);
-      }
-    }
-  };
+void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput input, const GemmScratch& scratch) {
+  if (n_jobs <= 0 || m <= 0) return;
+  const int k = static_cast<int>(jobs[0].W->cols);
+  const DType dtype = jobs[0].W->dtype;
+  double work = 0;
+  for (int j = 0; j < n_jobs; ++j) {
+    if (jobs[j].W->cols != k || jobs[j].W->dtype != dtype)
+      throw Error(fmt::format("gemm: the products of one call share X: {} columns of {}, got {} of {}", k,
+                              dtype_name(dtype), jobs[j].W->cols, dtype_name(jobs[j].W->dtype)));
+    work += static_cast<double>(m) * jobs[j].W->rows * k;
+  }
+  const int T = work >= kParallelWork ? std::max(1, scratch.threads) : 1;
+  const bool dot = dtype == DType::BF16 && input == GemmInput::Bf16 && simd::kernels().bf16_dot && scratch.xbf;
+  const uint16_t* xbf = dot ? scratch.xbf : nullptr;
   auto round_rows = [&](int i0, int i1) {
+    const simd::Kernels& K = simd::kernels();
     for (int i = i0; i < i1; ++i)
       K.f32_to_bf16(scratch.xbf + static_cast<size_t>(i) * k, X + static_cast<size_t>(i) * k, k);
   };
+  constexpr int kMaxParts = 16;
+  if (n_jobs > kMaxParts) throw Error("gemm: too many products in one call");
   if (T == 1) {
     if (dot) round_rows(0, m);
-    return run(0, n);
+    for (int j = 0; j < n_jobs; ++j) run_part({&jobs[j], 0, static_cast<int>(jobs[j].W->rows)}, X, xbf, m, k);
+    return;
   }
 #pragma omp parallel num_threads(T)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    if (dot) {
+    if (dot) {  // X rounded once for all the products, each thread a share of its rows
       const int per = (m + nt - 1) / nt;
       round_rows(std::min(m, t * per), std::min(m, (t + 1) * per));
 #pragma omp barrier
     }
-    run(std::min(n, t * share), std::min(n, (t + 1) * share));
+    Part parts[kMaxParts];
+    const int n = parts_of(parts, jobs, n_jobs, t, nt);
+    for (int i = 0; i < n; ++i) run_part(parts[i], X, xbf, m, k);
   }
+}
+
+void gemm(float* Y, int ldy, const float* X, int m, const Mat& W, bool accumulate, GemmInput input,
+          const GemmScratch& scratch) {
+  const GemmJob job{Y, ldy, &W, nullptr, accumulate};
+  gemm(&job, 1, X, m, input, scratch);
 }
 
 std::string gemm_description(DType weights, GemmInput input) {

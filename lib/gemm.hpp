@@ -28,6 +28,18 @@ struct GemmScratch {
 void gemm(float* Y, int ldy, const float* X, int m, const Mat& W, bool accumulate, GemmInput input,
           const GemmScratch& scratch);
 
+// Several products of the same X in one pass over the threads (a chunk's Q, K and V; gate and up): X rounded once,
+// the jobs' rows laid end to end and split evenly, each job's bias (when given) added to the columns a thread wrote.
+// The W share one dtype and column count.
+struct GemmJob {
+  float* Y;
+  int ldy;
+  const Mat* W;
+  const float* bias = nullptr;  // [W->rows] or nullptr
+  bool accumulate = false;
+};
+void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput input, const GemmScratch& scratch);
+
 // What a chunk's products of `weights` do on this CPU with `input`, e.g. "bf16 x bf16 (AVX512_BF16 vdpbf16ps),
 // activations rounded to bf16" — for `resa info` and `resa bench`.
 std::string gemm_description(DType weights, GemmInput input);

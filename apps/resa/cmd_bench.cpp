@@ -135,10 +135,8 @@ void print_md(const Context& x, const BenchArgs& a, const std::vector<BenchRow>&
              "ms: matmul / attn / select / rectify / rest |\n");
   fmt::print("|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
   for (const BenchRow& r : rows) {
-    const std::string split =
-        r.generation ? fmt::format("{} / {} / {} / {} / {}", short_num(r.ms_matmul), short_num(r.ms_attention),
-                                   short_num(r.ms_select), short_num(r.ms_rectify), short_num(r.ms_rest))
-                     : "-";
+    const std::string split = fmt::format("{} / {} / {} / {} / {}", short_num(r.ms_matmul), short_num(r.ms_attention),
+                                          short_num(r.ms_select), short_num(r.ms_rectify), short_num(r.ms_rest));
     fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} | {} | {} | {} | {} | {} |\n", r.test, r.depth,
                attention_name(r.attn), r.fill, r.tokens_per_s, r.tokens_per_s_sd, short_num(r.ms_per_token),
                short_num(r.bytes_per_token / 1e9), num(r.achieved_gb_per_s, "{:.1f}"),

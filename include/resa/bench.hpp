@@ -76,7 +76,7 @@ struct BenchRow {
   // tg: bytes read per generated token (weight matrices, keys, values and block summaries, rectify passes
   // included), what that makes per second, and its share of the measured read bandwidth.
   double bytes_per_token = 0, achieved_gb_per_s = 0, bandwidth_share = 0;
-  // tg: ms per token in each phase (they sum to the step: rest = embedding, norms, RoPE, K/V stores, the loop).
+  // ms per token in each phase, pp and tg (they sum to the step: rest = embedding, norms, RoPE, K/V stores, the loop).
   double ms_matmul = 0, ms_attention = 0, ms_select = 0, ms_rectify = 0, ms_rest = 0;
   double rectify_passes = 0;   // per repetition
   double rectify_skipped = 0;  // per repetition: due, but the window was decoded in the dense regime

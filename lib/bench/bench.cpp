@@ -135,6 +135,8 @@ struct Bench {
     BenchRow r = row("pp", o.n_prompt, depth, attn);
     std::vector<double> rate, ms, gflops;
     const double flops = prefill_flops(m.config, m.weights, depth, o.n_prompt);
+    const Profile before = s.profile;
+    s.profile.timed = true;
     for (int rep = 0; rep < o.repetitions; ++rep) {
       say(fmt::format("depth {}, {}: pp{} {}/{}", depth, attention_name(attn), o.n_prompt, rep + 1, o.repetitions));
       const double t0 = now_seconds();
@@ -149,7 +151,20 @@ struct Bench {
     r.ms_per_token = mean(ms);
     r.gflops = mean(gflops);
     r.peak_share = machine.peak_gflops() > 0 ? r.gflops / machine.peak_gflops() : std::nan("");
+    s.profile.timed = false;
+    split_phases(r, before, static_cast<double>(o.n_prompt) * o.repetitions);
     return r;
+  }
+
+  // The row's ms per token in each phase, from the profile's growth since `before` over `tokens` tokens.
+  void split_phases(BenchRow& r, const Profile& before, double tokens) {
+    const Profile& p = s.profile;
+    const double to_ms = 1e3 / tokens;
+    r.ms_matmul = (p.matmul_s - before.matmul_s) * to_ms;
+    r.ms_attention = (p.attention_s - before.attention_s) * to_ms;
+    r.ms_select = (p.select_s - before.select_s) * to_ms;
+    r.ms_rectify = (p.rectify_s - before.rectify_s) * to_ms;
+    r.ms_rest = (p.total_s - before.total_s) * to_ms - r.ms_matmul - r.ms_attention - r.ms_select - r.ms_rectify;
   }
 
   // n steps at positions depth .. depth+n-1; under ReSA, after step i (counted from 1) with i % f == 0 the last f
@@ -175,18 +190,14 @@ struct Bench {
     }
     s.profile.timed = false;
     const Profile& p = s.profile;
-    const double steps = static_cast<double>(o.n_gen) * o.repetitions, to_ms = 1e3 / steps;
+    const double steps = static_cast<double>(o.n_gen) * o.repetitions;
     r.tokens_per_s = mean(rate);
     r.tokens_per_s_sd = stddev(rate);
     r.ms_per_token = mean(ms);
     r.bytes_per_token = (p.weight_bytes - before.weight_bytes + p.kv_bytes - before.kv_bytes) / steps;
     r.achieved_gb_per_s = r.bytes_per_token * r.tokens_per_s / 1e9;
     r.bandwidth_share = r.achieved_gb_per_s / machine.read_gb_per_s;
-    r.ms_matmul = (p.matmul_s - before.matmul_s) * to_ms;
-    r.ms_attention = (p.attention_s - before.attention_s) * to_ms;
-    r.ms_select = (p.select_s - before.select_s) * to_ms;
-    r.ms_rectify = (p.rectify_s - before.rectify_s) * to_ms;
-    r.ms_rest = (p.total_s - before.total_s) * to_ms - r.ms_matmul - r.ms_attention - r.ms_select - r.ms_rectify;
+    split_phases(r, before, steps);
     r.rectify_passes = static_cast<double>(s.counters.rectify_passes - counters_before.rectify_passes) / o.repetitions;
     r.rectify_skipped =
         static_cast<double>(s.counters.rectify_skipped - counters_before.rectify_skipped) / o.repetitions;
