@@ -49,7 +49,8 @@ constexpr int kDefaultMaxRows = 256;
 
 KernelInfo kernel_info() {
   try {
-    return {simd::kernels().isa, simd::supported_isas()};
+    return {simd::kernels().isa, simd::supported_isas(), fmt::format("{} (core {})", blas_config(), blas_core()),
+            blas_warning()};
   } catch (const std::runtime_error& e) {  // RESA_ISA names a table this CPU cannot run
     throw Error(e.what());
   }

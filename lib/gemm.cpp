@@ -9,6 +9,8 @@
 #include <omp.h>
 
 #include "model/dtype.hpp"
+#include "model/load.hpp"
+#include "model/model.hpp"
 #include "resa/resa.hpp"
 #include "simd/kernels.hpp"
 
@@ -38,6 +40,11 @@ void run_part(const Part& part, const float* X, const uint16_t* xbf, int m, int 
   const int r0 = part.r0, r1 = part.r1;
   if (r0 >= r1) return;
   if (W.dtype == DType::F32) {
+    static const bool warned = [] {
+      if (const std::string w = blas_warning(); !w.empty()) fmt::print(stderr, "resa: warning: {}\n", w);
+      return true;
+    }();
+    (void)warned;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, r1 - r0, k, 1.0f, X, k,
                 static_cast<const float*>(W.row(r0)), k, job.accumulate ? 1.0f : 0.0f, job.Y + r0, job.ldy);
   } else {
@@ -87,6 +94,21 @@ int parts_of(Part* out, const GemmJob* jobs, int n_jobs, int t, int T) {
 }
 
 }  // namespace
+
+std::string blas_config() { return openblas_get_config(); }
+std::string blas_core() { return openblas_get_corename(); }
+
+std::string blas_warning() {
+  const bool avx512 = simd::kernels_for("avx512") != nullptr, avx2 = simd::kernels_for("avx2") != nullptr;
+  if (!avx2) return "";
+  const std::string core = blas_core();
+  // The DYNAMIC_ARCH cores with AVX2/FMA (or AVX-512) kernels for sgemm.
+  for (const char* good : {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"})
+    if (core == good) return "";
+  return fmt::format("OpenBLAS runs its {} kernels on a CPU with {}: f32 weight products run several times slower "
+                     "than they could; set OPENBLAS_CORETYPE={} in the environment",
+                     core, avx512 ? "AVX-512" : "AVX2", avx512 ? "SkylakeX" : "Haswell");
+}
 
 void single_threaded_openblas() {
   static const bool done = [] {
@@ -141,6 +163,12 @@ void gemm(float* Y, int ldy, const float* X, int m, const Mat& W, bool accumulat
           const GemmScratch& scratch) {
   const GemmJob job{Y, ldy, &W, nullptr, accumulate};
   gemm(&job, 1, X, m, input, scratch);
+}
+
+std::string prefill_products(const Model& model, KvType kv_type) {
+  const Weights& w = model_data(model).weights;
+  return gemm_description(w.layers.empty() ? DType::F32 : w.layers[0].wq.dtype,
+                          kv_type == KvType::F32 ? GemmInput::F32 : GemmInput::Bf16);
 }
 
 std::string gemm_description(DType weights, GemmInput input) {

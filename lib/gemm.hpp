@@ -44,6 +44,14 @@ void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput inpu
 // activations rounded to bf16" — for `resa info` and `resa bench`.
 std::string gemm_description(DType weights, GemmInput input);
 
+// The BLAS f32 weights go through, and the kernels it chose for this CPU: "OpenBLAS 0.3.21 ...", "Haswell".
+std::string blas_config();
+std::string blas_core();
+// Empty, or why the BLAS runs below what this CPU supports and what to do about it (OpenBLAS's DYNAMIC_ARCH falls back
+// to its Prescott kernels on CPU models it does not know: 5x slower sgemm measured on a Xeon of family 6 model 207).
+// gemm() prints it once on stderr when f32 weights first go through the BLAS.
+std::string blas_warning();
+
 // One threading runtime: OpenMP. OpenBLAS runs single-threaded inside our parallel regions (its own threads would
 // fight OpenMP's spinning workers for the cores: measured prefill 13x slower on 2 cores). Idempotent.
 void single_threaded_openblas();

@@ -96,6 +96,7 @@ struct Context {
   BenchMachine machine;
   std::string commit = RESA_COMMIT;
   std::string kv;
+  std::string products;  // what pp's and the rectify pass's weight products run on
 };
 
 std::string header(const Context& x, const BenchArgs& a) {
@@ -118,6 +119,7 @@ std::string header(const Context& x, const BenchArgs& a) {
                    mc.read_gb_per_s, mc.fma_gflops,
                    mc.bf16_gflops > 0 ? fmt::format("{:.0f} GFLOP/s", mc.bf16_gflops) : std::string("none"),
                    mc.bf16_gflops > 0 ? "bf16" : "f32");
+  s += fmt::format("prefill products: {}\n", x.products);
   s += fmt::format("run: resa {}; KV {}; fill {}; {} repetitions; sparse ratio {}, block {}, min blocks {}, local {}, "
                    "sink {}, rectify every {}\n",
                    x.commit, x.kv,
@@ -156,6 +158,7 @@ nlohmann::json row_json(const Context& x, const BenchRow& r) {
   j["synthetic"] = x.synthetic;
   j["weights"] = x.weights;
   j["kv_type"] = x.kv;
+  j["prefill_products"] = x.products;
   j["isa"] = x.machine.isa;
   j["cpu"] = x.machine.cpu;
   j["blas_core"] = x.machine.blas_core;
@@ -264,6 +267,7 @@ int run_bench_command(BenchArgs& a) {
   x.weight_bytes = info.weight_bytes;
   x.max_positions = info.max_seq_len;
   x.kv = a.opt.kv_type == KvType::F32 ? "f32" : "bf16";
+  x.products = prefill_products(model, a.opt.kv_type);
   check_bench_options(model, a.opt);
   if (tty) a.opt.progress("measuring the read bandwidth and compute peaks");
   x.machine = measure_machine(a.opt.threads);

@@ -67,7 +67,8 @@ struct GenerateOptions {
   int n_predict = 256;            // tokens to generate (fewer if the model ends the text or the context fills up)
   int context = 0;                // positions to keep (prompt + generated); 0 = the model's maximum, at most 4096
   int threads = 0;                // 0 = every core
-  KvType kv_type = KvType::BF16;  // the KV cache's element type; activations are always f32
+  KvType kv_type = KvType::BF16;  // the KV cache's element type, and the mode of a chunk's weight products: with
+                                  // bf16 activations are rounded to bf16 for them (see prefill_products)
   bool ignore_eos = false;        // true: generate exactly n_predict tokens (context permitting)
   SamplingOptions sampling;
   AttentionOptions attention;
@@ -133,8 +134,16 @@ ModelInfo model_info(const Model& model);
 struct KernelInfo {
   std::string isa;
   std::string supported;
+  std::string blas;          // the BLAS f32 weights go through and its kernels: "OpenBLAS 0.3.21 ... (core Haswell)"
+  std::string blas_warning;  // empty, or why that BLAS runs below this CPU and the remedy (an environment variable)
 };
 KernelInfo kernel_info();
+
+// What a chunk's weight products (prefill, the rectify pass) run on for this model's weights and a KV type's mode:
+// KvType::BF16 is the fast one (activations rounded to bf16, AVX512_BF16 dot products where the CPU has them),
+// KvType::F32 the exact one (f32 activations, bf16/f16 weights widened). E.g. "bf16 x bf16 (AVX512_BF16 vdpbf16ps),
+// activations rounded to bf16".
+std::string prefill_products(const Model& model, KvType kv_type);
 
 // Text -> token ids (with BOS first when bos is true), and one token id -> the text it prints after prev_token.
 // Both throw when the model has no tokenizer.

@@ -14,6 +14,7 @@
 #include "attention/sparse_select.hpp"
 #include "bench/kv_fill.hpp"
 #include "bench/machine.hpp"
+#include "gemm.hpp"
 #include "forward.hpp"
 #include "generate.hpp"
 #include "model/load.hpp"

@@ -158,7 +158,5 @@ std::string cpu_model() {
   return family.empty() ? name : fmt::format("{} (family {}, model {})", name, family, model);
 }
 
-std::string blas_config() { return openblas_get_config(); }
-std::string blas_core() { return openblas_get_corename(); }
 
 }  // namespace resa

@@ -19,8 +19,5 @@ double measure_bf16_peak();
 // "AMD EPYC (family 26, model 2)", from /proc/cpuinfo; "unknown" where it cannot be read.
 std::string cpu_model();
 
-// The BLAS the prefill matmuls call and the kernels it chose for this CPU: "OpenBLAS 0.3.21 ... / Haswell".
-std::string blas_config();
-std::string blas_core();
 
 }  // namespace resa
