@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -41,6 +42,7 @@ using namespace resa;
 double g_read_bw = 0;      // bytes/s, all threads
 double g_fma_peak = 0;     // f32 FMA flop/s, all threads
 double g_bf16_peak = 0;    // vdpbf16ps flop/s, all threads (0 without AVX512_BF16)
+double g_fma256_peak = 0;  // 256-bit f32 FMA flop/s, all threads (the avx2 table's peak)
 
 // ---- One layer of the Qwen2.5-1.5B layout ------------------------------------------------------------------------
 
@@ -196,7 +198,7 @@ void BM_gemv_bf16(benchmark::State& st) {
 // A chunk's weight product (lib/gemm.cpp, as prefill and the rectify pass run it): X[m][k] · W[n][k]^T, W bf16.
 // Argument 3: 1 = activations rounded to bf16 (the fast default: vdpbf16ps on AVX512_BF16), 0 = f32 activations (the
 // exact mode, W widened). peak_share = FLOPS / the peak of the instruction the kernel runs on: the bf16 dot peak for
-// vdpbf16ps, the f32 FMA peak for widen + FMA.
+// vdpbf16ps, the f32 FMA peak for widen + FMA (256-bit FMA's under RESA_ISA=avx2).
 void BM_gemm_bf16(benchmark::State& st) {
   const int m = static_cast<int>(st.range(0)), n = static_cast<int>(st.range(1)), k = static_cast<int>(st.range(2));
   const GemmInput input = st.range(3) ? GemmInput::Bf16 : GemmInput::F32;
@@ -217,7 +219,8 @@ void BM_gemm_bf16(benchmark::State& st) {
   const double rate = flops * static_cast<double>(st.iterations()) / sec;
   st.counters["FLOPS"] = benchmark::Counter(flops * static_cast<double>(st.iterations()), benchmark::Counter::kIsRate);
   const bool dot = input == GemmInput::Bf16 && simd::kernels().bf16_dot;
-  st.counters["peak_share"] = rate / (dot ? g_bf16_peak : g_fma_peak);
+  const bool ymm = std::string(simd::kernels().isa) == "avx2";
+  st.counters["peak_share"] = rate / (dot ? g_bf16_peak : ymm ? g_fma256_peak : g_fma_peak);
   st.SetLabel(gemm_description(DType::BF16, input));
 }
 
@@ -258,9 +261,10 @@ int main(int argc, char** argv) {
   g_read_bw = measure_read_bandwidth(7);
   g_fma_peak = measure_fma_peak();
   g_bf16_peak = measure_bf16_peak();
-  std::printf("resa-bench-kernels: kernels %s, %d threads; read bandwidth %.1f GB/s, f32 FMA peak %.0f GFLOP/s, "
-              "bf16 dot peak %.0f GFLOP/s\n",
-              k.isa, threads, g_read_bw / 1e9, g_fma_peak / 1e9, g_bf16_peak / 1e9);
+  g_fma256_peak = measure_fma256_peak();
+  std::printf("resa-bench-kernels: kernels %s, %d threads; read bandwidth %.1f GB/s, f32 FMA peak %.0f GFLOP/s "
+              "(256-bit: %.0f), bf16 dot peak %.0f GFLOP/s\n",
+              k.isa, threads, g_read_bw / 1e9, g_fma_peak / 1e9, g_fma256_peak / 1e9, g_bf16_peak / 1e9);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -140,6 +140,8 @@ double measure_fma_peak() {
                                            : 0;
 }
 
+double measure_fma256_peak() { return __builtin_cpu_supports("avx2") ? measure_peak(fma256_once, 16) : 0; }
+
 double measure_bf16_peak() { return simd::cpu_has_avx512_bf16() ? measure_peak(bf16_peak_once, 64) : 0; }
 
 std::string cpu_model() {

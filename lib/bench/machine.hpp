@@ -14,6 +14,8 @@ double measure_read_bandwidth(int passes);
 // flop/s on every OpenMP thread of 12 independent accumulator chains: f32 FMA (AVX-512, else AVX2; 0 without
 // either) and vdpbf16ps (0 without AVX512_BF16). Medians of 5.
 double measure_fma_peak();
+// The same with 256-bit FMA (what the avx2 kernel table can reach).
+double measure_fma256_peak();
 double measure_bf16_peak();
 
 // "AMD EPYC (family 26, model 2)", from /proc/cpuinfo; "unknown" where it cannot be read.
