@@ -13,6 +13,9 @@
 
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
+#include "gemm.hpp"
 #include "simd/convert.hpp"
 #include "simd/kernels.hpp"
 
@@ -144,6 +147,60 @@ TEST_P(GemmTest, Bf16DotOnlyWhereTheCpuHasIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Isas, GemmTest, ::testing::Values("scalar", "avx2", "avx512"));
+
+// lib/gemm.cpp over the kernel this CPU picks: k in several cache blocks (k > 2048, not a multiple of 32), W's rows in
+// several L2 blocks and over two threads, three products of one X in one call (biases, one accumulating), in both
+// modes. Reference: double sums of what each mode multiplies (X rounded to bf16 where the fast mode has vdpbf16ps).
+TEST(Gemm, CacheBlockedJobsOverThreadsMatchTheDoubleReference) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  const int m = 37, k = 4133;
+  const int rows[3] = {300, 45, 129};
+  std::vector<float> X(static_cast<size_t>(m) * k);
+  for (float& v : X) v = d(rng);
+  std::vector<std::vector<uint16_t>> W(3);
+  std::vector<std::vector<float>> bias(3), Y0(3);
+  for (int j = 0; j < 3; ++j) {
+    W[j].resize(static_cast<size_t>(rows[j]) * k);
+    for (uint16_t& w : W[j]) w = f32_to_bf16(0.05f * d(rng));
+    bias[j].resize(rows[j]);
+    for (float& b : bias[j]) b = d(rng);
+    Y0[j].resize(static_cast<size_t>(m) * (rows[j] + 5));
+    for (float& y : Y0[j]) y = d(rng);
+  }
+  std::vector<uint16_t> xbf(X.size());
+  for (GemmInput input : {GemmInput::Bf16, GemmInput::F32}) {
+    const bool rounded = input == GemmInput::Bf16 && kernels().bf16_dot;
+    std::vector<std::vector<float>> Y = Y0;
+    Mat mats[3];
+    GemmJob jobs[3];
+    for (int j = 0; j < 3; ++j) {
+      mats[j] = Mat{W[j].data(), DType::BF16, rows[j], k};
+      jobs[j] = GemmJob{Y[j].data(), rows[j] + 5, &mats[j], j == 1 ? nullptr : bias[j].data(), j == 2};
+    }
+    gemm(jobs, 3, X.data(), m, input, GemmScratch{xbf.data(), 2});
+    for (int j = 0; j < 3; ++j)
+      for (int i = 0; i < m; ++i)
+        for (int r = 0; r < rows[j] + 5; ++r) {
+          const size_t at = static_cast<size_t>(i) * (rows[j] + 5) + r;
+          if (r >= rows[j]) {
+            ASSERT_EQ(Y[j][at], Y0[j][at]) << "job " << j << " wrote past its rows";
+            continue;
+          }
+          double want = j == 2 ? Y0[j][at] : 0.0, abs_sum = std::abs(want);
+          if (j != 1) want += bias[j][r], abs_sum += std::abs(bias[j][r]);
+          for (int p = 0; p < k; ++p) {
+            const float x = X[static_cast<size_t>(i) * k + p];
+            const double xv = rounded ? bf16_to_f32(f32_to_bf16(x)) : x;
+            const double t = xv * bf16_to_f32(W[j][static_cast<size_t>(r) * k + p]);
+            want += t;
+            abs_sum += std::abs(t);
+          }
+          ASSERT_LE(std::abs(Y[j][at] - want), gamma(k + 2) * abs_sum)
+              << "job " << j << " (" << i << ", " << r << ") input " << static_cast<int>(input);
+        }
+  }
+}
 
 }  // namespace
 }  // namespace resa::simd
