@@ -231,10 +231,15 @@ BENCHMARK(BM_sparse_decode_attn)->ArgsProduct({kContexts})->Unit(benchmark::kMil
 BENCHMARK(BM_block_select)->ArgsProduct({kContexts})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_rectify)->ArgsProduct({kContexts, {32, 64, 128}})->Unit(benchmark::kMillisecond)->UseRealTime();
 // Qwen2.5-1.5B's projections at a 512-row prefill chunk and a 32-row rectify pass: Q/O (1536 x 1536), K/V (256 x
-// 1536), gate/up (8960 x 1536), down (1536 x 8960).
+// 1536), gate/up (8960 x 1536), down (1536 x 8960); and as a 256-row chunk runs them (the default): Q, K and V in one
+// pass (2048 x 1536), gate and up in one (17920 x 1536), O, down.
 BENCHMARK(BM_gemm_bf16)
     ->ArgsProduct({{512, 32}, {1536}, {1536}, {1, 0}})
     ->Args({512, 256, 1536, 1})
+    ->Args({256, 2048, 1536, 1})
+    ->Args({256, 17920, 1536, 1})
+    ->Args({256, 1536, 1536, 1})
+    ->Args({256, 1536, 8960, 1})
     ->Args({512, 8960, 1536, 1})
     ->Args({512, 1536, 8960, 1})
     ->Args({32, 8960, 1536, 1})
