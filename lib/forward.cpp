@@ -43,7 +43,6 @@ namespace resa {
 
 namespace {
 
-constexpr int kDefaultMaxRows = 256;
 
 }  // namespace
 
@@ -64,7 +63,7 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   RunState s;
   s.context = context;
   s.threads = std::max(1, omp_get_max_threads());
-  s.max_rows = max_rows > 0 ? max_rows : std::min(kDefaultMaxRows, context);
+  s.max_rows = max_rows > 0 ? max_rows : std::min(kDefaultUbatch, context);
   const size_t R = s.max_rows, T = s.threads;
   s.inv_freq = rope_inv_freq(c);
   s.x.assign(R * c.dim, 0.0f);

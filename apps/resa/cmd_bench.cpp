@@ -120,9 +120,9 @@ std::string header(const Context& x, const BenchArgs& a) {
                    mc.bf16_gflops > 0 ? fmt::format("{:.0f} GFLOP/s", mc.bf16_gflops) : std::string("none"),
                    mc.bf16_gflops > 0 ? "bf16" : "f32");
   s += fmt::format("prefill products: {}\n", x.products);
-  s += fmt::format("run: resa {}; KV {}; fill {}; {} repetitions; sparse ratio {}, block {}, min blocks {}, local {}, "
+  s += fmt::format("run: resa {}; KV {}; chunk {} rows; fill {}; {} repetitions; sparse ratio {}, block {}, min blocks {}, local {}, "
                    "sink {}, rectify every {}\n",
-                   x.commit, x.kv,
+                   x.commit, x.kv, a.opt.ubatch,
                    a.fill == BenchFill::Auto       ? "auto (prefill up to 4096, synthetic beyond)"
                    : a.fill == BenchFill::Prefill ? "prefill"
                                                    : "synthetic",
@@ -305,6 +305,10 @@ Runner add_bench(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-t,--threads", args->opt.threads, "Threads; 0 = every core")
       ->check(number_in(0, 4096))
+      ->capture_default_str();
+  cmd->add_option("-u,--ubatch-size", args->opt.ubatch,
+                  "Rows per forward chunk of the pp test and the fill (llama-bench's -ub)")
+      ->check(number_in(1, 65536))
       ->capture_default_str();
   cmd->add_option("-r,--repetitions", args->opt.repetitions, "Repetitions of each test (mean ± sd)")
       ->check(number_in(1, 1e6))

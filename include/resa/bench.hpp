@@ -40,6 +40,7 @@ struct BenchOptions {
   AttentionOptions attention;              // the sparse knobs (attention.attn is ignored: policies)
   int threads = 0;                         // 0 = every core
   int repetitions = 3;
+  int ubatch = kDefaultUbatch;             // rows per forward chunk of the pp test and the fill (llama-bench's -ub)
   KvType kv_type = KvType::BF16;
   BenchFill fill = BenchFill::Auto;
   uint64_t seed = 1;                       // of the random tokens and the synthetic cache

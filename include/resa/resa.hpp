@@ -26,6 +26,10 @@ class Error : public std::runtime_error {
 
 enum class KvType { F32, BF16 };
 
+// Rows of a prompt per forward chunk by default (llama.cpp's ubatch): pp512 at 128 / 256 / 512 / 1024 rows measured
+// within the machine's noise of each other (README, resa bench -u).
+inline constexpr int kDefaultUbatch = 256;
+
 // The sampling chain, in Hugging Face's order: repetition penalty, temperature, top-k, top-p, min-p, then a draw.
 // Defaults follow llama.cpp's.
 struct SamplingOptions {

@@ -54,6 +54,8 @@ void check(const ModelData& m, const BenchOptions& o) {
   if (o.policies.empty()) throw Error("no attention policy given (--attn)");
   if (o.repetitions < 1) throw Error(fmt::format("the repetitions (-r) must be >= 1, got {}", o.repetitions));
   if (o.threads < 0) throw Error(fmt::format("the number of threads must be >= 0, got {}", o.threads));
+  if (o.ubatch < 1 || o.ubatch > 65536)
+    throw Error(fmt::format("the rows per forward chunk (-u) must be in [1, 65536], got {}", o.ubatch));
   check_attention_options(o.attention);
   const int64_t context = static_cast<int64_t>(*std::max_element(o.depths.begin(), o.depths.end())) + o.n_prompt +
                           o.n_gen;
@@ -238,7 +240,7 @@ std::vector<BenchRow> run_bench(const Model& model, const BenchOptions& opt, con
   // depth is filled once.
   AttentionOptions attn = opt.attention;
   attn.attn = Attention::Sparse;
-  Bench b{m, opt, machine, make_run_state(c, context, kv_dtype(opt.kv_type), 0, attn), {}, 0, {}};
+  Bench b{m, opt, machine, make_run_state(c, context, kv_dtype(opt.kv_type), opt.ubatch, attn), {}, 0, {}};
   std::mt19937_64 rng(opt.seed);
   b.tokens.resize(context);
   for (int& t : b.tokens) t = static_cast<int>(rng() % static_cast<uint64_t>(c.vocab_size));
