@@ -101,7 +101,7 @@ struct RunState {
 
 // kv_type: DType::F32 or DType::BF16; F32 is also the exact mode of a chunk's products (f32 activations against
 // bf16 weights, GemmInput::F32), BF16 the fast one (activations rounded to bf16 where the CPU has bf16 dot products).
-// max_rows 0 picks a default (256). attn: the decode policy and its knobs
+// max_rows 0 picks the default (kDefaultUbatch, at most the context). attn: the decode policy and its knobs
 // (validated here; the cache's block size is attn.block_size).
 RunState make_run_state(const ModelConfig& config, int context, DType kv_type = DType::F32, int max_rows = 0,
                         const AttentionOptions& attn = dense_attention());
