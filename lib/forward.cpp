@@ -12,7 +12,7 @@
 // activations rounded to bf16 and vdpbf16ps where the CPU has AVX512_BF16, unless the run is in the exact f32 mode),
 // the residual adds of Wo and Wdown accumulated into x by the product itself. Biases exist for Qwen2's q/k/v only.
 //
-// Attention (lib/attention/) depends on the pass: prefill is dense and causal (sgemm); a decode step is dense or
+// Attention (lib/attention/) depends on the pass: prefill is dense and causal (the kernel table's causal pass); a decode step is dense or
 // block-sparse as state.attn says (SPEC §2.4); the rectify pass (SPEC §2.5) re-runs tokens already in the cache with
 // dense causal attention on the kernel table and stops in the last layer once that layer's K/V are stored.
 //
@@ -40,11 +40,6 @@
 #include "simd/kernels.hpp"
 
 namespace resa {
-
-namespace {
-
-
-}  // namespace
 
 KernelInfo kernel_info() {
   try {

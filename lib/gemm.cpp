@@ -2,7 +2,6 @@
 #include "gemm.hpp"
 
 #include <algorithm>
-#include <vector>
 
 #include <cblas.h>
 #include <fmt/format.h>
@@ -19,7 +18,7 @@ namespace resa {
 namespace {
 
 constexpr double kParallelWork = 1 << 22;  // multiply-adds below which a product stays on one thread
-constexpr int kMaxK = 2048;                // k per block: 4 rows of X (bf16) in 16 KB of L1, f32 in 32 KB
+constexpr int kMaxK = 2048;                // k per block: a 6-row tile's X rows (bf16) in 24 KB of L1
 constexpr size_t kL2Bytes = 384 << 10;     // a block of W's rows (L2: 1 MB per core on Zen 5, 2 MB on Xeon)
 constexpr int kRowAlign = 16;              // thread shares and W blocks in multiples of this many rows
 

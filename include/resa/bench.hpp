@@ -64,7 +64,7 @@ struct BenchMachine {
 BenchMachine measure_machine(int threads = 0);
 
 // One test at one depth under one policy. Rates are means over the repetitions, sd their standard deviations.
-// Fields that do not apply to a test are NaN (tg: gflops; pp: bytes, bandwidth and the time split).
+// Fields that do not apply to a test are NaN (tg: gflops; pp: bytes, bandwidth and the rectify passes).
 struct BenchRow {
   std::string test;  // "pp512", "tg32"
   bool generation = false;

@@ -134,13 +134,11 @@ double measure_read_bandwidth(int passes) {
   return static_cast<double>(n) * 4 / best;
 }
 
-double measure_fma_peak() {
-  return __builtin_cpu_supports("avx512f") ? measure_peak(fma512_once, 32)
-         : __builtin_cpu_supports("avx2")  ? measure_peak(fma256_once, 16)
-                                           : 0;
-}
-
 double measure_fma256_peak() { return __builtin_cpu_supports("avx2") ? measure_peak(fma256_once, 16) : 0; }
+
+double measure_fma_peak() {
+  return __builtin_cpu_supports("avx512f") ? measure_peak(fma512_once, 32) : measure_fma256_peak();
+}
 
 double measure_bf16_peak() { return simd::cpu_has_avx512_bf16() ? measure_peak(bf16_peak_once, 64) : 0; }
 
@@ -159,6 +157,5 @@ std::string cpu_model() {
   if (name.empty()) return "unknown";
   return family.empty() ? name : fmt::format("{} (family {}, model {})", name, family, model);
 }
-
 
 }  // namespace resa

@@ -21,5 +21,4 @@ double measure_bf16_peak();
 // "AMD EPYC (family 26, model 2)", from /proc/cpuinfo; "unknown" where it cannot be read.
 std::string cpu_model();
 
-
 }  // namespace resa

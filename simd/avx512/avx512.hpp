@@ -13,6 +13,6 @@ void causal_attn(float* out, int out_stride, const float* q, int q_stride, int g
 
 // The table's gemm_bf16 with vdpbf16ps (gemm_avx512_bf16.cpp).
 void gemm_dp(float* C, int ldc, const uint16_t* X, int ldx, const uint16_t* W, int ldw, int m, int n, int k,
-            bool accumulate);
+             bool accumulate);
 
 }  // namespace resa::simd::avx512_bf16

@@ -22,7 +22,7 @@ using X = VecAvx512;
 }  // namespace
 
 void gemm_dp(float* C, int ldc, const uint16_t* X, int ldx, const uint16_t* W, int ldw, int m, int n, int k,
-               bool accumulate) {
+             bool accumulate) {
   dp_gemm_bf16(C, ldc, X, ldx, W, ldw, m, n, k, accumulate);
 }
 

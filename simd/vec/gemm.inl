@@ -5,12 +5,13 @@
 //
 // Within a call the loop runs over MR-row groups of X (MR rows of k: the caller keeps k small enough that they stay
 // in L1) and, for each, over all n rows of W (the caller keeps n x k small enough for L2). Rows past m or n are
-// clamped to the last one (computed, not stored), so one tile shape serves every edge.
+// clamped to the last one (computed, not stored), so one tile shape serves every edge (the vdpbf16ps version also
+// takes the last 1-5 rows of X with a smaller tile).
 //
 // With RESA_DPBF16 (simd/avx512/gemm_avx512_bf16.cpp) gemm_bf16 multiplies with vdpbf16ps: 32 bf16 products per
 // instruction into 16 f32 lanes, X and W both as stored.
 
-// Sums of NR x MR accumulators: lane sums into s (row-major MR x NR).
+// Sums of MR x NR accumulators: lane sums into s (row-major MR x NR).
 template <int MR, int NR>
 inline void tile_sums(float* s, const typename X::V* a) {
   constexpr int T = MR * NR;
@@ -133,7 +134,7 @@ inline void dp_gemm_tile(float* C, int ldc, const uint16_t* const* xr, const uin
   int p = 0;
   for (; p + 32 <= k; p += 32) step(p, [](const uint16_t* q) { return dp_load(q); });
   if (p < k) {
-    const __mmask32 mask = (k - p) >= 32 ? ~__mmask32{0} : (__mmask32{1} << (k - p)) - 1;
+    const __mmask32 mask = (__mmask32{1} << (k - p)) - 1;  // k - p < 32 here
     step(p, [mask](const uint16_t* q) { return dp_load(q, mask); });
   }
   // Transpose-and-add networks for the sums (16 per network; lane i * NR + j: row i, column j), then one masked store
