@@ -227,6 +227,7 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
   const ModelConfig& c = m.config;
   const Weights& w = m.weights;
   const int dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hidden = c.hidden_dim, half = c.head_dim / 2;
+  const float mscale = c.rope.attention_factor;  // YaRN's; 1 otherwise (exact)
   float* x = s.x.data();
 
   s.profile.weight_bytes += static_cast<double>(n) * dim * dtype_size(w.token_embedding.dtype);
@@ -236,8 +237,8 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
     to_f32(x + static_cast<size_t>(i) * dim, w.token_embedding.row(tokens[i]), w.token_embedding.dtype, dim);
     for (int j = 0; j < half; ++j) {
       const float angle = static_cast<float>(pos + i) * s.inv_freq[j];
-      s.rope_cos[static_cast<size_t>(i) * half + j] = std::cos(angle);
-      s.rope_sin[static_cast<size_t>(i) * half + j] = std::sin(angle);
+      s.rope_cos[static_cast<size_t>(i) * half + j] = std::cos(angle) * mscale;
+      s.rope_sin[static_cast<size_t>(i) * half + j] = std::sin(angle) * mscale;
     }
   }
 

@@ -88,7 +88,8 @@ struct Reference {
     for (int h = 0; h < heads; ++h) {
       float* x = v + h * hd;
       for (int p = 0; p < half; ++p) {
-        const float a = static_cast<float>(pos) * inv_freq[p], cs = std::cos(a), sn = std::sin(a);
+        const float a = static_cast<float>(pos) * inv_freq[p], mscale = m.config.rope.attention_factor;
+        const float cs = std::cos(a) * mscale, sn = std::sin(a) * mscale;
         const bool inter = m.config.rope.layout == RopeLayout::Interleaved;
         float& x0 = x[inter ? 2 * p : p];
         float& x1 = x[inter ? 2 * p + 1 : p + half];

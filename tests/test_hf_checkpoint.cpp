@@ -122,9 +122,58 @@ TEST(HfConfig, RejectsUnsupportedArchitecturesAndScaling) {
   expect_error([] { parse_hf_config("{not json", "c.json"); }, "not valid JSON");
   const std::string yarn = R"({"architectures": ["Qwen2ForCausalLM"], "hidden_size": 64, "intermediate_size": 100,
     "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 50, "max_position_embeddings": 512,
-    "rope_scaling": {"type": "yarn", "factor": 4.0}})";
-  expect_error([&] { parse_hf_config(yarn, "c.json"); }, "RoPE scaling 'yarn' is not supported");
+    "rope_scaling": {"type": "dynamic", "factor": 4.0}})";
+  expect_error([&] { parse_hf_config(yarn, "c.json"); }, "RoPE scaling 'dynamic' is not supported");
 }
+
+namespace {
+
+std::string yarn_config(const std::string& rope) {
+  return R"({"architectures": ["Qwen2ForCausalLM"], "hidden_size": 64, "intermediate_size": 100,
+    "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 50, "max_position_embeddings": 256, )" +
+         rope + "}";
+}
+
+}  // namespace
+
+TEST(HfConfig, YarnRopeMatchesIndependentValues) {
+  // head_dim 16, theta 10000, factor 4, original 256, beta 32 / 1: worked out in Python (double precision) from
+  // the formulas of transformers' _compute_yarn_parameters. The correction range is [0.21, 3.22], truncated to
+  // [0, 4]: dimension pair i gets the ramp i / 4 (i < 4 blends, i >= 4 is divided by the factor); untruncated
+  // the ramp is (i - 0.2098) / 3.0103. Attention factor 0.1 ln 4 + 1.
+  const double truncated[8] = {1.0, 0.2569350598886808, 0.0625, 0.01383496476323666,
+                               0.0025, 0.0007905694150420947, 0.00025, 7.905694150420948e-05};
+  const double untruncated[8] = {1.0, 0.25397231355700634, 0.05539863663460478, 0.00963994285097862,
+                                 0.0025, 0.0007905694150420947, 0.00025, 7.905694150420948e-05};
+  // Both spellings: transformers 4.x (rope_scaling, "type") and 5.x (rope_parameters with rope_theta inside).
+  for (const std::string& rope :
+       {std::string(R"("rope_theta": 10000.0, "rope_scaling": {"type": "yarn", "factor": 4.0,
+          "original_max_position_embeddings": 256})"),
+        std::string(R"("rope_parameters": {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0,
+          "beta_fast": 32.0, "beta_slow": 1.0, "original_max_position_embeddings": 256})")}) {
+    const ModelConfig c = parse_hf_config(yarn_config(rope), "c.json");
+    EXPECT_EQ(c.rope.type, "yarn");
+    EXPECT_NEAR(c.rope.attention_factor, 1.138629436111989, 1e-6);
+    EXPECT_EQ(c.max_seq_len, 1024) << "the context YaRN stretches to: factor x original";
+    const std::vector<float> f = rope_inv_freq(c);
+    ASSERT_EQ(f.size(), 8u);
+    for (int i = 0; i < 8; ++i) EXPECT_NEAR(f[i], truncated[i], 2e-6 * truncated[i]) << i;
+  }
+  const ModelConfig u = parse_hf_config(
+      yarn_config(R"("rope_scaling": {"rope_type": "yarn", "factor": 4.0, "truncate": false})"), "c.json");
+  EXPECT_EQ(u.rope.original_max_positions, 256) << "max_position_embeddings when the original is not given";
+  const std::vector<float> f = rope_inv_freq(u);
+  for (int i = 0; i < 8; ++i) EXPECT_NEAR(f[i], untruncated[i], 2e-6 * untruncated[i]) << i;
+  // An explicit attention factor wins; mscale / mscale_all_dim (DeepSeek-V3's) give a ratio of two mscales.
+  EXPECT_FLOAT_EQ(parse_hf_config(yarn_config(R"("rope_scaling": {"type": "yarn", "factor": 4.0,
+                                    "attention_factor": 1.5})"), "c.json").rope.attention_factor, 1.5f);
+  EXPECT_NEAR(parse_hf_config(yarn_config(R"("rope_scaling": {"type": "yarn", "factor": 4.0, "mscale": 2.0,
+                                "mscale_all_dim": 1.0})"), "c.json").rope.attention_factor,
+              (0.2 * std::log(4.0) + 1) / (0.1 * std::log(4.0) + 1), 1e-6);
+  expect_error([] { parse_hf_config(yarn_config(R"("rope_scaling": {"type": "yarn", "factor": 0.5})"), "c.json"); },
+               "yarn RoPE needs factor >= 1");
+}
+
 
 // ---- safetensors validation on damaged copies of a real checkpoint ----
 

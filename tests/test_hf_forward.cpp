@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "forward.hpp"
+#include "model/load.hpp"
 #include "model/model.hpp"
 #include "resa/resa.hpp"
 #include "safetensors_helpers.hpp"
@@ -272,6 +273,34 @@ TEST(HfDtypes, F16WeightsComputeLikeTheirF32Values) {
   }
   // And f16 rounding moves the logits only a little from the f32 model's.
   EXPECT_LE(max_diff(a.data(), ref.logits.data(), a.size()), 0.05f);
+}
+
+TEST(HfForward, YarnAttentionFactorScalesTheRotatedQueriesAndKeys) {
+  // The forward pass multiplies cos and sin by the attention factor: the rotated key of a token at position 0
+  // (angle 0) is its unrotated key times the factor. A one-token forward with and without it: keys differ by that
+  // factor exactly, values not at all.
+  const Model model = load_model(test::data_path("hf/tiny-qwen2-f32"));
+  const ModelData& m = model_data(model);
+  ModelConfig yarn = m.config;
+  yarn.rope.type = "yarn";
+  yarn.rope.factor = 4.0f;
+  yarn.rope.original_max_positions = 64;
+  yarn.rope.attention_factor = 1.25f;
+  ModelData ym;
+  ym.config = yarn;
+  ym.weights = m.weights;
+  RunState plain = make_run_state(m.config, 4), scaled = make_run_state(yarn, 4);
+  forward_token(m, plain, 3, 0);
+  forward_token(ym, scaled, 3, 0);
+  const int hd = m.config.head_dim;
+  const float* k0 = static_cast<const float*>(plain.kv.keys(0, 0));
+  const float* k1 = static_cast<const float*>(scaled.kv.keys(0, 0));
+  const float* v0 = static_cast<const float*>(plain.kv.values(0, 0));
+  const float* v1 = static_cast<const float*>(scaled.kv.values(0, 0));
+  for (int d = 0; d < hd; ++d) {
+    EXPECT_NEAR(k1[d], 1.25f * k0[d], 1e-6f * (1 + std::fabs(k0[d]))) << d;
+    EXPECT_EQ(v1[d], v0[d]) << d;
+  }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "model/config.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -51,7 +52,38 @@ std::vector<int> get_ids(const json& v, const std::string& where) {
   return ids;
 }
 
-void parse_rope(const json& j, const std::string& where, RopeConfig& r) {
+// transformers' _compute_yarn_parameters as of 4.5x: the explicit factor; the pre-YaRN context from
+// original_max_position_embeddings, else max_position_embeddings; beta_fast / beta_slow 32 / 1 when absent or null;
+// the attention factor given, else from mscale / mscale_all_dim when both are given, else 0.1 ln(factor) + 1.
+void parse_yarn(const json& p, const std::string& where, int max_positions, RopeConfig& r) {
+  if (!(r.factor >= 1)) throw Error(fmt::format("'{}': yarn RoPE needs factor >= 1, got {}", where, r.factor));
+  const auto given = [&](const char* key) { return p.contains(key) && !p[key].is_null(); };
+  r.original_max_positions = given("original_max_position_embeddings")
+                                 ? get_int(p, "original_max_position_embeddings", where, 1, 1 << 24)
+                                 : max_positions;
+  r.beta_fast = given("beta_fast") ? static_cast<float>(get_number(p, "beta_fast", where, 32.0)) : 32.0f;
+  r.beta_slow = given("beta_slow") ? static_cast<float>(get_number(p, "beta_slow", where, 1.0)) : 1.0f;
+  if (!(r.beta_fast > 0) || !(r.beta_slow > 0))
+    throw Error(fmt::format("'{}': yarn RoPE needs beta_fast and beta_slow > 0", where));
+  if (given("truncate")) {
+    if (!p["truncate"].is_boolean()) throw Error(fmt::format("'{}': yarn RoPE's truncate is not a boolean", where));
+    r.truncate = p["truncate"].get<bool>();
+  }
+  const auto mscale = [&](double m) { return r.factor <= 1 ? 1.0 : 0.1 * m * std::log(r.factor) + 1.0; };
+  if (given("attention_factor")) {
+    r.attention_factor = static_cast<float>(get_number(p, "attention_factor", where, 1.0));
+    if (!(r.attention_factor > 0))
+      throw Error(fmt::format("'{}': yarn RoPE needs attention_factor > 0", where));
+  } else if (given("mscale") && given("mscale_all_dim") && get_number(p, "mscale", where, 0) != 0 &&
+             get_number(p, "mscale_all_dim", where, 0) != 0) {
+    r.attention_factor = static_cast<float>(mscale(get_number(p, "mscale", where, 1)) /
+                                            mscale(get_number(p, "mscale_all_dim", where, 1)));
+  } else {
+    r.attention_factor = static_cast<float>(mscale(1.0));
+  }
+}
+
+void parse_rope(const json& j, const std::string& where, int max_positions, RopeConfig& r) {
   // transformers 5.x: rope_parameters {rope_theta, rope_type, ...}; 4.x: rope_theta and rope_scaling at top level
   // (rope_scaling may say "type" instead of "rope_type").
   const json* params = nullptr;
@@ -66,9 +98,9 @@ void parse_rope(const json& j, const std::string& where, RopeConfig& r) {
   else if (p.contains("type") && p["type"].is_string()) type = p["type"].get<std::string>();
   r.type = type;
   if (type == "default") return;
-  if (type != "linear" && type != "llama3")
-    throw Error(fmt::format("'{}': RoPE scaling '{}' is not supported (resa supports default, linear and llama3)",
-                            where, type));
+  if (type != "linear" && type != "llama3" && type != "yarn")
+    throw Error(fmt::format(
+        "'{}': RoPE scaling '{}' is not supported (resa supports default, linear, llama3 and yarn)", where, type));
   r.factor = static_cast<float>(get_number(p, "factor", where, 1.0));
   if (!(r.factor > 0)) throw Error(fmt::format("'{}': RoPE factor must be > 0", where));
   if (type == "llama3") {
@@ -78,6 +110,7 @@ void parse_rope(const json& j, const std::string& where, RopeConfig& r) {
     if (!(r.high_freq_factor > r.low_freq_factor))
       throw Error(fmt::format("'{}': llama3 RoPE needs high_freq_factor > low_freq_factor", where));
   }
+  if (type == "yarn") parse_yarn(p, where, max_positions, r);
 }
 
 }  // namespace
@@ -126,7 +159,14 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& where, c
   c.qkv_bias = arch == "Qwen2ForCausalLM" ? true : j.value("attention_bias", false);
   c.tied_embeddings = j.value("tie_word_embeddings", false);  // LlamaConfig and Qwen2Config default to untied
   c.rope.layout = RopeLayout::RotateHalf;
-  parse_rope(j, where, c.rope);
+  parse_rope(j, where, c.max_seq_len, c.rope);
+  // YaRN stretches the context the model was trained for by its factor (Qwen2.5's documented way past 32K keeps
+  // max_position_embeddings at the pre-YaRN 32768 and adds rope_scaling): positions up to factor x the original are
+  // what the scaling is for, as vLLM derives its max_model_len.
+  if (c.rope.type == "yarn")
+    c.max_seq_len = std::max(c.max_seq_len, static_cast<int>(std::min<double>(
+                                                static_cast<double>(c.rope.factor) * c.rope.original_max_positions,
+                                                1 << 24)));
 
   c.bos_id = j.contains("bos_token_id") && j["bos_token_id"].is_number_integer() ? j["bos_token_id"].get<int>() : -1;
   c.eos_ids = j.contains("eos_token_id") ? get_ids(j["eos_token_id"], where) : std::vector<int>{};
@@ -165,6 +205,27 @@ std::vector<float> rope_inv_freq(const ModelConfig& c) {
         const float smooth = (old_len / wavelen - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
         x = (1.0f - smooth) * x / r.factor + smooth * x;
       }  // high frequencies: unchanged
+    }
+  } else if (r.type == "yarn") {
+    // Dimensions that turn fewer than beta_slow times over the original context are interpolated (divided by the
+    // factor), those that turn more than beta_fast times are kept (extrapolated), a linear ramp in between.
+    const double pi = 3.14159265358979323846, dim = c.head_dim;
+    const auto correction_dim = [&](double rotations) {
+      return dim * std::log(r.original_max_positions / (rotations * 2 * pi)) / (2 * std::log(double{r.theta}));
+    };
+    double low = correction_dim(r.beta_fast), high = correction_dim(r.beta_slow);
+    if (r.truncate) {
+      low = std::floor(low);
+      high = std::ceil(high);
+    }
+    low = std::max(low, 0.0);
+    high = std::min(high, dim - 1);
+    if (low == high) high += 0.001;  // as transformers: no zero-width ramp
+    for (int i = 0; i < half; ++i) {
+      const float ramp = std::clamp((static_cast<float>(i) - static_cast<float>(low)) /
+                                        static_cast<float>(high - low), 0.0f, 1.0f);
+      const float extrapolation = 1.0f - ramp;
+      f[i] = f[i] / r.factor * (1.0f - extrapolation) + f[i] * extrapolation;
     }
   }
   return f;

@@ -13,12 +13,17 @@ enum class RopeLayout { Interleaved, RotateHalf };
 
 struct RopeConfig {
   RopeLayout layout = RopeLayout::RotateHalf;
-  std::string type = "default";  // default | linear | llama3
+  std::string type = "default";  // default | linear | llama3 | yarn
   float theta = 10000.0f;
-  float factor = 1.0f;            // linear, llama3
+  float factor = 1.0f;            // linear, llama3, yarn
   float low_freq_factor = 1.0f;   // llama3
   float high_freq_factor = 4.0f;  // llama3
-  int original_max_positions = 8192;  // llama3
+  int original_max_positions = 8192;  // llama3, yarn (the pre-YaRN context)
+  float beta_fast = 32.0f, beta_slow = 1.0f;  // yarn: the ramp's bounds in rotations
+  bool truncate = true;                       // yarn: the ramp's bounds rounded to whole dimensions
+  // cos and sin are multiplied by it (yarn: 0.1 ln(factor) + 1 unless the config gives attention_factor or
+  // mscale / mscale_all_dim); 1 for the other types.
+  float attention_factor = 1.0f;
 };
 
 struct ModelConfig {
@@ -53,8 +58,9 @@ ModelConfig parse_hf_config(const std::string& config_json, const std::string& w
                             const std::string& generation_config_json = "");
 
 // The inverse RoPE frequencies, [head_dim / 2], with the config's scaling applied (SPEC §1; transformers'
-// _compute_default_rope_parameters / _compute_linear_scaling... / _compute_llama3_parameters). Computed in f32
-// as transformers and llama2.c's run.c do: 1 / theta^(2i / head_dim).
+// _compute_default_rope_parameters / _compute_linear_scaling... / _compute_llama3_parameters /
+// _compute_yarn_parameters). Computed in f32 as transformers and llama2.c's run.c do: 1 / theta^(2i / head_dim).
+// YaRN's other half, the attention factor on cos and sin, is config.rope.attention_factor.
 std::vector<float> rope_inv_freq(const ModelConfig& config);
 
 }  // namespace resa

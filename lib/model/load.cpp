@@ -122,6 +122,10 @@ ModelInfo model_info(const Model& model) {
   if (c.rope.type == "llama3")
     info.rope += fmt::format(" (factor {}, low {}, high {}, original {})", c.rope.factor, c.rope.low_freq_factor,
                              c.rope.high_freq_factor, c.rope.original_max_positions);
+  if (c.rope.type == "yarn")
+    info.rope += fmt::format(" (factor {}, original {}, beta {}/{}, attention factor {:.4f})", c.rope.factor,
+                             c.rope.original_max_positions, c.rope.beta_fast, c.rope.beta_slow,
+                             c.rope.attention_factor);
   info.tied_embeddings = w.lm_head.data == w.token_embedding.data;
   info.qkv_bias = c.qkv_bias;
   info.bos_id = c.bos_id;
