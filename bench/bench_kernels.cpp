@@ -115,7 +115,7 @@ void BM_dense_decode_attn(benchmark::State& st) {
   RunState& s = state_for(ctx);
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
-    dense_decode(c, s, 0, ctx - 1);
+    dense_decode(c, s, 0, ctx, ctx - 1);
     benchmark::DoNotOptimize(s.xb.data());
   }
   const double sec = since(t0);
@@ -130,7 +130,7 @@ void BM_sparse_decode_attn(benchmark::State& st) {
   const int64_t blocks_before = s.counters.blocks_selected;
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
-    sparse_decode(c, s, 0, ctx - 1);
+    sparse_decode(c, s, 0, ctx, ctx - 1);
     benchmark::DoNotOptimize(s.xb.data());
   }
   const double sec = since(t0);
@@ -160,7 +160,7 @@ void BM_rectify(benchmark::State& st) {
   RunState& s = state_for(ctx);
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
-    dense_rectify(c, s, 0, ctx - f, f);
+    dense_causal(c, s, 0, ctx - f, f);
     benchmark::DoNotOptimize(s.xb.data());
   }
   const double sec = since(t0);

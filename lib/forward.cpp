@@ -12,9 +12,12 @@
 // activations rounded to bf16 and vdpbf16ps where the CPU has AVX512_BF16, unless the run is in the exact f32 mode),
 // the residual adds of Wo and Wdown accumulated into x by the product itself. Biases exist for Qwen2's q/k/v only.
 //
-// Attention (lib/attention/) depends on the pass: prefill is dense and causal (the kernel table's causal pass); a decode step is dense or
-// block-sparse as state.attn says (SPEC §2.4); the rectify pass (SPEC §2.5) re-runs tokens already in the cache with
-// dense causal attention on the kernel table and stops in the last layer once that layer's K/V are stored.
+// Attention (lib/attention/) depends on the pass: a prefill chunk attends causally over the cache and itself (the
+// kernel table's causal pass); a decode step as the policy says (state.policy: dense or block-sparse, SPEC §2.4); the
+// rectify pass (SPEC §2.5) re-runs tokens already in the cache with dense causal attention and stops in the last
+// layer once that layer's K/V are stored. The policy also cuts a prompt into chunks and acts on the cache after each
+// chunk and step (LagKV's compression, SPEC §3.3). Keys and values go into the cache as entries that carry their
+// positions; attention reads a head's first n entries.
 //
 // For one token the arithmetic follows llama2.c's run.c operation for operation (same summation order, division by
 // sqrt(head_dim), powf/cosf/sinf for RoPE), so greedy decoding of a llama2.c checkpoint with an f32 KV cache
@@ -31,8 +34,6 @@
 
 #include "attention/dense.hpp"
 #include "attention/flash_decode.hpp"
-#include "attention/sparse.hpp"
-#include "attention/sparse_select.hpp"
 #include "gemm.hpp"
 #include "ops.hpp"
 #include "parallel.hpp"
@@ -53,7 +54,6 @@ KernelInfo kernel_info() {
 RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int max_rows, const AttentionOptions& attn) {
   kernel_info();  // a bad RESA_ISA is an error before any work
   if (context <= 0) throw Error(fmt::format("the context must be at least 1 position, got {}", context));
-  check_attention_options(attn);
   single_threaded_openblas();
   RunState s;
   s.context = context;
@@ -71,7 +71,10 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   s.hb2.assign(R * c.hidden_dim, 0.0f);
   s.rope_cos.assign(R * c.head_dim / 2, 0.0f);
   s.rope_sin.assign(R * c.head_dim / 2, 0.0f);
-  s.kv = make_kv_cache(c, context, kv_type, attn.block_size);
+  s.attn = attn;
+  s.policy = make_policy(attn);
+  s.kv = make_kv_cache(c, s.policy.capacity(context, attn), kv_type, attn.block_size);
+  if (attn.prefill == Prefill::LagKv) s.lag_scratch = make_lagkv_scratch(s.threads, c.n_kv_heads, c.head_dim, attn);
   s.sparse_encoded.assign(context, 0);
   // One thread's buffer 4 KB clear of the next (the same reason as in dense.cpp).
   s.rows_out_per_thread = static_cast<size_t>(kCausalRows) * c.q_dim() / c.n_kv_heads + 1024;
@@ -81,7 +84,6 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
     s.xbf.assign(R * std::max({c.dim, c.hidden_dim, c.q_dim()}), 0);
   s.logits.assign(c.vocab_size, 0.0f);
 
-  s.attn = attn;
   // Decode attention: the block lists and the flash-decoding splits (dense and sparse), the selection's scratch.
   const size_t H = c.n_kv_heads, nb = s.kv.n_blocks, g = c.n_heads / c.n_kv_heads, hd = c.head_dim;
   s.all_blocks.resize(nb);
@@ -98,6 +100,11 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
     s.select_work.assign(H * nb, 0);
   }
   return s;
+}
+
+void set_decode_attention(RunState& s, Attention a) {
+  s.attn.attn = a;
+  s.policy = make_policy(s.attn);
 }
 
 namespace {
@@ -203,27 +210,26 @@ void matmul_add(RunState& s, float* x, const float* X, int n, const Mat& W) {
 
 enum class Pass { Prefill, Decode, Rectify };
 
-void attend(const ModelConfig& c, RunState& s, Pass pass, int layer, int pos, int n) {
-  switch (pass) {
-    case Pass::Prefill: return dense_prefill(c, s, layer, pos, n);
-    case Pass::Rectify: return dense_rectify(c, s, layer, pos, n);
-    case Pass::Decode:
-      if (s.attn.attn == Attention::Dense) return dense_decode(c, s, layer, pos);
-      return sparse_decode(c, s, layer, pos);
-  }
+// A chunk's attention in one layer: its rows' entries are first .. first+n-1, the first a decode step's at
+// position pos. Prefill and the rectify pass attend causally over the cache; a decode step as the policy says.
+void attend(const ModelConfig& c, RunState& s, Pass pass, int layer, int first, int n, int pos) {
+  if (pass == Pass::Decode) return s.policy.decode(c, s, layer, first + 1, pos);
+  dense_causal(c, s, layer, first, n);
 }
 
 // attend(), its time in state.profile.attention_s less what block selection took (select_s).
-void attention(const ModelConfig& c, RunState& s, Pass pass, int layer, int pos, int n) {
+void attention(const ModelConfig& c, RunState& s, Pass pass, int layer, int first, int n, int pos) {
   Profile& p = s.profile;
   const double select_before = p.select_s;
   double t = 0;
-  timed(p.timed, t, [&] { attend(c, s, pass, layer, pos, n); });
+  timed(p.timed, t, [&] { attend(c, s, pass, layer, first, n, pos); });
   p.attention_s += t - (p.select_s - select_before);
 }
 
-// One chunk of n <= max_rows tokens. A rectify pass stops in the last layer once its keys and values are stored.
-void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens, int n, int pos, float* all_logits) {
+// One chunk of n <= max_rows tokens at positions pos.., stored as entries first... A rectify pass stops in the last
+// layer once its keys and values are stored.
+void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens, int n, int pos, int first,
+                   float* all_logits) {
   const ModelConfig& c = m.config;
   const Weights& w = m.weights;
   const int dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hidden = c.hidden_dim, half = c.head_dim / 2;
@@ -264,9 +270,9 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
       if (!kv_only) rope(s.q.data() + static_cast<size_t>(i) * q_dim, c.n_heads, c.head_dim, cs, sn, c.rope.layout);
       rope(s.k.data() + static_cast<size_t>(i) * kv_dim, c.n_kv_heads, c.head_dim, cs, sn, c.rope.layout);
     }
-    s.kv.store(l, pos, n, s.k.data(), s.v.data());
+    s.kv.store(l, first, n, s.k.data(), s.v.data(), pos);
     if (kv_only) return;  // the rectifier needs this layer's keys and values, nothing after them
-    attention(c, s, pass, l, pos, n);
+    attention(c, s, pass, l, first, n, pos);
     matmul_add(s, x, s.xb.data(), n, lw.wo);
 
     // MLP block: SwiGLU.
@@ -303,17 +309,34 @@ void check_positions(const RunState& s, int n, int pos) {
     throw Error(fmt::format("positions {}..{} do not fit the context of {} tokens", pos, pos + n - 1, s.context));
 }
 
+// The entry that position pos takes: the next one when pos is the cache's next position; the entry holding pos
+// when it is rewritten (every head's tail holds the same consecutive positions).
+int entry_of(const KvCache& kv, int pos) {
+  const int next = kv.next_position(), entry = kv.length(0) - (next - pos);
+  if (pos > next)
+    throw Error(fmt::format("position {} would leave a gap: the cache holds positions up to {}", pos, next - 1));
+  if (entry < kv.frozen)
+    throw Error(fmt::format("position {} was compressed by LagKV and cannot be rewritten (the cache's uncompressed "
+                            "tail starts at position {})",
+                            pos, next - (kv.length(0) - kv.frozen)));
+  return entry;
+}
+
 }  // namespace
 
 const float* forward(const ModelData& m, RunState& s, const int* tokens, int n, int pos, float* all_logits) {
   check_positions(s, n, pos);
+  int first = entry_of(s.kv, pos);
   std::fill_n(s.sparse_encoded.begin() + pos, n, 0);  // a sparse step marks its position again (sparse.cpp)
   const int vocab = m.config.vocab_size;
   timed(s.profile.timed, s.profile.total_s, [&] {
-    for (int done = 0; done < n; done += s.max_rows) {
-      const int rows = std::min(s.max_rows, n - done);
-      forward_chunk(m, s, n == 1 ? Pass::Decode : Pass::Prefill, tokens + done, rows, pos + done,
+    for (int done = 0; done < n;) {
+      const int rows = std::min({s.max_rows, n - done, s.policy.chunk_rows(s, n - done)});
+      forward_chunk(m, s, n == 1 ? Pass::Decode : Pass::Prefill, tokens + done, rows, pos + done, first,
                     all_logits ? all_logits + static_cast<size_t>(done) * vocab : nullptr);
+      s.policy.after_append(s);
+      done += rows;
+      first = s.kv.length(0);
     }
   });
   return all_logits ? all_logits + static_cast<size_t>(n - 1) * vocab : s.logits.data();
@@ -321,10 +344,12 @@ const float* forward(const ModelData& m, RunState& s, const int* tokens, int n, 
 
 void forward_rectify(const ModelData& m, RunState& s, const int* tokens, int n, int pos) {
   check_positions(s, n, pos);
+  const int first = entry_of(s.kv, pos);
   std::fill_n(s.sparse_encoded.begin() + pos, n, 0);
   timed(s.profile.timed, s.profile.total_s, [&] {
     for (int done = 0; done < n; done += s.max_rows)
-      forward_chunk(m, s, Pass::Rectify, tokens + done, std::min(s.max_rows, n - done), pos + done, nullptr);
+      forward_chunk(m, s, Pass::Rectify, tokens + done, std::min(s.max_rows, n - done), pos + done, first + done,
+                    nullptr);
   });
 }
 

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <vector>
 
+#include "attention/lagkv.hpp"
+#include "attention/policy.hpp"
 #include "gemm.hpp"
 #include "kv_cache.hpp"
 #include "model/model.hpp"
@@ -62,7 +64,7 @@ inline AttentionOptions dense_attention() {
 // Everything a forward pass writes: activations for up to max_rows tokens, scratch and the KV cache. Allocated
 // once per generation; a decode step allocates nothing.
 struct RunState {
-  int context = 0;   // KV positions
+  int context = 0;   // positions: the longest prompt + generation (the cache holds policy.capacity(context) entries)
   int max_rows = 0;  // tokens per forward chunk
   int threads = 1;   // OpenMP threads at creation; prefill scratch is per thread
   std::vector<float> inv_freq;            // [head_dim / 2] RoPE inverse frequencies, scaling applied
@@ -80,9 +82,12 @@ struct RunState {
   std::vector<float> logits;              // [vocab] the last position's logits
   KvCache kv;
 
+  // The policy (lib/attention/policy.hpp): decode attention, prefill chunks, compression; its knobs.
+  AttentionOptions attn;
+  AttentionPolicy policy;
+  std::vector<LagKvScratch> lag_scratch;  // LagKV: one per thread
   // Decode attention (SPEC §2): flash-decoding over block lists (lib/attention/flash_decode.hpp), and the sparse
   // path's scratch.
-  AttentionOptions attn;
   std::vector<float> qbar;                // [n_kv_heads][head_dim] the group's mean query, scaled
   std::vector<float> scores;              // [n_kv_heads][n_blocks] block scores
   std::vector<int> all_blocks;            // [n_blocks] 0, 1, 2, ...: the dense step's block list
@@ -106,15 +111,23 @@ struct RunState {
 RunState make_run_state(const ModelConfig& config, int context, DType kv_type = DType::F32, int max_rows = 0,
                         const AttentionOptions& attn = dense_attention());
 
+// Switches the decode half of the state's policy (dense, sparse, resa) keeping its cache and its prefill half
+// (`resa bench` measures every policy over one filled cache). The state must have been made with a sparse policy
+// (its scratch) unless a is Dense.
+void set_decode_attention(RunState& state, Attention a);
+
 // Runs tokens[0, n) at positions pos, pos+1, ... (pos + n <= context) through the model, in chunks of at most
-// max_rows, and writes their keys and values into the cache. Returns the logits of the last token (a view into
-// state.logits, or into all_logits). With all_logits (room for [n, vocab]) every position's logits are written.
+// max_rows (and as the policy cuts a prompt), and writes their keys and values into the cache: appended when pos is
+// the cache's next position, else over the entries of positions pos.. and everything after them dropped (never into
+// what LagKV compressed). After each chunk or step the policy acts on the cache (LagKV compresses). Returns the logits
+// of the last token (a view into state.logits, or into all_logits). With all_logits (room for [n, vocab]) every
+// position's logits are written.
 const float* forward(const ModelData& model, RunState& state, const int* tokens, int n, int pos,
                      float* all_logits = nullptr);
 
-// The rectify pass: re-runs tokens[0, n), already in the cache at positions pos .. pos+n-1 (their end is the end of
-// the cache), through every layer with dense causal attention, overwriting their keys and values and the touched
-// block summaries. Computes no logits: the last layer stops once its keys and values are stored.
+// The rectify pass: re-runs tokens[0, n), already in the cache at positions pos .. pos+n-1 (the last n entries of
+// every head), through every layer with dense causal attention over the cache, overwriting their keys and values and
+// the touched block summaries. Computes no logits: the last layer stops once its keys and values are stored.
 void forward_rectify(const ModelData& model, RunState& state, const int* tokens, int n, int pos);
 
 // out = W · x on the kernel table (one row block per thread when W is large enough to pay for them).

@@ -86,7 +86,7 @@ GenerateStats run_turn(Session& s, const std::vector<int>& ids, const std::funct
   use_threads(s.opt.threads);
   for (int id : ids) accept(s.sampler, id);
   std::copy(ids.begin(), ids.end(), s.tokens.begin() + s.n_past);
-  const int f = rectify_period(s.opt.attention);
+  const int f = s.state.policy.rectify_every;
   const AttentionCounters before = s.state.counters;
   if (f > 0 && s.sparse_tail > 0) rectify(m, s.state, s.tokens.data(), s.n_past, s.sparse_tail);
   s.sparse_tail = 0;
@@ -125,6 +125,8 @@ GenerateStats run_turn(Session& s, const std::vector<int>& ids, const std::funct
   }
   s.n_past = pos + 1;
   stats.cache_positions = s.n_past;
+  stats.kv_tokens = s.state.kv.length(0);
+  stats.kv_bytes = static_cast<int64_t>(s.state.kv.bytes_used());
   stats.generate_seconds = seconds_since(t0);
   const AttentionCounters& n = s.state.counters;
   if (n.selections > before.selections) {

@@ -33,6 +33,8 @@ KvCache make_kv_cache(const ModelConfig& c, int capacity, DType dtype, int block
     kv.v16.assign(n, 0);
     kv.s16.assign(ns, 0);
   }
+  kv.pos.assign(heads * kv.capacity, 0);
+  kv.lengths.assign(c.n_layers, 0);
   return kv;
 }
 
@@ -66,12 +68,19 @@ void KvCache::summarise(int layer, int head, int block, int valid) {
   else min_max(s16.data() + sum_at, k16.data() + keys_at, valid, head_dim);
 }
 
-void KvCache::store(int layer, int pos, int n, const float* k, const float* v) {
+void KvCache::summarise_from(int layer, int head, int first_entry, int end) {
+  for (int b = first_entry / block_size; b * block_size < end; ++b)
+    summarise(layer, head, b, std::min(block_size, end - b * block_size));
+}
+
+void KvCache::store(int layer, int at, int n, const float* k, const float* v, int first_pos) {
   const int kv_dim = n_kv_heads * head_dim;
+  if (first_pos < 0) first_pos = at;
   for (int h = 0; h < n_kv_heads; ++h) {
     const size_t base = head_offset(layer, h);
+    int32_t* p = pos.data() + base / head_dim;
     for (int i = 0; i < n; ++i) {
-      const size_t dst = base + static_cast<size_t>(pos + i) * head_dim;
+      const size_t dst = base + static_cast<size_t>(at + i) * head_dim;
       const float* ks = k + static_cast<size_t>(i) * kv_dim + h * head_dim;
       const float* vs = v + static_cast<size_t>(i) * kv_dim + h * head_dim;
       if (dtype == DType::F32) {
@@ -81,12 +90,50 @@ void KvCache::store(int layer, int pos, int n, const float* k, const float* v) {
         simd::kernels().f32_to_bf16(k16.data() + dst, ks, head_dim);
         simd::kernels().f32_to_bf16(v16.data() + dst, vs, head_dim);
       }
+      p[at + i] = first_pos + i;
     }
-    // The touched blocks' summaries, over their valid tokens. For a one-token append this reads the last block only.
-    const int end = pos + n;
-    for (int b = pos / block_size; b * block_size < end; ++b)
-      summarise(layer, h, b, std::min(block_size, end - b * block_size));
+    // The touched blocks' summaries, over their valid entries. For a one-token append this reads the last block only.
+    summarise_from(layer, h, at, at + n);
   }
+  lengths[layer] = at + n;
+}
+
+namespace {
+
+// Moves rows: the listed rows of [from, from+span) to from, from+1, ..., then the rows [from+span, end) after them.
+template <typename T>
+void compact_rows(T* rows, size_t width, int from, int span, const int* keep, int n_keep, int end) {
+  for (int i = 0; i < n_keep; ++i)  // keep is ascending: a row never moves onto one not yet moved
+    if (keep[i] != i) std::memmove(rows + (from + i) * width, rows + (from + keep[i]) * width, sizeof(T) * width);
+  const int tail = end - (from + span);
+  if (tail > 0)
+    std::memmove(rows + (from + n_keep) * width, rows + (from + span) * width, sizeof(T) * width * tail);
+}
+
+}  // namespace
+
+void KvCache::compact(int layer, int from, int span, const int* keep, int n_keep) {
+  const int end = lengths[layer];
+  for (int h = 0; h < n_kv_heads; ++h) {
+    const size_t base = head_offset(layer, h);
+    const int* kept = keep + static_cast<size_t>(h) * n_keep;
+    if (dtype == DType::F32) {
+      compact_rows(k32.data() + base, head_dim, from, span, kept, n_keep, end);
+      compact_rows(v32.data() + base, head_dim, from, span, kept, n_keep, end);
+    } else {
+      compact_rows(k16.data() + base, head_dim, from, span, kept, n_keep, end);
+      compact_rows(v16.data() + base, head_dim, from, span, kept, n_keep, end);
+    }
+    compact_rows(pos.data() + base / head_dim, 1, from, span, kept, n_keep, end);
+    summarise_from(layer, h, from, end - (span - n_keep));
+  }
+  lengths[layer] = end - (span - n_keep);
+}
+
+size_t KvCache::bytes_used() const {
+  size_t entries = 0;
+  for (int len : lengths) entries += static_cast<size_t>(len);
+  return entries * n_kv_heads * 2 * head_dim * element_size();
 }
 
 void KvCache::load(int layer, int head, int n, float* k_out, float* v_out) const {

@@ -1,12 +1,19 @@
-// The KV cache, block-major (SPEC §2.1): for every layer and KV head, the keys (after RoPE) of positions
+// The KV cache, block-major (SPEC §2.1): for every layer and KV head, the keys (after RoPE) of its entries
 // 0 .. capacity-1 lie one after another ([capacity][head_dim]), and the values likewise in their own array, so block b
-// (positions b*block_size .. +block_size-1) is one sequential read of its keys and one of its values. Keeping keys and
-// values apart (rather than a key block followed by its value block) lets a dense prefill hand a head's keys to sgemm
-// as one matrix. Beside them, per block and KV head, the element-wise minimum and maximum of the block's keys
+// (entries b*block_size .. +block_size-1) is one sequential read of its keys and one of its values. Keeping keys and
+// values apart (rather than a key block followed by its value block) lets a causal pass stream a head's keys as one
+// matrix. Beside them, per block and KV head, the element-wise minimum and maximum of the block's keys
 // ([n_blocks][2][head_dim]: min row, then max row), in the cache's dtype: computed from the stored (rounded) keys, they
 // are exact in bf16 too.
 //
-// Sized once for the context (rounded up to whole blocks); writing positions allocates nothing.
+// Entries carry their positions. Without compression entry i holds position i; LagKV (lib/attention/lagkv.hpp)
+// evicts entries per KV head and compacts the rest in place, so each head keeps its own token set, in original order,
+// each entry with its true position ([capacity] ints per layer and head), its keys rotated at that position and never
+// re-rotated. Every KV head of every layer holds the same number of entries (SPEC §3.4: LagKV keeps the same count per
+// head), so the length is one number per layer: a forward chunk stores layer by layer, and between chunks all layers
+// agree. Attention reads "the first n entries" of a head, whatever positions they hold.
+//
+// Sized once (capacity entries, rounded up to whole blocks); storing and compacting allocate nothing.
 #pragma once
 
 #include <cstddef>
@@ -25,31 +32,52 @@ struct KvCache {
   int head_dim = 0;
   int block_size = 0;
   int n_blocks = 0;  // per layer and head
-  int capacity = 0;  // positions: n_blocks * block_size
+  int capacity = 0;  // entries: n_blocks * block_size
   DType dtype = DType::F32;        // F32 or BF16
   HugeVector<float> k32, v32, s32;       // when dtype == F32 (s: the block summaries)
   HugeVector<uint16_t> k16, v16, s16;    // when dtype == BF16
+  std::vector<int32_t> pos;              // [n_layers][n_kv_heads][capacity] the position each entry holds
+  std::vector<int> lengths;              // [n_layers] entries held by every KV head of the layer
+  // Entries [0, frozen) are final: LagKV's sink and compressed region, never scored or rewritten again (0 without
+  // compression). Rewriting entries (the rectifier) is allowed from frozen on.
+  int frozen = 0;
 
-  // [capacity][head_dim] keys / values of one layer and KV head, and its [n_blocks][2][head_dim] key summaries.
+  int length(int layer) const { return lengths[layer]; }
+  const int32_t* positions(int layer, int head) const { return pos.data() + head_offset(layer, head) / head_dim; }
+  // The position after the last entry's: where the next token goes (every head's tail holds the same positions).
+  int next_position() const { return lengths[0] > 0 ? positions(0, 0)[lengths[0] - 1] + 1 : 0; }
+
+  // [capacity][head_dim] keys / values of one layer and KV head (the first length(layer) valid), and its
+  // [n_blocks][2][head_dim] key summaries.
   const void* keys(int layer, int head) const { return at(k32, k16, head_offset(layer, head)); }
   const void* values(int layer, int head) const { return at(v32, v16, head_offset(layer, head)); }
   const void* summaries(int layer, int head) const {
     return at(s32, s16, static_cast<size_t>(layer * n_kv_heads + head) * n_blocks * 2 * head_dim);
   }
 
-  // Stores n positions' keys and values (f32 rows [n][n_kv_heads * head_dim] each) at pos .. pos+n-1, converting to
-  // the cache's dtype, and recomputes the summaries of the blocks they touch from the stored keys at positions up to
-  // pos+n-1. Writes go to the end of what the cache holds: positions after pos+n-1 are no longer valid (a
-  // rectification rewrites the last tokens; an append writes the next one).
-  void store(int layer, int pos, int n, const float* k, const float* v);
+  // Stores n entries' keys and values (f32 rows [n][n_kv_heads * head_dim] each) as entries at .. at+n-1 of every KV
+  // head of the layer, holding positions first_pos .. first_pos+n-1 (first_pos < 0: at, the uncompressed cache),
+  // converting to the cache's dtype, and recomputes the summaries of the blocks they touch. The layer's length becomes
+  // at+n: an append writes at length(layer); a rectification rewrites the last entries (at >= frozen).
+  void store(int layer, int at, int n, const float* k, const float* v, int first_pos = -1);
 
-  // Positions [0, n) of one layer and head as f32 rows [n][head_dim].
+  // Compaction (LagKV's eviction), one layer: in every KV head h, of the span entries [from, from+span) only the
+  // n_keep listed at keep[h * n_keep ..] (offsets into the span, ascending) stay, moved to from, from+1, ...; the
+  // entries after the span move down by span - n_keep. Positions move with their entries; summaries are rebuilt from
+  // the first block that changed. The layer's length shrinks by span - n_keep.
+  void compact(int layer, int from, int span, const int* keep, int n_keep);
+
+  // Entries [0, n) of one layer and head as f32 rows [n][head_dim].
   void load(int layer, int head, int n, float* k_out, float* v_out) const;
 
   size_t element_size() const { return dtype_size(dtype); }
+  // Bytes held: the arrays as allocated (capacity), and the share the entries held fill (keys and values of
+  // length(layer) entries in every layer and head).
   size_t bytes() const {
-    return (k32.size() + v32.size() + s32.size()) * 4 + (k16.size() + v16.size() + s16.size()) * 2;
+    return (k32.size() + v32.size() + s32.size()) * 4 + (k16.size() + v16.size() + s16.size()) * 2 +
+           pos.size() * sizeof(int32_t);
   }
+  size_t bytes_used() const;
 
  private:
   size_t head_offset(int layer, int head) const {
@@ -59,9 +87,10 @@ struct KvCache {
     return f.empty() ? static_cast<const void*>(h.data() + offset) : static_cast<const void*>(f.data() + offset);
   }
   void summarise(int layer, int head, int block, int valid);
+  void summarise_from(int layer, int head, int first_entry, int end);
 };
 
-// dtype: DType::F32 or DType::BF16. capacity is rounded up to a multiple of block_size.
+// dtype: DType::F32 or DType::BF16. capacity (entries per head) is rounded up to a multiple of block_size.
 KvCache make_kv_cache(const ModelConfig& config, int capacity, DType dtype, int block_size = 16);
 
 // Bytes one position occupies in every layer (keys and values).

@@ -2,8 +2,8 @@
 // dense ones on a text, teacher-forced (SPEC §4, the paper's LM metric).
 //
 //   dense:  the whole text through dense prefill; the logits of the last `fed` positions and the cache kept.
-//   policy: the first tokens prefilled densely, the last `fed` fed one at a time under the policy, the rectifier
-//           due after the f-th, 2f-th, ... of them (generated token #c = the c-th fed token, SPEC §2.5).
+//   policy: the first tokens prefilled as the policy prefills (densely, or in LagKV's compressing chunks), the last
+//           `fed` fed one at a time under the policy (LagKV compressing on), the rectifier due after the f-th, 2f-th, ... of them (generated token #c = the c-th fed token, SPEC §2.5).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -40,25 +40,32 @@ bool in_top3(const float* logits, int n, int token) {
   return better < 3;
 }
 
-// ||a - b|| / ||b|| over positions [p0, p1) of every layer and KV head, keys and values.
+// ||a - b|| / ||b|| over the entries of a holding positions [p0, p1), every layer and KV head, keys and values,
+// against b's entries of the same positions (b holds every position: a dense cache). a may be LagKV-compressed: its
+// entries are found by their positions.
 double kv_error(const KvCache& a, const KvCache& b, int p0, int p1) {
-  const size_t n = static_cast<size_t>(p1 - p0) * a.head_dim;
-  std::vector<float> ta(n), tb(n);
-  auto rows = [p0](const KvCache& kv, const void* base) {
-    return static_cast<const char*>(base) + static_cast<size_t>(p0) * kv.head_dim * kv.element_size();
+  const size_t hd = a.head_dim;
+  std::vector<float> ta(hd), tb(hd);
+  auto row = [hd](const KvCache& kv, const void* base, int entry) {
+    return static_cast<const char*>(base) + static_cast<size_t>(entry) * hd * kv.element_size();
   };
   double diff = 0, norm = 0;
   for (int l = 0; l < a.n_layers; ++l)
-    for (int h = 0; h < a.n_kv_heads; ++h)
-      for (bool keys : {true, false}) {
-        to_f32(ta.data(), rows(a, keys ? a.keys(l, h) : a.values(l, h)), a.dtype, n);
-        to_f32(tb.data(), rows(b, keys ? b.keys(l, h) : b.values(l, h)), b.dtype, n);
-        for (size_t i = 0; i < n; ++i) {
-          const double d = static_cast<double>(ta[i]) - tb[i];
-          diff += d * d;
-          norm += static_cast<double>(tb[i]) * tb[i];
+    for (int h = 0; h < a.n_kv_heads; ++h) {
+      const int32_t* pos = a.positions(l, h);
+      for (int e = 0; e < a.length(l); ++e) {
+        if (pos[e] < p0 || pos[e] >= p1) continue;
+        for (bool keys : {true, false}) {
+          to_f32(ta.data(), row(a, keys ? a.keys(l, h) : a.values(l, h), e), a.dtype, hd);
+          to_f32(tb.data(), row(b, keys ? b.keys(l, h) : b.values(l, h), pos[e]), b.dtype, hd);
+          for (size_t i = 0; i < hd; ++i) {
+            const double d = static_cast<double>(ta[i]) - tb[i];
+            diff += d * d;
+            norm += static_cast<double>(tb[i]) * tb[i];
+          }
         }
       }
+    }
   return norm > 0 ? std::sqrt(diff / norm) : 0.0;
 }
 
@@ -88,10 +95,10 @@ PerplexityResult perplexity(const Model& model, const std::vector<int>& text, co
   forward(m, dense, ids.data(), P, 0);
   forward(m, dense, ids.data() + P, X, P, dense_logits.data());
 
-  // The policy, one token at a time after a dense prefill.
+  // The policy: its prefill, then one token at a time.
   RunState s = make_run_state(c, N, kv, 0, opt.attention);
   forward(m, s, ids.data(), P, 0);
-  const int f = rectify_period(opt.attention);
+  const int f = s.policy.rectify_every;
   const int f_measure = opt.attention.rectify_every;  // the schedule's points, measured for every policy
   PerplexityResult r;
   r.tokens = N;

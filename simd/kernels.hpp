@@ -9,6 +9,9 @@
 
 namespace resa::simd {
 
+// LagKV's epsilon in the min-max normalisation (SPEC §3.2: the official code has none and can divide by zero).
+constexpr float kLagEpsilon = 1e-6f;
+
 struct Kernels {
   const char* isa;
 
@@ -22,8 +25,9 @@ struct Kernels {
   // y[i] += alpha * x[i] (the merge of flash-decoding splits).
   void (*axpy_f32)(float* y, float alpha, const float* x, int n);
 
-  // ---- Block-sparse attention (SPEC §2). K and V are one KV head's [positions][head_dim] rows (f32, or bf16 in the
-  // *_bf16 forms); a block b holds positions b*block_size .. b*block_size+block_size-1, the last one only up to len-1.
+  // ---- Block-sparse attention (SPEC §2). K and V are one KV head's [entries][head_dim] rows (f32, or bf16 in the
+  // *_bf16 forms), the first len valid; a block b holds entries b*block_size .. b*block_size+block_size-1, the last
+  // one only up to len-1. Entries are rows of the cache, whatever positions they hold (their keys carry RoPE).
 
   // Block scores (SPEC §2.2): scores[b] = sum_d max(qbar[d] * min[b][d], qbar[d] * max[b][d]) for b in [0, n_blocks),
   // an upper bound of qbar·k over the block's keys. summaries: [n_blocks][2][head_dim], the min row then the max row.
@@ -44,13 +48,24 @@ struct Kernels {
                            const uint16_t* V, const int* blocks, int n_blocks, int block_size, int len, int head_dim,
                            float scale);
 
-  // Dense causal attention of a chunk (the rectify pass): n query rows at positions pos0 .. pos0+n-1, each with the
-  // g query heads of one KV group (row i, head j at q[i * q_stride + j * head_dim]); row i attends to positions
-  // 0 .. pos0+i. Writes the normalised outputs at out[i * out_stride + j * head_dim].
+  // Dense causal attention of a chunk (prefill, the rectify pass): n query rows whose own entries are
+  // pos0 .. pos0+n-1, each with the g query heads of one KV group (row i, head j at q[i * q_stride + j * head_dim]);
+  // row i attends to entries 0 .. pos0+i. Writes the normalised outputs at out[i * out_stride + j * head_dim].
   void (*causal_attn_f32)(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0,
                           const float* K, const float* V, int head_dim, float scale);
   void (*causal_attn_bf16)(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0,
                            const uint16_t* K, const uint16_t* V, int head_dim, float scale);
+
+  // ---- LagKV (SPEC §3.2): lag-relative scores of one KV head's partition, keys or values in one call
+  // X is the partition's [n][head_dim] rows, ref its reference (the next partition's [n_ref][head_dim] rows). With
+  // m_c, M_c the reference's minimum and maximum of channel c, each row is normalised as (x_c - m_c) / (M_c - m_c + eps)
+  // (computed as a product with the reciprocal), sigma_i = its standard deviation over the channels (divisor
+  // head_dim - 1), and scores[i] += softmax(sigma)_i: called once with the keys and once with the values, the scores
+  // are SPEC's s^K + s^V. In f32 whatever the cache's dtype. work: room for 2 * head_dim + n floats.
+  void (*lag_scores_f32)(float* scores, const float* X, const float* ref, int n, int n_ref, int head_dim,
+                         float* work);
+  void (*lag_scores_bf16)(float* scores, const uint16_t* X, const uint16_t* ref, int n, int n_ref, int head_dim,
+                          float* work);
 
   // ---- Elementwise (the forward pass between the products)
 

@@ -40,6 +40,25 @@ void add_attention_knobs(CLI::App* cmd, AttentionOptions& o) {
                   "resa: re-run the last f generated tokens densely every f tokens; 0 = never")
       ->check(number_in(0, 1 << 30))
       ->capture_default_str();
+  add_prefill_options(cmd, o);
+}
+
+void add_prefill_options(CLI::App* cmd, AttentionOptions& o) {
+  static const std::map<std::string, Prefill> names = {{"dense", Prefill::Dense}, {"lagkv", Prefill::LagKv}};
+  cmd->add_option("--prefill", o.prefill,
+                  "How the prompt fills the KV cache: dense (every token), lagkv (chunks of --lag-size, each lagging "
+                  "partition compressed to its top tokens per KV head)")
+      ->transform(one_of(names))
+      ->default_str("dense");
+  cmd->add_option("--lag-sink", o.lag_sink, "lagkv: first tokens never compressed")
+      ->check(number_in(0, 1 << 30))
+      ->capture_default_str();
+  cmd->add_option("--lag-size", o.lag_size, "lagkv: tokens per partition (and per prefill chunk)")
+      ->check(number_in(1, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--lag-ratio", o.lag_ratio, "lagkv: share of a compressed partition's tokens kept, in (0, 1]")
+      ->check(number_in(1e-9, 1))
+      ->capture_default_str();
 }
 
 }  // namespace resa::cli

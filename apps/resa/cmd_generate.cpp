@@ -67,9 +67,11 @@ std::string stats_line(const GenerateStats& st, const AttentionOptions& attn) {
     a = fmt::format(" | attention: {:.1f} blocks per KV head, {:.1f}% of dense KV bytes read, {} rectify passes{}",
                     st.mean_blocks_selected, 100.0 * st.kv_read_share, st.rectify_passes,
                     st.rectify_skipped ? fmt::format(" ({} skipped: all blocks attended)", st.rectify_skipped) : "");
-  return fmt::format("prompt: {} tokens in {:.1f} ms, {:.1f} tokens/s | generated: {} tokens, {:.1f} tokens/s{}",
-                     st.prompt_tokens, st.prompt_seconds * 1e3, st.prompt_tokens_per_second(), st.generated_tokens,
-                     st.tokens_per_second(), a);
+  return fmt::format(
+      "prompt: {} tokens in {:.1f} ms, {:.1f} tokens/s | generated: {} tokens, {:.1f} tokens/s{} | kv_tokens={} "
+      "kv_bytes={}",
+      st.prompt_tokens, st.prompt_seconds * 1e3, st.prompt_tokens_per_second(), st.generated_tokens,
+      st.tokens_per_second(), a, st.kv_tokens, st.kv_bytes);
 }
 
 Runner add_generate(CLI::App& app) {

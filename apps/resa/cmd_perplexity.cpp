@@ -27,16 +27,23 @@ int run_perplexity(PerplexityArgs& a) {
       a.ids.empty() ? tokenize(model, read_text_file(a.file), /*bos=*/true) : parse_ids(a.ids, "--ids");
   const PerplexityResult r = perplexity(model, ids, a.opt);
   const AttentionOptions& o = a.opt.attention;
-  fmt::print(stderr, "{} tokens ({} prefilled densely, {} fed one at a time); block {}, min {}, ratio {}, local {}, "
+  const std::string prefill = o.prefill == Prefill::Dense
+                                  ? "densely"
+                                  : fmt::format("by lagkv (sink {}, size {}, ratio {})", o.lag_sink, o.lag_size,
+                                                o.lag_ratio);
+  fmt::print(stderr, "{} tokens ({} prefilled {}, {} fed one at a time); block {}, min {}, ratio {}, local {}, "
                      "sink {}, rectify every {}\n",
-             r.tokens, r.tokens - r.fed, r.fed, o.block_size, o.min_blocks, o.sparse_ratio, o.local_blocks,
+             r.tokens, r.tokens - r.fed, prefill, r.fed, o.block_size, o.min_blocks, o.sparse_ratio, o.local_blocks,
              o.sink_blocks, o.rectify_every);
   if (!a.no_header) {
     fmt::print("| attn | perplexity | dense perplexity | mean KL | top-1 agreement | top-3 (last 32) | dense top-3 | "
                "K/V error before rectify | K/V error after | K/V error at end | rectify passes | blocks per KV head |\n");
     fmt::print("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   }
-  fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", attention_name(o.attn),
+  const std::string policy = o.prefill == Prefill::Dense
+                                 ? std::string(attention_name(o.attn))
+                                 : fmt::format("{}, lagkv {}", attention_name(o.attn), o.lag_ratio);
+  fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", policy,
              num(r.perplexity, "{:.4f}"), num(r.dense_perplexity, "{:.4f}"), num(r.mean_kl, "{:.5f}"),
              num(r.top1_agreement, "{:.4f}"), num(r.top3_accuracy, "{:.4f}"), num(r.dense_top3_accuracy, "{:.4f}"),
              num(r.kv_error_before, "{:.2e}"), num(r.kv_error_after, "{:.2e}"), num(r.kv_error_end, "{:.2e}"),

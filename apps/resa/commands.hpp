@@ -62,6 +62,8 @@ void add_attention_options(CLI::App* cmd, AttentionOptions& o, const std::string
 
 // The knobs alone (--sparse-ratio, --block-size, ... --rectify-every), for commands that take a list of policies.
 void add_attention_knobs(CLI::App* cmd, AttentionOptions& o);
+// --prefill dense|lagkv and LagKV's knobs (part of add_attention_knobs).
+void add_prefill_options(CLI::App* cmd, AttentionOptions& o);
 
 // The --attn names: dense, sparse, resa.
 const std::map<std::string, Attention>& attention_policies();

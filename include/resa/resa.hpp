@@ -43,7 +43,7 @@ struct SamplingOptions {
   int64_t seed = -1;            // < 0: from the clock; any other value makes the output reproducible
 };
 
-// How decoding attends to the KV cache (SPEC §2). Prefill is always dense.
+// How decoding attends to the KV cache (SPEC §2). How the prompt fills it: Prefill below.
 //   Dense:  every cached token.
 //   Sparse: per layer and KV head, the top blocks of block_size tokens by an upper bound of q·k (ReSA's block-sparse
 //           decoding); the error of each sparsely encoded token stays in the cache.
@@ -54,10 +54,24 @@ enum class Attention { Dense, Sparse, Resa };
 // "dense", "sparse", "resa": a policy's name in flags, tables and rows.
 const char* attention_name(Attention a);
 
+// How a prompt enters the KV cache (SPEC §3).
+//   Dense: every token, in chunks of up to the ubatch, attending causally to everything before it.
+//   LagKv: LagKV / Lag-Relative Sparse Attention's chunked prefill: chunks of lag_size tokens (the first
+//          lag_sink + 2 lag_size), each attending to what the cache holds; after each chunk, every full partition of
+//          lag_size tokens but the last is compressed to its top int(lag_ratio * lag_size) tokens per KV head, scored
+//          against the partition after it. Decoding continues the schedule token by token. The cache holds
+//          S + int(r L)(n - 1) + L + (T - S) mod L entries per head after T >= S + L tokens (n = (T - S) / L).
+enum class Prefill { Dense, LagKv };
+
+// "dense", "lagkv".
+const char* prefill_name(Prefill p);
+
 // The knobs of SPEC §2.3, named as the CLI flags. Blocks kept per step: n = max(ceil(M * sparse_ratio),
 // min(M, min_blocks)) of the M = ceil(cache_len / block_size) blocks, the last local_blocks and the first sink_blocks
 // always among them. Rules: sparse_ratio > 0, block_size >= 1, min_blocks >= 1, local_blocks >= 0, sink_blocks >= 0,
 // local_blocks + sink_blocks <= min_blocks, rectify_every >= 0 (0: never, which makes Resa behave as Sparse).
+// LagKV's (SPEC §3.2-3.3): lag_size >= 1, lag_sink >= 0, 0 < lag_ratio <= 1 (1 keeps every token: dense, chunked),
+// and under Resa rectify_every <= lag_size (rectification must never rewrite a token LagKV has evicted).
 struct AttentionOptions {
   Attention attn = Attention::Resa;
   double sparse_ratio = 0.1;  // the fraction of blocks kept (the paper's p = 0.9)
@@ -66,6 +80,10 @@ struct AttentionOptions {
   int local_blocks = 1;
   int sink_blocks = 0;
   int rectify_every = 32;  // f: used by Attention::Resa only
+  Prefill prefill = Prefill::Dense;
+  int lag_sink = 16;        // S: first tokens never compressed
+  int lag_size = 128;       // L: tokens per partition
+  double lag_ratio = 0.2;   // r: share of a compressed partition kept (int(r * L) tokens per KV head)
 };
 
 struct GenerateOptions {
@@ -92,6 +110,8 @@ struct GenerateStats {
   int rectify_passes = 0;
   int rectify_skipped = 0;  // passes due but skipped: their window was decoded in the dense regime (all blocks)
   int cache_positions = 0;  // positions the KV cache holds afterwards (a chat's whole conversation so far)
+  int kv_tokens = 0;        // entries each KV head holds afterwards (cache_positions unless LagKV evicted some)
+  int64_t kv_bytes = 0;     // bytes the KV cache holds: keys and values of kv_tokens entries in every layer and head
   double prompt_tokens_per_second() const { return prompt_seconds > 0 ? prompt_tokens / prompt_seconds : 0.0; }
   double tokens_per_second() const {
     return generate_seconds > 0 ? generated_tokens / generate_seconds : 0.0;
@@ -187,8 +207,8 @@ GenerateStats generate_ids(const Model& model, const std::vector<int>& prompt, c
 std::vector<float> prompt_logits(const Model& model, const std::vector<int>& ids, KvType kv_type = KvType::F32,
                                  int threads = 0);
 
-// Sparse-decoding fidelity (SPEC §4), teacher-forced: the first tokens are prefilled densely, the last sparse_last are
-// fed one at a time under opt.attention (rectifying on its schedule, counted from the first token fed this way), and
+// Fidelity of a policy (SPEC §4), teacher-forced: the first tokens are prefilled as opt.attention.prefill says (dense,
+// or LagKV), the last sparse_last are fed one at a time under opt.attention (rectifying on its schedule, counted from the first token fed this way), and
 // each step is compared with the dense logits of the same position.
 struct PerplexityOptions {
   int context = 0;              // tokens of the text used (its first ones); 0 = the model's default context

@@ -16,14 +16,12 @@ namespace {
 constexpr double kParallelWork = 1 << 22;  // multiply-adds below which a causal pass stays on one thread
 }
 
-void dense_decode(const ModelConfig& c, RunState& s, int layer, int pos) {
-  flash_decode(c, s, layer, pos, s.all_blocks.data(), 0, pos / s.kv.block_size + 1);
-  s.profile.kv_bytes += 2.0 * c.n_kv_heads * (pos + 1) * c.head_dim * s.kv.element_size();
+void dense_decode(const ModelConfig& c, RunState& s, int layer, int n, int) {
+  flash_decode(c, s, layer, n, s.all_blocks.data(), 0, (n + s.kv.block_size - 1) / s.kv.block_size);
+  s.profile.kv_bytes += 2.0 * c.n_kv_heads * n * c.head_dim * s.kv.element_size();
 }
 
-void dense_prefill(const ModelConfig& c, RunState& s, int layer, int pos, int n) { dense_rectify(c, s, layer, pos, n); }
-
-void dense_rectify(const ModelConfig& c, RunState& s, int layer, int pos, int n) {
+void dense_causal(const ModelConfig& c, RunState& s, int layer, int first, int n) {
   const simd::Kernels& k = simd::kernels();
   const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, q_dim = c.q_dim();
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -36,20 +34,20 @@ void dense_rectify(const ModelConfig& c, RunState& s, int layer, int pos, int n)
   // machine's modes; 2.9-3.0 against 2.7-2.9 ms in another (3 alternating runs, medians of 5).
   const int chunks = (n + kCausalRows - 1) / kCausalRows;
   const size_t width = static_cast<size_t>(g) * hd;  // a row's outputs for one KV head
-  const bool parallel = static_cast<double>(n) * (pos + n) * hd * c.n_heads >= kParallelWork;
+  const bool parallel = static_cast<double>(n) * (first + n) * hd * c.n_heads >= kParallelWork;
   // Each work item reads its KV head's keys and values up to its last row.
   for (int i0 = 0; i0 < n; i0 += kCausalRows)
-    s.profile.kv_bytes += 2.0 * c.n_kv_heads * (pos + std::min(n, i0 + kCausalRows)) * hd * s.kv.element_size();
+    s.profile.kv_bytes += 2.0 * c.n_kv_heads * (first + std::min(n, i0 + kCausalRows)) * hd * s.kv.element_size();
   parallel_for(c.n_kv_heads * chunks, parallel ? s.threads : 1, [&](int w) {
     const int kvh = w / chunks, i0 = (w % chunks) * kCausalRows, rows = std::min(kCausalRows, n - i0);
     const size_t at = static_cast<size_t>(i0) * q_dim + static_cast<size_t>(kvh) * width;
     float* out = s.rows_out.data() + static_cast<size_t>(omp_get_thread_num()) * s.rows_out_per_thread;
     if (s.kv.dtype == DType::F32)
-      k.causal_attn_f32(out, static_cast<int>(width), s.q.data() + at, q_dim, g, rows, pos + i0,
+      k.causal_attn_f32(out, static_cast<int>(width), s.q.data() + at, q_dim, g, rows, first + i0,
                         static_cast<const float*>(s.kv.keys(layer, kvh)),
                         static_cast<const float*>(s.kv.values(layer, kvh)), hd, scale);
     else
-      k.causal_attn_bf16(out, static_cast<int>(width), s.q.data() + at, q_dim, g, rows, pos + i0,
+      k.causal_attn_bf16(out, static_cast<int>(width), s.q.data() + at, q_dim, g, rows, first + i0,
                          static_cast<const uint16_t*>(s.kv.keys(layer, kvh)),
                          static_cast<const uint16_t*>(s.kv.values(layer, kvh)), hd, scale);
     for (int i = 0; i < rows; ++i)

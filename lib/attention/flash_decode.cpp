@@ -11,11 +11,11 @@
 
 namespace resa {
 
-void flash_decode(const ModelConfig& c, RunState& s, int layer, int pos, const int* blocks, size_t head_stride,
+void flash_decode(const ModelConfig& c, RunState& s, int layer, int n, const int* blocks, size_t head_stride,
                   int n_sel) {
   const simd::Kernels& k = simd::kernels();
   const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, bs = s.kv.block_size;
-  const int len = pos + 1;
+  const int len = n;
   const bool bf16 = s.kv.dtype == DType::BF16;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int threads = static_cast<int64_t>(n_sel) * bs >= 1024 ? omp_get_max_threads() : 1;

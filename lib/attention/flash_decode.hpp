@@ -13,9 +13,9 @@ namespace resa {
 constexpr int kSplitTokens = 256;
 constexpr int kMaxSplits = 8;
 
-// The query at position pos (state.q) over the first n_sel blocks listed for each KV head h at
-// blocks[h * head_stride ..] (ascending; a stride of 0 gives every head the same list); outputs into state.xb.
-void flash_decode(const ModelConfig& c, RunState& s, int layer, int pos, const int* blocks, size_t head_stride,
+// The query (state.q) over the first n_sel blocks listed for each KV head h at blocks[h * head_stride ..] (ascending;
+// a stride of 0 gives every head the same list) of a cache holding n entries per head; outputs into state.xb.
+void flash_decode(const ModelConfig& c, RunState& s, int layer, int n, const int* blocks, size_t head_stride,
                   int n_sel);
 
 }  // namespace resa

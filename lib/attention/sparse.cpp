@@ -8,9 +8,9 @@
 
 namespace resa {
 
-int sparse_select(const ModelConfig& c, RunState& s, int layer, int pos) {
+int sparse_select(const ModelConfig& c, RunState& s, int layer, int n) {
   const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, nb = s.kv.n_blocks, bs = s.kv.block_size;
-  const int len = pos + 1, n_blocks = (len + bs - 1) / bs;
+  const int len = n, n_blocks = (len + bs - 1) / bs;
   const int threads = len >= 1024 ? omp_get_max_threads() : 1;
   parallel_for(c.n_kv_heads, threads, [&](int h) {
     select_blocks(s.selected.data() + static_cast<size_t>(h) * nb, s.q.data() + static_cast<size_t>(h) * g * hd, g,
@@ -21,12 +21,12 @@ int sparse_select(const ModelConfig& c, RunState& s, int layer, int pos) {
   return sparse_budget(n_blocks, s.attn);
 }
 
-void sparse_decode(const ModelConfig& c, RunState& s, int layer, int pos) {
+void sparse_decode(const ModelConfig& c, RunState& s, int layer, int n, int pos) {
   const int hd = c.head_dim, nb = s.kv.n_blocks, bs = s.kv.block_size;
-  const int len = pos + 1, n_blocks = (len + bs - 1) / bs;
+  const int len = n, n_blocks = (len + bs - 1) / bs;
   int n_sel = 0;
-  timed(s.profile.timed, s.profile.select_s, [&] { n_sel = sparse_select(c, s, layer, pos); });
-  flash_decode(c, s, layer, pos, s.selected.data(), static_cast<size_t>(nb), n_sel);
+  timed(s.profile.timed, s.profile.select_s, [&] { n_sel = sparse_select(c, s, layer, n); });
+  flash_decode(c, s, layer, n, s.selected.data(), static_cast<size_t>(nb), n_sel);
   // Fewer than all blocks: this position's K/V in the next layers depend on what was left out (the rectifier's
   // business). With all blocks selected, in ascending order, the step computed exactly what a dense step computes.
   if (n_sel < n_blocks) s.sparse_encoded[pos] = 1;

@@ -7,11 +7,12 @@
 
 namespace resa {
 
-// Selection: per KV head (in parallel), the blocks select_blocks() picks for the group's queries in state.q, into
-// state.selected; the same budget for every head, returned.
-int sparse_select(const ModelConfig& c, RunState& s, int layer, int pos);
+// Selection: per KV head (in parallel), the blocks select_blocks() picks for the group's queries in state.q among
+// the blocks of the first n entries, into state.selected; the same budget for every head, returned.
+int sparse_select(const ModelConfig& c, RunState& s, int layer, int n);
 
-// The query at position pos (state.q) over the cache [0, pos]; outputs into state.xb; counts into state.counters.
-void sparse_decode(const ModelConfig& c, RunState& s, int layer, int pos);
+// The query of the token at position pos (state.q) over the first n entries of every KV head (its own the last);
+// outputs into state.xb; counts into state.counters; marks the position sparsely encoded when blocks were left out.
+void sparse_decode(const ModelConfig& c, RunState& s, int layer, int n, int pos);
 
 }  // namespace resa

@@ -26,7 +26,19 @@ void check_attention_options(const AttentionOptions& o) {
     throw Error(fmt::format("--local-blocks + --sink-blocks ({} + {}) must not exceed --min-blocks ({})",
                             o.local_blocks, o.sink_blocks, o.min_blocks));
   if (o.rectify_every < 0) throw Error(fmt::format("--rectify-every must be >= 0, got {}", o.rectify_every));
+  if (o.prefill == Prefill::LagKv) {
+    if (o.lag_size < 1) throw Error(fmt::format("--lag-size must be at least 1, got {}", o.lag_size));
+    if (o.lag_sink < 0) throw Error(fmt::format("--lag-sink must be >= 0, got {}", o.lag_sink));
+    if (!(o.lag_ratio > 0 && o.lag_ratio <= 1))
+      throw Error(fmt::format("--lag-ratio must be in (0, 1] (the share of a partition kept), got {}", o.lag_ratio));
+    if (o.attn == Attention::Resa && o.rectify_every > o.lag_size)
+      throw Error(fmt::format("--rectify-every {} exceeds --lag-size {}: with --prefill lagkv the rectifier would "
+                              "rewrite tokens LagKV may have evicted (SPEC 2.5, 3.3); use --rectify-every <= {}",
+                              o.rectify_every, o.lag_size, o.lag_size));
+  }
 }
+
+const char* prefill_name(Prefill p) { return p == Prefill::Dense ? "dense" : "lagkv"; }
 
 int sparse_budget(int n_blocks, const AttentionOptions& o) {
   const double by_ratio = std::ceil(static_cast<double>(n_blocks) * o.sparse_ratio - 1e-9);

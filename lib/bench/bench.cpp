@@ -94,7 +94,7 @@ struct Bench {
 
   void fill_to(int depth) {
     if (depth <= valid) return;
-    s.attn.attn = Attention::Dense;  // a one-token chunk of the fill is a decode step: dense, as prefill is
+    set_decode_attention(s, Attention::Dense);  // a one-token chunk of the fill is a decode step: dense, as prefill is
     const BenchFill how =
         o.fill != BenchFill::Auto ? o.fill : depth > kAutoPrefillDepth ? BenchFill::Synthetic : BenchFill::Prefill;
     const std::string name = how == BenchFill::Prefill ? "prefill" : "synthetic";
@@ -255,7 +255,7 @@ std::vector<BenchRow> run_bench(const Model& model, const BenchOptions& opt, con
   for (int d : depths) {
     b.fill_to(d);
     for (Attention a : opt.policies) {
-      b.s.attn.attn = a;
+      set_decode_attention(b.s, a);
       if (opt.n_prompt > 0) rows.push_back(b.prompt_test(d, a));
       if (opt.n_gen > 0) rows.push_back(b.generation_test(d, a));
     }

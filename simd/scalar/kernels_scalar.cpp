@@ -43,19 +43,29 @@ void axpy_f32(float* y, float alpha, const float* x, int n) {
 
 const Kernels& scalar_kernels() {
   static const Kernels k = [] {
-    Kernels t{"scalar",           matvec_f32,
-                         matvec_bf16,        matvec_f16,
-                         axpy_f32,
-                         scalar::block_scores_f32, scalar::block_scores_bf16,
-                         scalar::top_n,      scalar::sparse_attn_f32,
-                         scalar::sparse_attn_bf16, scalar::causal_attn_f32,
-                         scalar::causal_attn_bf16, scalar::rmsnorm,
-                         scalar::softmax,    scalar::rope,
-                         scalar::swiglu,     scalar::bf16_to_f32_n,
-                         scalar::f32_to_bf16_n};
-    t.gemm_bf16 = scalar::gemm_bf16;
-    t.gemm_f32_bf16 = scalar::gemm_f32_bf16;
-    t.gemm_f32_f16 = scalar::gemm_f32_f16;
+    Kernels t{.isa = "scalar",
+              .matvec_f32 = matvec_f32,
+              .matvec_bf16 = matvec_bf16,
+              .matvec_f16 = matvec_f16,
+              .axpy_f32 = axpy_f32,
+              .block_scores_f32 = scalar::block_scores_f32,
+              .block_scores_bf16 = scalar::block_scores_bf16,
+              .top_n = scalar::top_n,
+              .sparse_attn_f32 = scalar::sparse_attn_f32,
+              .sparse_attn_bf16 = scalar::sparse_attn_bf16,
+              .causal_attn_f32 = scalar::causal_attn_f32,
+              .causal_attn_bf16 = scalar::causal_attn_bf16,
+              .lag_scores_f32 = scalar::lag_scores_f32,
+              .lag_scores_bf16 = scalar::lag_scores_bf16,
+              .rmsnorm = scalar::rmsnorm,
+              .softmax = scalar::softmax,
+              .rope = scalar::rope,
+              .swiglu = scalar::swiglu,
+              .bf16_to_f32 = scalar::bf16_to_f32_n,
+              .f32_to_bf16 = scalar::f32_to_bf16_n,
+              .gemm_bf16 = scalar::gemm_bf16,
+              .gemm_f32_bf16 = scalar::gemm_f32_bf16,
+              .gemm_f32_f16 = scalar::gemm_f32_f16};
     return t;
   }();
   return k;

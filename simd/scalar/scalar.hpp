@@ -17,6 +17,10 @@ void causal_attn_f32(float* out, int out_stride, const float* q, int q_stride, i
 void causal_attn_bf16(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0,
                       const uint16_t* K, const uint16_t* V, int head_dim, float scale);
 
+void lag_scores_f32(float* scores, const float* X, const float* ref, int n, int n_ref, int head_dim, float* work);
+void lag_scores_bf16(float* scores, const uint16_t* X, const uint16_t* ref, int n, int n_ref, int head_dim,
+                     float* work);
+
 void rmsnorm(float* out, const float* x, const float* weight, int n, float eps);
 void softmax(float* x, int n);
 void rope(float* vec, int n_heads, int head_dim, const float* cos, const float* sin, bool interleaved);
