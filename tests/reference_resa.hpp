@@ -1,8 +1,12 @@
-// An independent reference of SPEC §2 for the tests: the whole model in plain loops, one token at a time, an f32 KV
-// cache as [layer][pos][kv_dim] rows, attention in double over an explicit token list. Sparse steps select blocks
-// the plain way: every block's min/max from the raw keys, the full score vector, a full sort. The rectifier re-runs
-// tokens one at a time with dense attention (the same thing as one causal chunk). Shares nothing with the engine's
-// attention code or kernels; slow, and meant for small models.
+// An independent reference of SPEC §2 and §3 for the tests: the whole model in plain loops, one token at a time, an
+// f32 KV cache as [layer][pos][kv_dim] rows, attention in double over an explicit token list. Sparse steps select
+// blocks the plain way: every block's min/max from the raw keys, the full score vector, a full sort. The rectifier
+// re-runs tokens one at a time with dense attention (the same thing as one causal chunk). LagKV keeps, per layer and
+// KV head, the list of positions still held; after every token, when the tail holds two partitions, the older one is
+// scored in double (the division of SPEC §3.2 as written, a two-pass standard deviation, an exact softmax) and cut to
+// its top tokens by a full sort. One token at a time with compression whenever the tail reaches 2L is what SPEC §3.3's
+// chunks compute: a chunk ends exactly there, and within a chunk attention is causal. Shares nothing with the
+// engine's attention code or kernels; slow, and meant for small models.
 #pragma once
 
 #include <algorithm>
@@ -55,12 +59,73 @@ struct Reference {
   AttentionOptions o;
   std::vector<std::vector<float>> K, V;  // per layer: [capacity][kv_dim]
   std::vector<float> inv_freq;
+  std::vector<std::vector<std::vector<int>>> held;  // [layer][kv head]: the positions the cache holds, in order
+  int frozen = 0;                                     // LagKV: entries before this are final (sink + compressed)
 
   Reference(const ModelData& model, const AttentionOptions& opt, int capacity)
       : m(model), o(opt), inv_freq(rope_inv_freq(model.config)) {
     const ModelConfig& c = m.config;
     K.assign(c.n_layers, std::vector<float>(static_cast<size_t>(capacity) * c.kv_dim()));
     V = K;
+    held.assign(c.n_layers, std::vector<std::vector<int>>(c.n_kv_heads));
+  }
+
+  // SPEC §3.2 for rows X[t * stride] of the partition (n tokens) against its reference partition (n_ref tokens).
+  static std::vector<double> lag_scores(const float* X, const float* ref, int n, int n_ref, size_t stride, int hd) {
+    std::vector<double> lo(hd, INFINITY), hi(hd, -INFINITY), sigma(n), out(n);
+    for (int t = 0; t < n_ref; ++t)
+      for (int c = 0; c < hd; ++c) {
+        lo[c] = std::min<double>(lo[c], ref[t * stride + c]);
+        hi[c] = std::max<double>(hi[c], ref[t * stride + c]);
+      }
+    for (int i = 0; i < n; ++i) {
+      std::vector<double> xn(hd);
+      double mean = 0, ss = 0;
+      for (int c = 0; c < hd; ++c) mean += xn[c] = (X[i * stride + c] - lo[c]) / (hi[c] - lo[c] + 1e-6);
+      mean /= hd;
+      for (int c = 0; c < hd; ++c) ss += (xn[c] - mean) * (xn[c] - mean);
+      sigma[i] = std::sqrt(ss / (hd - 1));
+    }
+    const double mx = *std::max_element(sigma.begin(), sigma.end());
+    double sum = 0;
+    for (int i = 0; i < n; ++i) sum += out[i] = std::exp(sigma[i] - mx);
+    for (double& x : out) x /= sum;
+    return out;
+  }
+
+  // SPEC §3.3: while the tail holds two partitions, the older is cut to its top int(r L) tokens per KV head.
+  void compress() {
+    if (o.prefill != Prefill::LagKv) return;
+    const ModelConfig& c = m.config;
+    const int L = o.lag_size, keep = static_cast<int>(o.lag_ratio * L), hd = c.head_dim, kv_dim = c.kv_dim();
+    for (int from = std::max(frozen, o.lag_sink); static_cast<int>(held[0][0].size()) - from >= 2 * L;
+         from = std::max(frozen, o.lag_sink)) {
+      for (int l = 0; l < c.n_layers; ++l)
+        for (int h = 0; h < c.n_kv_heads; ++h) {
+          std::vector<int>& pos = held[l][h];
+          std::vector<float> part_k, part_v;  // the 2L rows, gathered
+          for (int i = 0; i < 2 * L; ++i) {
+            const size_t at = static_cast<size_t>(pos[from + i]) * kv_dim + h * hd;
+            part_k.insert(part_k.end(), K[l].begin() + at, K[l].begin() + at + hd);
+            part_v.insert(part_v.end(), V[l].begin() + at, V[l].begin() + at + hd);
+          }
+          const std::vector<double> sk = lag_scores(part_k.data(), part_k.data() + L * hd, L, L, hd, hd);
+          const std::vector<double> sv = lag_scores(part_v.data(), part_v.data() + L * hd, L, L, hd, hd);
+          std::vector<int> order(L);
+          std::iota(order.begin(), order.end(), 0);
+          std::sort(order.begin(), order.end(), [&](int a, int b) {
+            const double x = sk[a] + sv[a], y = sk[b] + sv[b];
+            return x != y ? x > y : a < b;
+          });
+          order.resize(keep);
+          std::sort(order.begin(), order.end());
+          std::vector<int> kept(pos.begin(), pos.begin() + from);
+          for (int i : order) kept.push_back(pos[from + i]);
+          kept.insert(kept.end(), pos.begin() + from + L, pos.end());
+          pos = kept;
+        }
+      frozen = from + keep;
+    }
   }
 
   static std::vector<float> matvec(const Mat& W, const std::vector<float>& x) {
@@ -100,24 +165,29 @@ struct Reference {
     }
   }
 
-  // SPEC §2.2-2.3 for one layer and KV head at cache length len: the token positions attended to.
-  std::vector<int> selected_tokens(int layer, int kvh, const float* q_group, int len) const {
+  // SPEC §2.2-2.3 for one layer and KV head over the held positions: the positions attended to. Blocks are runs of
+  // block_size held entries (SPEC §3.4: over the compacted cache).
+  std::vector<int> selected_tokens(int layer, int kvh, const float* q_group, const std::vector<int>& entries) const {
     const ModelConfig& c = m.config;
-    const int hd = c.head_dim, bs = o.block_size;
+    const int hd = c.head_dim, bs = o.block_size, len = static_cast<int>(entries.size());
     const int M = (len + bs - 1) / bs;
     const int n = std::min(M, std::max(static_cast<int>(std::ceil(M * o.sparse_ratio - 1e-9)), std::min(M, o.min_blocks)));
-    const std::vector<int> blocks = reference_blocks(K[layer].data() + kvh * hd, c.kv_dim(), len, q_group,
-                                                     c.n_heads / c.n_kv_heads, hd, bs, n, o.local_blocks,
-                                                     o.sink_blocks);
+    std::vector<float> keys;
+    for (int p : entries)
+      keys.insert(keys.end(), K[layer].begin() + static_cast<size_t>(p) * c.kv_dim() + kvh * hd,
+                  K[layer].begin() + static_cast<size_t>(p) * c.kv_dim() + (kvh + 1) * hd);
+    const std::vector<int> blocks = reference_blocks(keys.data(), hd, len, q_group, c.n_heads / c.n_kv_heads, hd, bs,
+                                                     n, o.local_blocks, o.sink_blocks);
     std::vector<int> tokens;
     for (int b : blocks)
-      for (int t = b * bs; t < std::min(len, (b + 1) * bs); ++t) tokens.push_back(t);
+      for (int t = b * bs; t < std::min(len, (b + 1) * bs); ++t) tokens.push_back(entries[t]);
     return tokens;
   }
 
-  // The token at pos through the model; its K/V written at pos. dense: attend to every position <= pos; otherwise
-  // to the selected blocks. Returns the logits.
-  std::vector<float> step(int token, int pos, bool dense) {
+  // The token at pos through the model; its K/V written at pos (appended to the held positions unless it is
+  // rewritten: rectification). dense: attend to every held position <= pos; otherwise to the selected blocks.
+  // Returns the logits.
+  std::vector<float> step(int token, int pos, bool dense, bool rewrite = false) {
     const ModelConfig& c = m.config;
     const Weights& w = m.weights;
     const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, kv_dim = c.kv_dim();
@@ -136,9 +206,11 @@ struct Reference {
       std::copy(v.begin(), v.end(), V[l].begin() + static_cast<size_t>(pos) * kv_dim);
       std::vector<float> att(c.q_dim());
       for (int kvh = 0; kvh < c.n_kv_heads; ++kvh) {
-        std::vector<int> tokens(pos + 1);
-        std::iota(tokens.begin(), tokens.end(), 0);
-        if (!dense) tokens = selected_tokens(l, kvh, q.data() + kvh * g * hd, pos + 1);
+        if (!rewrite) held[l][kvh].push_back(pos);
+        std::vector<int> tokens;
+        for (int p : held[l][kvh])
+          if (p <= pos) tokens.push_back(p);
+        if (!dense) tokens = selected_tokens(l, kvh, q.data() + kvh * g * hd, tokens);
         for (int h = kvh * g; h < (kvh + 1) * g; ++h) {
           std::vector<double> s(tokens.size());
           double mx = -1e300, sum = 0;
@@ -175,7 +247,10 @@ struct Reference {
   std::vector<int> greedy(const std::vector<int>& prompt, int n) {
     std::vector<int> tokens = prompt;
     std::vector<float> logits;
-    for (size_t p = 0; p < prompt.size(); ++p) logits = step(prompt[p], static_cast<int>(p), /*dense=*/true);
+    for (size_t p = 0; p < prompt.size(); ++p) {
+      logits = step(prompt[p], static_cast<int>(p), /*dense=*/true);
+      compress();
+    }
     const int P = static_cast<int>(prompt.size());
     const int f = o.attn == Attention::Resa ? o.rectify_every : 0;
     std::vector<int> out;
@@ -185,8 +260,9 @@ struct Reference {
       tokens.push_back(next);
       if (c + 1 == n) break;
       if (f > 0 && c > 0 && c % f == 0)
-        for (int p = P + c - f; p < P + c; ++p) step(tokens[p], p, /*dense=*/true);
+        for (int p = P + c - f; p < P + c; ++p) step(tokens[p], p, /*dense=*/true, /*rewrite=*/true);
       logits = step(next, P + c, o.attn == Attention::Dense);
+      compress();
     }
     return out;
   }

@@ -22,16 +22,7 @@ using test::data_path;
 
 std::string hf_dir(const std::string& name) { return data_path("hf/" + name); }
 
-// Throws? With a message containing `needle`?
-template <class F>
-void expect_error(F&& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one mentioning \"" << needle << "\"";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
+using test::expect_error;
 
 TEST(HfConfig, Qwen2Transformers5Spelling) {
   HfCheckpoint ck = load_hf_checkpoint(hf_dir("tiny-qwen2-f32"));
