@@ -16,6 +16,7 @@
 // Sized once (capacity entries, rounded up to whole blocks); storing and compacting allocate nothing.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -66,6 +67,12 @@ struct KvCache {
   // entries after the span move down by span - n_keep. Positions move with their entries; summaries are rebuilt from
   // the first block that changed. The layer's length shrinks by span - n_keep.
   void compact(int layer, int from, int span, const int* keep, int n_keep);
+
+  // Empties the cache (every layer's length 0, nothing frozen); the memory stays.
+  void clear() {
+    std::fill(lengths.begin(), lengths.end(), 0);
+    frozen = 0;
+  }
 
   // Entries [0, n) of one layer and head as f32 rows [n][head_dim].
   void load(int layer, int head, int n, float* k_out, float* v_out) const;

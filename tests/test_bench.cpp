@@ -9,8 +9,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "attention/lagkv.hpp"
 #include "attention/sparse_select.hpp"
 #include "bench/kv_fill.hpp"
+#include "kv_cache.hpp"
 #include "model/model.hpp"
 #include "resa/bench.hpp"
 #include "resa/resa.hpp"
@@ -255,6 +257,54 @@ TEST(Bench, PrefillFillAndFileModelLimits) {
   const std::vector<BenchRow> rows = run_bench(shipped, o, fake_machine());
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].fill, "prefill");  // auto: prefill up to 4096
+}
+
+// Under LagKV: pp from an empty cache (depth 0) holds the closed form's entries for its prompt; tg continues the cache
+// from where it is (repetitions continue one another), by a synthetic fill compressed on the same schedule beyond
+// the prefilled part; a prompt test at a depth is refused.
+TEST(Bench, LagKvRowsHoldTheCompressedCache) {
+  Tiny t;
+  BenchOptions o;
+  o.n_prompt = 100;
+  o.n_gen = 0;
+  o.depths = {0};
+  o.policies = {Attention::Dense};
+  o.attention.prefill = Prefill::LagKv;
+  o.attention.lag_sink = 4;
+  o.attention.lag_size = 16;
+  o.attention.lag_ratio = 0.25;
+  o.repetitions = 2;
+  std::vector<BenchRow> rows = run_bench(t.model, o, fake_machine());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].kv_tokens, lagkv_length(100, o.attention));
+  EXPECT_EQ(rows[0].kv_bytes, static_cast<double>(rows[0].kv_tokens) * kv_bytes_per_token(t.config(), DType::BF16));
+  EXPECT_GT(rows[0].gflops, 0);
+
+  o.n_prompt = 0;
+  o.n_gen = 8;
+  o.depths = {300};
+  o.policies = {Attention::Dense, Attention::Resa};
+  o.attention.rectify_every = 8;
+  o.attention.block_size = 4;
+  o.attention.min_blocks = 4;
+  o.fill = BenchFill::Synthetic;
+  rows = run_bench(t.model, o, fake_machine());
+  ASSERT_EQ(rows.size(), 2u);
+  // Dense: 300 filled, a warm-up step, 2 x 8 steps; then ReSA the same again.
+  EXPECT_EQ(rows[0].kv_tokens, lagkv_length(300 + 1 + 16, o.attention));
+  EXPECT_EQ(rows[1].kv_tokens, lagkv_length(300 + 2 * (1 + 16), o.attention));
+  EXPECT_EQ(rows[1].rectify_passes, 1);
+  EXPECT_LT(rows[0].bytes_per_token, closed_form_bytes(t.config(), t.model.data->weights, o.attention,
+                                                       Attention::Dense, 300, 8, 1))
+      << "reads the compressed cache, not 300 positions";
+
+  o.n_prompt = 8;
+  try {
+    run_bench(t.model, o, fake_machine());
+    ADD_FAILURE() << "pp at a depth ran under LagKV";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("runs at depth 0 only"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Bench, BadOptionsAreErrors) {

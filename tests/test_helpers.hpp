@@ -1,4 +1,4 @@
-// Shared by the unit tests: paths of the shipped model and the golden files, a temporary directory, error checks.
+// Shared by the unit tests: paths of the shipped model and the golden files, and a temporary directory.
 #pragma once
 
 #include <filesystem>
@@ -6,23 +6,10 @@
 #include <iterator>
 #include <string>
 
-#include <gtest/gtest.h>
 #include <unistd.h>
-
-#include "resa/resa.hpp"
 
 namespace resa::test {
 
-// Throws resa::Error with a message containing `needle`?
-template <class F>
-void expect_error(F&& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one mentioning \"" << needle << "\"";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
 
 inline std::string model_path() { return std::string(RESA_MODELS_DIR) + "/stories260K/stories260K.bin"; }
 inline std::string tokenizer_path() { return std::string(RESA_MODELS_DIR) + "/stories260K/tok512.bin"; }

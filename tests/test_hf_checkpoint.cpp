@@ -11,6 +11,7 @@
 #include "model/safetensors.hpp"
 #include "resa/resa.hpp"
 #include "safetensors_helpers.hpp"
+#include "expect_error.hpp"
 #include "test_helpers.hpp"
 
 namespace resa {

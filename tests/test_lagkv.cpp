@@ -22,6 +22,7 @@
 #include "resa/resa.hpp"
 #include "simd/convert.hpp"
 #include "simd/kernels.hpp"
+#include "expect_error.hpp"
 #include "test_helpers.hpp"
 
 namespace resa {

@@ -97,7 +97,14 @@ struct Context {
   std::string commit = RESA_COMMIT;
   std::string kv;
   std::string products;  // what pp's and the rectify pass's weight products run on
+  AttentionOptions prefill;  // how the cache is filled (prefill and LagKV's knobs)
 };
+
+std::string prefill_description(const AttentionOptions& o) {
+  if (o.prefill == Prefill::Dense) return "dense";
+  return fmt::format("lagkv, sink {}, partitions of {}, ratio {} (pp from an empty cache; tg repetitions continue)",
+                     o.lag_sink, o.lag_size, o.lag_ratio);
+}
 
 std::string header(const Context& x, const BenchArgs& a) {
   const BenchMachine& mc = x.machine;
@@ -128,22 +135,23 @@ std::string header(const Context& x, const BenchArgs& a) {
                                                    : "synthetic",
                    a.opt.repetitions, o.sparse_ratio, o.block_size, o.min_blocks, o.local_blocks, o.sink_blocks,
                    o.rectify_every);
+  s += fmt::format("prefill: {}\n", prefill_description(o));
   return s;
 }
 
 void print_md(const Context& x, const BenchArgs& a, const std::vector<BenchRow>& rows) {
   fmt::print("{}\n", header(x, a));
   fmt::print("| test | depth | attn | fill | t/s | ms/tok | GB/tok | GB/s | % bw | GFLOP/s | % peak | "
-             "ms: matmul / attn / select / rectify / rest |\n");
-  fmt::print("|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+             "ms: matmul / attn / select / rectify / rest | KV held |\n");
+  fmt::print("|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
   for (const BenchRow& r : rows) {
     const std::string split = fmt::format("{} / {} / {} / {} / {}", short_num(r.ms_matmul), short_num(r.ms_attention),
                                           short_num(r.ms_select), short_num(r.ms_rectify), short_num(r.ms_rest));
-    fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} | {} | {} | {} | {} | {} |\n", r.test, r.depth,
-               attention_name(r.attn), r.fill, r.tokens_per_s, r.tokens_per_s_sd, short_num(r.ms_per_token),
+    fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} | {} | {} | {} | {} | {} | {} MB, {} tok |\n", r.test,
+               r.depth, attention_name(r.attn), r.fill, r.tokens_per_s, r.tokens_per_s_sd, short_num(r.ms_per_token),
                short_num(r.bytes_per_token / 1e9), num(r.achieved_gb_per_s, "{:.1f}"),
                num(100 * r.bandwidth_share, "{:.0f}"), num(r.gflops, "{:.1f}"), num(100 * r.peak_share, "{:.1f}"),
-               split);
+               split, short_num(r.kv_bytes / 1e6), r.kv_tokens);
   }
 }
 
@@ -180,6 +188,12 @@ nlohmann::json row_json(const Context& x, const BenchRow& r) {
   j["ms_rest"] = num_json(r.ms_rest);
   j["rectify_passes"] = num_json(r.rectify_passes);
   j["rectify_skipped"] = num_json(r.rectify_skipped);
+  j["prefill"] = prefill_name(x.prefill.prefill);
+  j["lag_sink"] = x.prefill.lag_sink;
+  j["lag_size"] = x.prefill.lag_size;
+  j["lag_ratio"] = x.prefill.lag_ratio;
+  j["kv_tokens"] = r.kv_tokens;
+  j["kv_bytes"] = r.kv_bytes;
   return j;
 }
 
@@ -193,7 +207,8 @@ void print_csv(const Context& x, const std::vector<BenchRow>& rows) {
   const char* keys[] = {"test", "depth", "attn", "fill", "threads", "weights", "kv_type", "isa", "tokens_per_s",
                         "tokens_per_s_sd", "ms_per_token", "bytes_per_token", "achieved_gb_per_s",
                         "bandwidth_gb_per_s", "bandwidth_share", "gflops", "peak_gflops", "peak_share", "ms_matmul",
-                        "ms_attention", "ms_select", "ms_rectify", "ms_rest", "rectify_passes", "rectify_skipped"};
+                        "ms_attention", "ms_select", "ms_rectify", "ms_rest", "rectify_passes", "rectify_skipped",
+                        "prefill", "lag_ratio", "kv_tokens", "kv_bytes"};
   std::string line;
   for (const char* k : keys) line += (line.empty() ? "" : ",") + std::string(k);
   fmt::print("{}\n", line);
@@ -268,6 +283,7 @@ int run_bench_command(BenchArgs& a) {
   x.max_positions = info.max_seq_len;
   x.kv = a.opt.kv_type == KvType::F32 ? "f32" : "bf16";
   x.products = prefill_products(model, a.opt.kv_type);
+  x.prefill = a.opt.attention;
   check_bench_options(model, a.opt);
   if (tty) a.opt.progress("measuring the read bandwidth and compute peaks");
   x.machine = measure_machine(a.opt.threads);

@@ -84,13 +84,21 @@ struct BenchRow {
   // pp: the pass's floating-point operations per second (weight products, attention, the LM head of the last
   // position) and their share of the machine's peak_gflops().
   double gflops = 0, peak_share = 0;
+  // What the KV cache holds after the test: entries per KV head (fewer than the positions under LagKV) and bytes
+  // (keys and values of every layer and head).
+  int kv_tokens = 0;
+  double kv_bytes = 0;
 };
 
 // Throws the Error run_bench() would for these options, before anything is measured.
 void check_bench_options(const Model& model, const BenchOptions& opt);
 
 // Runs every (depth, policy, test) with opt.repetitions repetitions each; rows ordered by test, depth, policy. The
-// context is sized to the largest depth + n_prompt + n_gen. Throws Error on bad options, and when that context is
+// context is sized to the largest depth + n_prompt + n_gen. Under --prefill lagkv (opt.attention.prefill) a prompt
+// test runs at depth 0 only, on an emptied cache each repetition (a compressed cache cannot be rewound), and the
+// repetitions of a generation test continue one another rather than rewinding (each after the last; the context
+// grows by n_gen per repetition); a depth is reached by LagKV's own prefill or a synthetic fill compressed on the
+// same schedule. Throws Error on bad options, and when that context is
 // beyond the maximum positions of a model loaded from a file.
 std::vector<BenchRow> run_bench(const Model& model, const BenchOptions& opt, const BenchMachine& machine);
 

@@ -43,6 +43,15 @@ double stddev(const std::vector<double>& v) {
   return std::sqrt(s / (v.size() - 1));
 }
 
+bool lagkv(const BenchOptions& o) { return o.attention.prefill == Prefill::LagKv; }
+
+// Generation runs that need positions of their own: under LagKV every repetition of every policy at every depth
+// continues the last (plus a warm-up step each); otherwise they rewind, and one run's positions serve all.
+int64_t generation_runs(const BenchOptions& o) {
+  if (!lagkv(o)) return 1;
+  return static_cast<int64_t>(o.depths.size()) * o.policies.size() * (o.repetitions + 1);
+}
+
 void check(const ModelData& m, const BenchOptions& o) {
   const ModelConfig& c = m.config;
   if (o.n_prompt < 0) throw Error(fmt::format("the prompt length (-p) must be >= 0, got {}", o.n_prompt));
@@ -54,11 +63,19 @@ void check(const ModelData& m, const BenchOptions& o) {
   if (o.policies.empty()) throw Error("no attention policy given (--attn)");
   if (o.repetitions < 1) throw Error(fmt::format("the repetitions (-r) must be >= 1, got {}", o.repetitions));
   if (o.threads < 0) throw Error(fmt::format("the number of threads must be >= 0, got {}", o.threads));
+  if (o.attention.prefill == Prefill::LagKv && o.n_prompt > 0 &&
+      std::any_of(o.depths.begin(), o.depths.end(), [](int d) { return d > 0; }))
+    throw Error("with --prefill lagkv a prompt test (-p) runs at depth 0 only (a compressed cache cannot be rewound "
+                "to a depth): measure pp with -d 0, and tg at depths with -p 0");
   if (o.ubatch < 1 || o.ubatch > 65536)
     throw Error(fmt::format("the rows per forward chunk (-u) must be in [1, 65536], got {}", o.ubatch));
-  check_attention_options(o.attention);
+  for (Attention a : o.policies) {  // the knobs as each policy measured uses them
+    AttentionOptions each = o.attention;
+    each.attn = a;
+    check_attention_options(each);
+  }
   const int64_t context = static_cast<int64_t>(*std::max_element(o.depths.begin(), o.depths.end())) + o.n_prompt +
-                          o.n_gen;
+                          o.n_gen * generation_runs(o);
   if (context > std::numeric_limits<int>::max() / 2)
     throw Error(fmt::format("depth + prompt + generated tokens is {} positions: too many", context));
   if (!m.synthetic && context > c.max_seq_len)
@@ -67,14 +84,36 @@ void check(const ModelData& m, const BenchOptions& o) {
                             context, c.max_seq_len));
 }
 
+// Cache entries the rows of a LagKV prefill of n tokens from an empty cache attend to, summed: the schedule of
+// lib/attention/lagkv.hpp replayed on lengths alone (chunks up to two partitions in the tail, capped at ubatch rows).
+double lagkv_entries_seen(const AttentionOptions& o, int n, int ubatch) {
+  const int S = o.lag_sink, L = o.lag_size, keep = lag_keep(o);
+  int64_t len = 0, frozen = 0;
+  double seen = 0;
+  for (int done = 0; done < n;) {
+    const int rows = static_cast<int>(std::min<int64_t>({ubatch, n - done, std::max<int64_t>(1, std::max<int64_t>(frozen, S) + 2 * L - len)}));
+    seen += static_cast<double>(rows) * len + static_cast<double>(rows) * (rows + 1) / 2;
+    len += rows;
+    done += rows;
+    for (int64_t from = std::max<int64_t>(frozen, S); len - from >= 2 * L; from = std::max<int64_t>(frozen, S)) {
+      len -= L - keep;
+      frozen = from + keep;
+    }
+  }
+  return seen;
+}
+
 // Floating-point operations of a prefill of n tokens at positions d .. d+n-1: every weight product (2 per
-// multiply-add), attention's q·k and p·v over the positions each row sees, and the LM head for the last row.
-double prefill_flops(const ModelConfig& c, const Weights& w, int d, int n) {
+// multiply-add), attention's q·k and p·v over the entries each row sees (under LagKV, the compressed cache's), and
+// the LM head for the last row.
+double prefill_flops(const ModelConfig& c, const Weights& w, int d, int n, const AttentionOptions& o, int ubatch) {
   double layer = 0;
   for (const Mat* mat : {&w.layers[0].wq, &w.layers[0].wk, &w.layers[0].wv, &w.layers[0].wo, &w.layers[0].w_gate,
                          &w.layers[0].w_up, &w.layers[0].w_down})
     layer += static_cast<double>(mat->rows) * mat->cols;
-  const double seen = static_cast<double>(n) * d + static_cast<double>(n) * (n + 1) / 2;  // sum of d + i + 1
+  const double seen = o.prefill == Prefill::LagKv
+                          ? lagkv_entries_seen(o, n, ubatch)
+                          : static_cast<double>(n) * d + static_cast<double>(n) * (n + 1) / 2;  // sum of d + i + 1
   return 2.0 * n * layer * c.n_layers + 4.0 * c.n_layers * c.n_heads * c.head_dim * seen +
          2.0 * static_cast<double>(w.lm_head.rows) * w.lm_head.cols;
 }
@@ -93,6 +132,7 @@ struct Bench {
   }
 
   void fill_to(int depth) {
+    if (lagkv(o)) return fill_lagkv_to(depth);
     if (depth <= valid) return;
     set_decode_attention(s, Attention::Dense);  // a one-token chunk of the fill is a decode step: dense, as prefill is
     const BenchFill how =
@@ -119,6 +159,34 @@ struct Bench {
     valid = depth;
   }
 
+  // Under LagKV the cache only grows: from the position it has reached (generation tests continue) to depth, by the
+  // real prefill (its chunks compress as they go) or by synthetic entries added chunk by chunk on the same schedule.
+  void fill_lagkv_to(int depth) {
+    const int from = s.kv.next_position();
+    if (depth <= from) return;
+    const BenchFill how =
+        o.fill != BenchFill::Auto ? o.fill : depth > kAutoPrefillDepth ? BenchFill::Synthetic : BenchFill::Prefill;
+    const std::string name = how == BenchFill::Prefill ? "prefill" : "synthetic";
+    filled_by = filled_by.empty() || filled_by == name ? name : "prefill+synthetic";
+    if (how == BenchFill::Prefill) {
+      for (int at = from; at < depth; at += kFillChunk) {
+        say(fmt::format("depth {}: lagkv prefill {}/{}", depth, at, depth));
+        forward(m, s, tokens.data() + at, std::min(kFillChunk, depth - at), at);
+      }
+    } else {
+      if (from < kCalibrationTokens) forward(m, s, tokens.data() + from, kCalibrationTokens - from, from);
+      const KvStatistics st = kv_statistics(s.kv, std::min(s.kv.length(0), 4 * kCalibrationTokens));
+      say(fmt::format("depth {}: synthetic lagkv fill from {}", depth, s.kv.next_position()));
+      for (int pos = s.kv.next_position(); pos < depth;) {
+        const int rows = std::min(lagkv_chunk_rows(s.kv, s.attn, depth - pos), depth - pos);
+        fill_kv_synthetic(s.kv, st, s.kv.length(0), s.kv.length(0) + rows, o.seed + static_cast<uint64_t>(pos), pos);
+        lagkv_compress(s.kv, s.attn, s.lag_scratch);
+        pos += rows;
+      }
+    }
+    valid = s.kv.next_position();
+  }
+
   BenchRow row(const char* kind, int n, int depth, Attention attn) const {
     BenchRow r;
     r.test = fmt::format("{}{}", kind, n);
@@ -137,11 +205,12 @@ struct Bench {
   BenchRow prompt_test(int depth, Attention attn) {
     BenchRow r = row("pp", o.n_prompt, depth, attn);
     std::vector<double> rate, ms, gflops;
-    const double flops = prefill_flops(m.config, m.weights, depth, o.n_prompt);
+    const double flops = prefill_flops(m.config, m.weights, depth, o.n_prompt, s.attn, s.max_rows);
     const Profile before = s.profile;
     s.profile.timed = true;
     for (int rep = 0; rep < o.repetitions; ++rep) {
       say(fmt::format("depth {}, {}: pp{} {}/{}", depth, attention_name(attn), o.n_prompt, rep + 1, o.repetitions));
+      if (lagkv(o)) s.kv.clear();  // depth 0 (check()): the prompt from an empty cache every time
       const double t0 = now_seconds();
       forward(m, s, tokens.data() + depth, o.n_prompt, depth);
       const double t = now_seconds() - t0;
@@ -156,6 +225,7 @@ struct Bench {
     r.peak_share = machine.peak_gflops() > 0 ? r.gflops / machine.peak_gflops() : std::nan("");
     s.profile.timed = false;
     split_phases(r, before, static_cast<double>(o.n_prompt) * o.repetitions);
+    held(r);
     return r;
   }
 
@@ -174,8 +244,11 @@ struct Bench {
   // positions are rectified, so a run pays one pass per f tokens, as generation does.
   BenchRow generation_test(int depth, Attention attn) {
     BenchRow r = row("tg", o.n_gen, depth, attn);
-    const int f = rectify_period(s.attn);
-    forward_token(m, s, tokens[depth], depth);  // warm-up step, as llama-bench does
+    const int f = s.policy.rectify_every;
+    // Under LagKV the steps continue from where the cache is (the schedule cannot be rewound), else from depth.
+    int start = lagkv(o) ? s.kv.next_position() : depth;
+    forward_token(m, s, tokens[start], start);  // warm-up step, as llama-bench does
+    if (lagkv(o)) ++start;
     std::vector<double> rate, ms;
     const Profile before = s.profile;
     const AttentionCounters counters_before = s.counters;
@@ -184,10 +257,11 @@ struct Bench {
       say(fmt::format("depth {}, {}: tg{} {}/{}", depth, attention_name(attn), o.n_gen, rep + 1, o.repetitions));
       const double t0 = now_seconds();
       for (int i = 1; i <= o.n_gen; ++i) {
-        forward_token(m, s, tokens[depth + i - 1], depth + i - 1);
-        if (rectify_due(i, f)) rectify(m, s, tokens.data(), depth + i, f);
+        forward_token(m, s, tokens[start + i - 1], start + i - 1);
+        if (rectify_due(i, f)) rectify(m, s, tokens.data(), start + i, f);
       }
       const double t = now_seconds() - t0;
+      if (lagkv(o)) start += o.n_gen;
       rate.push_back(o.n_gen / t);
       ms.push_back(t * 1e3 / o.n_gen);
     }
@@ -204,7 +278,13 @@ struct Bench {
     r.rectify_passes = static_cast<double>(s.counters.rectify_passes - counters_before.rectify_passes) / o.repetitions;
     r.rectify_skipped =
         static_cast<double>(s.counters.rectify_skipped - counters_before.rectify_skipped) / o.repetitions;
+    held(r);
     return r;
+  }
+
+  void held(BenchRow& r) const {
+    r.kv_tokens = s.kv.length(0);
+    r.kv_bytes = static_cast<double>(s.kv.bytes_used());
   }
 };
 
@@ -234,7 +314,7 @@ std::vector<BenchRow> run_bench(const Model& model, const BenchOptions& opt, con
   std::vector<int> depths = opt.depths;
   std::sort(depths.begin(), depths.end());
   depths.erase(std::unique(depths.begin(), depths.end()), depths.end());
-  const int context = depths.back() + opt.n_prompt + opt.n_gen;
+  const int context = static_cast<int>(depths.back() + opt.n_prompt + opt.n_gen * generation_runs(opt) + 1);
 
   // One state for every policy (it holds the sparse policies' scratch; the policy is switched per test), so each
   // depth is filled once.
@@ -250,6 +330,7 @@ std::vector<BenchRow> run_bench(const Model& model, const BenchOptions& opt, con
   const int warm = std::min(kCalibrationTokens, context - 1);
   if (warm > 0) forward(m, b.s, b.tokens.data(), warm, 0);
   forward_token(m, b.s, b.tokens[warm], warm);
+  if (lagkv(opt)) b.s.kv.clear();  // LagKV's cache only grows: start it empty
 
   std::vector<BenchRow> rows;
   for (int d : depths) {

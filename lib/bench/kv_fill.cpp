@@ -29,7 +29,8 @@ KvStatistics kv_statistics(const KvCache& kv, int n) {
   return st;
 }
 
-void fill_kv_synthetic(KvCache& kv, const KvStatistics& st, int from, int to, uint64_t seed) {
+void fill_kv_synthetic(KvCache& kv, const KvStatistics& st, int from, int to, uint64_t seed, int first_pos) {
+  if (first_pos < 0) first_pos = from;
   constexpr int kChunk = 256;
   const int kv_dim = kv.n_kv_heads * kv.head_dim;
 #pragma omp parallel
@@ -59,7 +60,7 @@ void fill_kv_synthetic(KvCache& kv, const KvStatistics& st, int from, int to, ui
             k[static_cast<size_t>(t) * kv_dim + d] = km[d] + ks[d] * normal();
             v[static_cast<size_t>(t) * kv_dim + d] = vm[d] + vs[d] * normal();
           }
-        kv.store(l, pos, n, k.data(), v.data());
+        kv.store(l, pos, n, k.data(), v.data(), first_pos + (pos - from));
       }
     }
   }

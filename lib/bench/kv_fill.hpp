@@ -18,8 +18,9 @@ struct KvStatistics {
 // Over the positions [0, n) the cache holds (n >= 2).
 KvStatistics kv_statistics(const KvCache& kv, int n);
 
-// Positions [from, to) of every layer and KV head: mean + sd * z with z close to a standard normal (a sum of four
-// uniforms), from seed (the same seed, the same cache whatever the threads), stored through KvCache::store.
-void fill_kv_synthetic(KvCache& kv, const KvStatistics& stats, int from, int to, uint64_t seed);
+// Entries [from, to) of every layer and KV head: mean + sd * z with z close to a standard normal (a sum of four
+// uniforms), from seed (the same seed, the same cache whatever the threads), stored through KvCache::store as
+// positions first_pos.. (first_pos < 0: from.., the uncompressed cache).
+void fill_kv_synthetic(KvCache& kv, const KvStatistics& stats, int from, int to, uint64_t seed, int first_pos = -1);
 
 }  // namespace resa
