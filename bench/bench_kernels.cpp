@@ -114,8 +114,11 @@ void BM_dense_decode_attn(benchmark::State& st) {
   const ModelConfig c = qwen_layer();
   RunState& s = state_for(ctx);
   const Clock::time_point t0 = Clock::now();
+  const LayerCache cache{&s.kv, 0, ctx};
+  const AttentionRows io{s.q.data(), s.xb.data(), c.q_dim()};
+  const int threads = omp_get_max_threads();
   for (auto _ : st) {
-    dense_decode(c, s, 0, ctx, ctx - 1);
+    dense_decode(c, cache, io, s.attn, s.decode, threads, false);
     benchmark::DoNotOptimize(s.xb.data());
   }
   const double sec = since(t0);
@@ -126,21 +129,21 @@ void BM_sparse_decode_attn(benchmark::State& st) {
   const int ctx = static_cast<int>(st.range(0));
   const ModelConfig c = qwen_layer();
   RunState& s = state_for(ctx);
-  const double before = s.counters.bytes_read;
-  const int64_t blocks_before = s.counters.blocks_selected;
+  const LayerCache cache{&s.kv, 0, ctx};
+  const AttentionRows io{s.q.data(), s.xb.data(), c.q_dim()};
+  const int threads = omp_get_max_threads();
+  DecodeStep step;
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
-    sparse_decode(c, s, 0, ctx, ctx - 1);
+    step = sparse_decode(c, cache, io, s.attn, s.decode, threads, false);
     benchmark::DoNotOptimize(s.xb.data());
   }
   const double sec = since(t0);
-  const double per = (s.counters.bytes_read - before) / static_cast<double>(st.iterations());
-  const double tokens = static_cast<double>(s.counters.blocks_selected - blocks_before) / st.iterations() /
-                        c.n_kv_heads * kBlock;
+  const double tokens = static_cast<double>(step.blocks_selected) * kBlock;  // the same selection every iteration
   const int n_blocks = (ctx + kBlock - 1) / kBlock;
-  set_shares(st, per, 4.0 * c.n_heads * tokens * c.head_dim + 3.0 * c.n_kv_heads * n_blocks * c.head_dim, sec);
-  st.counters["blocks"] = static_cast<double>(s.counters.blocks_selected - blocks_before) / st.iterations() /
-                          c.n_kv_heads;
+  set_shares(st, step.kv_bytes,
+             4.0 * c.n_heads * tokens * c.head_dim + 3.0 * c.n_kv_heads * n_blocks * c.head_dim, sec);
+  st.counters["blocks"] = step.blocks_selected;
 }
 
 void BM_block_select(benchmark::State& st) {
@@ -148,7 +151,9 @@ void BM_block_select(benchmark::State& st) {
   const ModelConfig c = qwen_layer();
   RunState& s = state_for(ctx);
   const Clock::time_point t0 = Clock::now();
-  for (auto _ : st) benchmark::DoNotOptimize(sparse_select(c, s, 0, ctx - 1));
+  const LayerCache cache{&s.kv, 0, ctx};
+  const int threads = omp_get_max_threads();
+  for (auto _ : st) benchmark::DoNotOptimize(sparse_select(c, cache, s.q.data(), s.attn, s.decode, threads));
   const double sec = since(t0);
   const int n_blocks = (ctx + kBlock - 1) / kBlock;
   set_shares(st, 2.0 * c.n_kv_heads * n_blocks * c.head_dim * 2, 3.0 * c.n_kv_heads * n_blocks * c.head_dim, sec);
@@ -159,8 +164,10 @@ void BM_rectify(benchmark::State& st) {
   const ModelConfig c = qwen_layer();
   RunState& s = state_for(ctx);
   const Clock::time_point t0 = Clock::now();
+  const LayerCache cache{&s.kv, 0, ctx};
+  const AttentionRows io{s.q.data(), s.xb.data(), c.q_dim()};
   for (auto _ : st) {
-    dense_causal(c, s, 0, ctx - f, f);
+    dense_causal(c, cache, io, ctx - f, f, s.causal, s.threads);
     benchmark::DoNotOptimize(s.xb.data());
   }
   const double sec = since(t0);

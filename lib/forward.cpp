@@ -74,31 +74,15 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   s.attn = attn;
   s.policy = make_policy(attn);
   s.kv = make_kv_cache(c, s.policy.capacity(context, attn), kv_type, attn.block_size);
-  if (attn.prefill == Prefill::LagKv) s.lag_scratch = make_lagkv_scratch(s.threads, c.n_kv_heads, c.head_dim, attn);
+  if (attn.prefill == Prefill::LagKv) s.lag_scratch = make_lagkv_scratch(c.n_kv_heads, c.head_dim, attn);
   s.sparse_encoded.assign(context, 0);
-  // One thread's buffer 4 KB clear of the next (the same reason as in dense.cpp).
-  s.rows_out_per_thread = static_cast<size_t>(kCausalRows) * c.q_dim() / c.n_kv_heads + 1024;
-  s.rows_out.assign(T * s.rows_out_per_thread, 0.0f);
+  s.causal = make_causal_scratch(c, s.threads);
   s.gemm_input = kv_type == DType::F32 ? GemmInput::F32 : GemmInput::Bf16;
   if (R > 1 && s.gemm_input == GemmInput::Bf16)
     s.xbf.assign(R * std::max({c.dim, c.hidden_dim, c.q_dim()}), 0);
   s.logits.assign(c.vocab_size, 0.0f);
 
-  // Decode attention: the block lists and the flash-decoding splits (dense and sparse), the selection's scratch.
-  const size_t H = c.n_kv_heads, nb = s.kv.n_blocks, g = c.n_heads / c.n_kv_heads, hd = c.head_dim;
-  s.all_blocks.resize(nb);
-  std::iota(s.all_blocks.begin(), s.all_blocks.end(), 0);
-  s.split_blocks = std::max(1, kSplitTokens / attn.block_size);
-  s.max_splits = std::min(kMaxSplits, (s.kv.n_blocks + s.split_blocks - 1) / s.split_blocks);
-  s.part_acc.assign(H * s.max_splits * g * hd, 0.0f);
-  s.part_m.assign(H * s.max_splits * g, 0.0f);
-  s.part_l.assign(H * s.max_splits * g, 0.0f);
-  if (attn.attn != Attention::Dense) {
-    s.selected.assign(H * nb, 0);
-    s.qbar.assign(H * hd, 0.0f);
-    s.scores.assign(H * nb, 0.0f);
-    s.select_work.assign(H * nb, 0);
-  }
+  s.decode = make_decode_scratch(c, s.kv, attn);
   return s;
 }
 
@@ -210,20 +194,54 @@ void matmul_add(RunState& s, float* x, const float* X, int n, const Mat& W) {
 
 enum class Pass { Prefill, Decode, Rectify };
 
-// A chunk's attention in one layer: its rows' entries are first .. first+n-1, the first a decode step's at
-// position pos. Prefill and the rectify pass attend causally over the cache; a decode step as the policy says.
-void attend(const ModelConfig& c, RunState& s, Pass pass, int layer, int first, int n, int pos) {
-  if (pass == Pass::Decode) return s.policy.decode(c, s, layer, first + 1, pos);
-  dense_causal(c, s, layer, first, n);
+// Attention in one layer for the chunk's rows r0 .. r0+n-1, whose entries are first .. first+n-1 (a decode step's
+// token at position pos). Prefill and the rectify pass attend causally over the cache; a decode step as the policy
+// says, its counts and the rectifier's mark recorded here.
+void attend(const ModelConfig& c, RunState& s, Pass pass, int layer, int first, int n, int pos, int r0) {
+  const LayerCache cache{&s.kv, layer, first + n};
+  const size_t at = static_cast<size_t>(r0) * c.q_dim();
+  const AttentionRows io{s.q.data() + at, s.xb.data() + at, c.q_dim()};
+  if (pass != Pass::Decode) {
+    s.profile.kv_bytes += dense_causal(c, cache, io, first, n, s.causal, s.threads);
+    return;
+  }
+  const DecodeStep st = s.policy.decode(c, cache, io, s.attn, s.decode, omp_get_max_threads(), s.profile.timed);
+  s.profile.kv_bytes += st.kv_bytes;
+  s.profile.select_s += st.select_s;
+  if (st.left_out) s.sparse_encoded[pos] = 1;
+  if (st.sparse) {
+    AttentionCounters& count = s.counters;
+    count.bytes_read += st.kv_bytes;
+    count.bytes_dense += st.bytes_dense;
+    count.selections += c.n_kv_heads;
+    count.blocks_selected += static_cast<int64_t>(st.blocks_selected) * c.n_kv_heads;
+  }
 }
 
 // attend(), its time in state.profile.attention_s less what block selection took (select_s).
-void attention(const ModelConfig& c, RunState& s, Pass pass, int layer, int first, int n, int pos) {
+void attention(const ModelConfig& c, RunState& s, Pass pass, int layer, int first, int n, int pos, int r0) {
   Profile& p = s.profile;
   const double select_before = p.select_s;
   double t = 0;
-  timed(p.timed, t, [&] { attend(c, s, pass, layer, first, n, pos); });
+  timed(p.timed, t, [&] { attend(c, s, pass, layer, first, n, pos, r0); });
   p.attention_s += t - (p.select_s - select_before);
+}
+
+// The chunk's keys and values into layer l's cache and its attention there, in steps of at most the policy's room,
+// the policy acting on the layer's cache after each (LagKV: up to where the tail holds two partitions, then
+// compression). Each step so attends to the cache exactly as SPEC §3.3's chunk-by-chunk schedule has it, while the
+// chunk's weight products run whole: a layer's keys and values depend only on the layers below, and its compression
+// only on its own keys and values. A rectify pass rewrites entries in place: one step, nothing after.
+void store_and_attend(const ModelConfig& c, RunState& s, Pass pass, int layer, int first, int n, int pos) {
+  const size_t kv_dim = c.kv_dim();
+  for (int done = 0, entry = first; done < n;) {
+    const int rows = pass == Pass::Rectify ? n : std::min(n - done, s.policy.room(s.kv, layer, s.attn));
+    s.kv.store(layer, entry, rows, s.k.data() + done * kv_dim, s.v.data() + done * kv_dim, pos + done);
+    attention(c, s, pass, layer, entry, rows, pos + done, done);
+    if (pass != Pass::Rectify) s.policy.after_append(s.kv, layer, s.attn, s.lag_scratch);
+    done += rows;
+    entry = s.kv.length(layer);
+  }
 }
 
 // One chunk of n <= max_rows tokens at positions pos.., stored as entries first... A rectify pass stops in the last
@@ -270,9 +288,11 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
       if (!kv_only) rope(s.q.data() + static_cast<size_t>(i) * q_dim, c.n_heads, c.head_dim, cs, sn, c.rope.layout);
       rope(s.k.data() + static_cast<size_t>(i) * kv_dim, c.n_kv_heads, c.head_dim, cs, sn, c.rope.layout);
     }
-    s.kv.store(l, first, n, s.k.data(), s.v.data(), pos);
-    if (kv_only) return;  // the rectifier needs this layer's keys and values, nothing after them
-    attention(c, s, pass, l, first, n, pos);
+    if (kv_only) {  // the rectifier needs this layer's keys and values, nothing after them
+      s.kv.store(l, first, n, s.k.data(), s.v.data(), pos);
+      return;
+    }
+    store_and_attend(c, s, pass, l, first, n, pos);
     matmul_add(s, x, s.xb.data(), n, lw.wo);
 
     // MLP block: SwiGLU.
@@ -315,10 +335,10 @@ int entry_of(const KvCache& kv, int pos) {
   const int next = kv.next_position(), entry = kv.length(0) - (next - pos);
   if (pos > next)
     throw Error(fmt::format("position {} would leave a gap: the cache holds positions up to {}", pos, next - 1));
-  if (entry < kv.frozen)
+  if (entry < kv.frozen_entries(0))
     throw Error(fmt::format("position {} was compressed by LagKV and cannot be rewritten (the cache's uncompressed "
                             "tail starts at position {})",
-                            pos, next - (kv.length(0) - kv.frozen)));
+                            pos, next - (kv.length(0) - kv.frozen_entries(0))));
   return entry;
 }
 
@@ -331,10 +351,9 @@ const float* forward(const ModelData& m, RunState& s, const int* tokens, int n, 
   const int vocab = m.config.vocab_size;
   timed(s.profile.timed, s.profile.total_s, [&] {
     for (int done = 0; done < n;) {
-      const int rows = std::min({s.max_rows, n - done, s.policy.chunk_rows(s, n - done)});
+      const int rows = std::min(s.max_rows, n - done);
       forward_chunk(m, s, n == 1 ? Pass::Decode : Pass::Prefill, tokens + done, rows, pos + done, first,
                     all_logits ? all_logits + static_cast<size_t>(done) * vocab : nullptr);
-      s.policy.after_append(s);
       done += rows;
       first = s.kv.length(0);
     }

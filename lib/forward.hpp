@@ -4,15 +4,16 @@
 // lib/gemm.cpp. forward_rectify() is the rectifier's dense re-run of tokens already in the cache (SPEC §2.5).
 #pragma once
 
-#include <chrono>
 #include <vector>
 
+#include "attention/attention.hpp"
 #include "attention/lagkv.hpp"
 #include "attention/policy.hpp"
 #include "gemm.hpp"
 #include "kv_cache.hpp"
 #include "model/model.hpp"
 #include "resa/resa.hpp"
+#include "timing.hpp"
 
 namespace resa {
 
@@ -43,18 +44,6 @@ struct Profile {
   double kv_bytes = 0;     // keys, values and block summaries attention reads
 };
 
-// f(), its seconds added to `into` when `on`.
-inline double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-template <class F>
-void timed(bool on, double& into, F&& f) {
-  if (!on) return f();
-  const double t0 = now_seconds();
-  f();
-  into += now_seconds() - t0;
-}
-
 inline AttentionOptions dense_attention() {
   AttentionOptions o;
   o.attn = Attention::Dense;
@@ -77,25 +66,15 @@ struct RunState {
   std::vector<float> rope_cos, rope_sin;  // [max_rows, head_dim / 2]
   GemmInput gemm_input = GemmInput::Bf16; // a chunk's products: activations rounded to bf16, or f32 (exact mode)
   std::vector<uint16_t> xbf;              // [max_rows, max(dim, hidden_dim, q_dim)] a chunk's input rounded to bf16
-  std::vector<float> rows_out;            // causal attention: per thread, a work item's outputs (see dense.cpp)
-  size_t rows_out_per_thread = 0;
+  CausalScratch causal;                   // causal attention (prefill, rectify): per-thread output rows
   std::vector<float> logits;              // [vocab] the last position's logits
   KvCache kv;
 
   // The policy (lib/attention/policy.hpp): decode attention, prefill chunks, compression; its knobs.
   AttentionOptions attn;
   AttentionPolicy policy;
-  std::vector<LagKvScratch> lag_scratch;  // LagKV: one per thread
-  // Decode attention (SPEC §2): flash-decoding over block lists (lib/attention/flash_decode.hpp), and the sparse
-  // path's scratch.
-  std::vector<float> qbar;                // [n_kv_heads][head_dim] the group's mean query, scaled
-  std::vector<float> scores;              // [n_kv_heads][n_blocks] block scores
-  std::vector<int> all_blocks;            // [n_blocks] 0, 1, 2, ...: the dense step's block list
-  std::vector<int> selected, select_work; // [n_kv_heads][n_blocks] the blocks a sparse step attends, top-n scratch
-  int split_blocks = 0;                   // selected blocks per flash-decoding split
-  int max_splits = 0;
-  std::vector<float> part_acc;            // [n_kv_heads][max_splits][g][head_dim] unnormalised split outputs
-  std::vector<float> part_m, part_l;      // [n_kv_heads][max_splits][g] their maxima and sums
+  LagKvScratch lag_scratch;               // LagKV: compressing one layer
+  DecodeScratch decode;                   // decode attention (SPEC §2): flash-decoding splits, sparse selection
   // [context] 1 where the position's keys and values come from a decode step that attended to fewer than all blocks
   // of some layer (a sparse step outside the dense regime); 0 where they were computed densely (prefill, dense or
   // all-block steps, the rectify pass). What the rectifier has to repair.
@@ -117,9 +96,9 @@ RunState make_run_state(const ModelConfig& config, int context, DType kv_type = 
 void set_decode_attention(RunState& state, Attention a);
 
 // Runs tokens[0, n) at positions pos, pos+1, ... (pos + n <= context) through the model, in chunks of at most
-// max_rows (and as the policy cuts a prompt), and writes their keys and values into the cache: appended when pos is
+// max_rows (each layer's attention in the steps the policy allows), and writes their keys and values into the cache: appended when pos is
 // the cache's next position, else over the entries of positions pos.. and everything after them dropped (never into
-// what LagKV compressed). After each chunk or step the policy acts on the cache (LagKV compresses). Returns the logits
+// what LagKV compressed). After each step the policy acts on the layer's cache (LagKV compresses). Returns the logits
 // of the last token (a view into state.logits, or into all_logits). With all_logits (room for [n, vocab]) every
 // position's logits are written.
 const float* forward(const ModelData& model, RunState& state, const int* tokens, int n, int pos,

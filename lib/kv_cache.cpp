@@ -35,6 +35,7 @@ KvCache make_kv_cache(const ModelConfig& c, int capacity, DType dtype, int block
   }
   kv.pos.assign(heads * kv.capacity, 0);
   kv.lengths.assign(c.n_layers, 0);
+  kv.frozen.assign(c.n_layers, 0);
   return kv;
 }
 

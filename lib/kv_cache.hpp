@@ -39,11 +39,12 @@ struct KvCache {
   HugeVector<uint16_t> k16, v16, s16;    // when dtype == BF16
   std::vector<int32_t> pos;              // [n_layers][n_kv_heads][capacity] the position each entry holds
   std::vector<int> lengths;              // [n_layers] entries held by every KV head of the layer
-  // Entries [0, frozen) are final: LagKV's sink and compressed region, never scored or rewritten again (0 without
-  // compression). Rewriting entries (the rectifier) is allowed from frozen on.
-  int frozen = 0;
+  // [n_layers] entries [0, frozen[layer]) are final: LagKV's sink and compressed region, never scored or rewritten
+  // again (0 without compression). Rewriting entries (the rectifier) is allowed from there on.
+  std::vector<int> frozen;
 
   int length(int layer) const { return lengths[layer]; }
+  int frozen_entries(int layer) const { return frozen[layer]; }
   const int32_t* positions(int layer, int head) const { return pos.data() + head_offset(layer, head) / head_dim; }
   // The position after the last entry's: where the next token goes (every head's tail holds the same positions).
   int next_position() const { return lengths[0] > 0 ? positions(0, 0)[lengths[0] - 1] + 1 : 0; }
@@ -59,7 +60,7 @@ struct KvCache {
   // Stores n entries' keys and values (f32 rows [n][n_kv_heads * head_dim] each) as entries at .. at+n-1 of every KV
   // head of the layer, holding positions first_pos .. first_pos+n-1 (first_pos < 0: at, the uncompressed cache),
   // converting to the cache's dtype, and recomputes the summaries of the blocks they touch. The layer's length becomes
-  // at+n: an append writes at length(layer); a rectification rewrites the last entries (at >= frozen).
+  // at+n: an append writes at length(layer); a rectification rewrites the last entries (at >= frozen[layer]).
   void store(int layer, int at, int n, const float* k, const float* v, int first_pos = -1);
 
   // Compaction (LagKV's eviction), one layer: in every KV head h, of the span entries [from, from+span) only the
@@ -71,7 +72,7 @@ struct KvCache {
   // Empties the cache (every layer's length 0, nothing frozen); the memory stays.
   void clear() {
     std::fill(lengths.begin(), lengths.end(), 0);
-    frozen = 0;
+    std::fill(frozen.begin(), frozen.end(), 0);
   }
 
   // Entries [0, n) of one layer and head as f32 rows [n][head_dim].

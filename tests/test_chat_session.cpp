@@ -64,12 +64,27 @@ void expect_turn_two_continues_the_conversation(const AttentionOptions& attn) {
   Session fresh = make_session(m, opt);
   EXPECT_EQ(run(fresh, all), reply2);
   EXPECT_EQ(chat.n_past, fresh.n_past);
+  EXPECT_EQ(chat.state.kv.length(0), fresh.state.kv.length(0));
 }
 
 TEST(ChatSession, TurnTwoContinuesLikeAFreshRunDense) {
   AttentionOptions attn;
   attn.attn = Attention::Dense;
   expect_turn_two_continues_the_conversation(attn);
+}
+
+// With LagKV the conversation's cache is compressed on the same schedule whether it grows by turns (prompt chunks,
+// decode steps) or in one prefill: turn 2 continues as the fresh run does, and both hold the closed form's entries.
+TEST(ChatSession, TurnTwoContinuesLikeAFreshRunLagKv) {
+  for (Attention a : {Attention::Dense, Attention::Resa}) {
+    AttentionOptions attn = small_resa();
+    attn.attn = a;
+    attn.prefill = Prefill::LagKv;
+    attn.lag_sink = 4;
+    attn.lag_size = 16;
+    attn.lag_ratio = 0.5;
+    expect_turn_two_continues_the_conversation(attn);
+  }
 }
 
 // The tail reply 1 left sparse is rectified when turn 2 starts: then the whole cache equals a dense prefill of the

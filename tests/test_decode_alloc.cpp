@@ -126,6 +126,35 @@ TEST(DecodeStep, ThreadedSparseDecodeAndRectifyAllocateNothing) {
   EXPECT_GT(s.counters.selections, 0);
 }
 
+// LagKV decoding compresses a partition every lag_size steps (scores, top-k, compaction in place): on the run
+// state's scratch, nothing allocated either, with ReSA over the compressed cache and its rectify passes.
+TEST(DecodeStep, LagKvCompressionAndReSaAllocateNothing) {
+  auto m = test::synthetic_model(1200);
+  AttentionOptions o;
+  o.block_size = 8;
+  o.min_blocks = 8;
+  o.rectify_every = 16;
+  o.prefill = Prefill::LagKv;
+  o.lag_sink = 4;
+  o.lag_size = 32;
+  RunState s = make_run_state(m->data.config, 1200, DType::BF16, 0, o);
+  std::vector<int> tokens(1200);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int>(i * 31 % 600);
+  forward(m->data, s, tokens.data(), 1000, 0);
+  forward_token(m->data, s, tokens[1000], 1000);  // starts OpenMP's threads
+  const int frozen = s.kv.frozen_entries(0);
+  allocations = 0;
+  watching = true;
+  for (int pos = 1001; pos < 1100; ++pos) {
+    if (rectify_due(pos - 1000, 16)) rectify(m->data, s, tokens.data(), pos, 16);
+    forward_token(m->data, s, tokens[pos], pos);
+  }
+  watching = false;
+  EXPECT_EQ(allocations.load(), 0);
+  EXPECT_GT(s.kv.frozen_entries(0), frozen) << "partitions were compressed while watched";
+  EXPECT_GT(s.counters.rectify_passes, 0);
+}
+
 TEST(DecodeStep, AllocatesNothing) {
   expect_allocation_free_decode(test::data_path("hf/tiny-qwen2-bf16"), DType::BF16);
   expect_allocation_free_decode(test::data_path("hf/tiny-llama3-f32"), DType::F32);

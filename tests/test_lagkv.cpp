@@ -121,10 +121,10 @@ TEST_P(LagScores, TiesKeepTheLowerIndices) {
   std::vector<float> rows = random_rows(32, 2 * c.head_dim, rng);
   for (int t = 0; t < 16; ++t) std::copy(row.begin(), row.end(), rows.begin() + t * 2 * c.head_dim);  // partition 0
   kv.store(0, 0, 32, rows.data(), rows.data());
-  std::vector<LagKvScratch> scratch = make_lagkv_scratch(1, c.n_kv_heads, c.head_dim, o);
-  lagkv_select(kv, 0, 0, o, scratch[0]);
+  LagKvScratch scratch = make_lagkv_scratch(c.n_kv_heads, c.head_dim, o);
+  lagkv_select(kv, 0, 0, o, scratch);
   for (int h = 0; h < 2; ++h)
-    for (int i = 0; i < 4; ++i) EXPECT_EQ(scratch[0].keep[h * 4 + i], i) << "head " << h;
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(scratch.keep[h * 4 + i], i) << "head " << h;
   simd::use_kernels(simd::kernels_for("avx512") ? "avx512" : simd::kernels_for("avx2") ? "avx2" : "scalar");
 }
 
@@ -162,11 +162,12 @@ TEST(LagKv, CompressionKeepsWhatThePlainReferenceSelects) {
           }
       }
     }
-    std::vector<LagKvScratch> scratch = make_lagkv_scratch(2, c.n_kv_heads, c.head_dim, o);
+    LagKvScratch scratch = make_lagkv_scratch(c.n_kv_heads, c.head_dim, o);
     EXPECT_EQ(lagkv_compress(kv, o, scratch), 4);  // 5 full partitions: all but the last
     EXPECT_EQ(kv.length(0), lagkv_length(T, o));
     EXPECT_EQ(kv.length(1), 5 + 4 * 4 + 16 + 7);
-    EXPECT_EQ(kv.frozen, 5 + 4 * 4);
+    EXPECT_EQ(kv.frozen_entries(0), 5 + 4 * 4);
+    EXPECT_EQ(kv.frozen_entries(1), 5 + 4 * 4);
     for (int l = 0; l < c.n_layers; ++l)
       for (int h = 0; h < c.n_kv_heads; ++h) {
         std::vector<int> want;
@@ -292,7 +293,7 @@ TEST(LagKv, CacheLengthFollowsTheClosedFormThroughPrefillAndDecoding) {
         for (int i = 0; i < 4; ++i) EXPECT_EQ(p[i], i);
         for (int i = 1; i < s.kv.length(l); ++i) EXPECT_LT(p[i - 1], p[i]);
         EXPECT_EQ(p[s.kv.length(l) - 1], 399);
-        EXPECT_EQ(p[s.kv.frozen], 399 - (s.kv.length(l) - 1 - s.kv.frozen)) << "the tail is consecutive";
+        EXPECT_EQ(p[s.kv.frozen_entries(l)], 399 - (s.kv.length(l) - 1 - s.kv.frozen_entries(l))) << "the tail is consecutive";
       }
     // Positions LagKV compressed cannot be rewritten; the tail can.
     test::expect_error([&] { forward(m, s, ids.data() + 10, 4, 10); }, "was compressed by LagKV");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include <omp.h>
 
@@ -11,14 +12,34 @@
 
 namespace resa {
 
-void flash_decode(const ModelConfig& c, RunState& s, int layer, int n, const int* blocks, size_t head_stride,
-                  int n_sel) {
+DecodeScratch make_decode_scratch(const ModelConfig& c, const KvCache& kv, const AttentionOptions& o) {
+  DecodeScratch sc;
+  const size_t H = c.n_kv_heads, nb = kv.n_blocks, g = c.n_heads / c.n_kv_heads, hd = c.head_dim;
+  sc.all_blocks.resize(nb);
+  std::iota(sc.all_blocks.begin(), sc.all_blocks.end(), 0);
+  sc.split_blocks = std::max(1, kSplitTokens / kv.block_size);
+  sc.max_splits = std::min(kMaxSplits, (kv.n_blocks + sc.split_blocks - 1) / sc.split_blocks);
+  sc.part_acc.assign(H * sc.max_splits * g * hd, 0.0f);
+  sc.part_m.assign(H * sc.max_splits * g, 0.0f);
+  sc.part_l.assign(H * sc.max_splits * g, 0.0f);
+  if (o.attn != Attention::Dense) {
+    sc.selected.assign(H * nb, 0);
+    sc.qbar.assign(H * hd, 0.0f);
+    sc.scores.assign(H * nb, 0.0f);
+    sc.select_work.assign(H * nb, 0);
+  }
+  return sc;
+}
+
+void flash_decode(const ModelConfig& c, const LayerCache& cache, AttentionRows io, const int* blocks,
+                  size_t head_stride, int n_sel, DecodeScratch& s, int max_threads) {
   const simd::Kernels& k = simd::kernels();
-  const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, bs = s.kv.block_size;
-  const int len = n;
-  const bool bf16 = s.kv.dtype == DType::BF16;
+  const KvCache& kv = *cache.kv;
+  const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, bs = kv.block_size;
+  const int len = cache.n;
+  const bool bf16 = kv.dtype == DType::BF16;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const int threads = static_cast<int64_t>(n_sel) * bs >= 1024 ? omp_get_max_threads() : 1;
+  const int threads = static_cast<int64_t>(n_sel) * bs >= 1024 ? max_threads : 1;
 
   // The splits of every head, in any order on any thread: at least split_blocks blocks each, and at most kMaxSplits
   // of them per head (each split starts cold and is merged at the end: long contexts take longer splits).
@@ -30,16 +51,16 @@ void flash_decode(const ModelConfig& c, RunState& s, int layer, int n, const int
     const int first = sp * per, count = std::min(per, n_sel - first);
     const size_t slot = static_cast<size_t>(h) * s.max_splits + sp;
     const int* list = blocks + h * head_stride + first;
-    const float* q = s.q.data() + static_cast<size_t>(h) * g * hd;
+    const float* q = io.q + static_cast<size_t>(h) * g * hd;
     float* acc = s.part_acc.data() + slot * part;
     float* m = s.part_m.data() + slot * g;
     float* l = s.part_l.data() + slot * g;
     if (bf16)
-      k.sparse_attn_bf16(acc, m, l, q, g, static_cast<const uint16_t*>(s.kv.keys(layer, h)),
-                         static_cast<const uint16_t*>(s.kv.values(layer, h)), list, count, bs, len, hd, scale);
+      k.sparse_attn_bf16(acc, m, l, q, g, static_cast<const uint16_t*>(cache.keys(h)),
+                         static_cast<const uint16_t*>(cache.values(h)), list, count, bs, len, hd, scale);
     else
-      k.sparse_attn_f32(acc, m, l, q, g, static_cast<const float*>(s.kv.keys(layer, h)),
-                        static_cast<const float*>(s.kv.values(layer, h)), list, count, bs, len, hd, scale);
+      k.sparse_attn_f32(acc, m, l, q, g, static_cast<const float*>(cache.keys(h)),
+                        static_cast<const float*>(cache.values(h)), list, count, bs, len, hd, scale);
   });
 
   // Merge each query head's splits by log-sum-exp, in split order.
@@ -48,7 +69,7 @@ void flash_decode(const ModelConfig& c, RunState& s, int layer, int n, const int
       const size_t first = static_cast<size_t>(h) * s.max_splits;
       float mx = -std::numeric_limits<float>::infinity();
       for (int sp = 0; sp < n_splits; ++sp) mx = std::max(mx, s.part_m[(first + sp) * g + j]);
-      float* out = s.xb.data() + (static_cast<size_t>(h) * g + j) * hd;
+      float* out = io.out + (static_cast<size_t>(h) * g + j) * hd;
       std::fill(out, out + hd, 0.0f);
       float sum = 0.0f;
       for (int sp = 0; sp < n_splits; ++sp) {

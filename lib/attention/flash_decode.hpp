@@ -5,7 +5,9 @@
 // order. The splits depend on the blocks only, never on the thread count, so 1 and 2 threads give the same bits.
 #pragma once
 
-#include "forward.hpp"
+#include "attention/attention.hpp"
+#include "model/config.hpp"
+#include "resa/resa.hpp"
 
 namespace resa {
 
@@ -13,9 +15,13 @@ namespace resa {
 constexpr int kSplitTokens = 256;
 constexpr int kMaxSplits = 8;
 
-// The query (state.q) over the first n_sel blocks listed for each KV head h at blocks[h * head_stride ..] (ascending;
-// a stride of 0 gives every head the same list) of a cache holding n entries per head; outputs into state.xb.
-void flash_decode(const ModelConfig& c, RunState& s, int layer, int n, const int* blocks, size_t head_stride,
-                  int n_sel);
+// Sized for a cache of kv.n_blocks blocks per head; the sparse selection's part only when o.attn is not Dense.
+DecodeScratch make_decode_scratch(const ModelConfig& c, const KvCache& kv, const AttentionOptions& o);
+
+// The query (io.q, one row) over the first n_sel blocks listed for each KV head h at blocks[h * head_stride ..]
+// (ascending; a stride of 0 gives every head the same list) of the cache's first cache.n entries; outputs into
+// io.out. On up to `threads` threads (one when the blocks hold fewer than 1024 tokens).
+void flash_decode(const ModelConfig& c, const LayerCache& cache, AttentionRows io, const int* blocks,
+                  size_t head_stride, int n_sel, DecodeScratch& sc, int threads);
 
 }  // namespace resa

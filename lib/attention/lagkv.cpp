@@ -2,11 +2,7 @@
 
 #include <algorithm>
 
-#include <omp.h>
-
-#include "forward.hpp"
 #include "kv_cache.hpp"
-#include "parallel.hpp"
 #include "simd/kernels.hpp"
 
 namespace resa {
@@ -29,25 +25,24 @@ int lagkv_capacity(int tokens, const AttentionOptions& o) {
 
 namespace {
 
-// Where the uncompressed tail starts: after the sink, and after what compression has kept.
-int tail_start(const KvCache& kv, const AttentionOptions& o) { return std::max(kv.frozen, o.lag_sink); }
+// Where a layer's uncompressed tail starts: after the sink, and after what compression has kept.
+int tail_start(const KvCache& kv, int layer, const AttentionOptions& o) {
+  return std::max(kv.frozen_entries(layer), o.lag_sink);
+}
 
 }  // namespace
 
-int lagkv_chunk_rows(const KvCache& kv, const AttentionOptions& o, int remaining) {
-  const int room = tail_start(kv, o) + 2 * o.lag_size - kv.length(0);
-  return std::clamp(room, 1, remaining);
+int lagkv_room(const KvCache& kv, int layer, const AttentionOptions& o) {
+  return std::max(1, tail_start(kv, layer, o) + 2 * o.lag_size - kv.length(layer));
 }
 
-std::vector<LagKvScratch> make_lagkv_scratch(int threads, int n_kv_heads, int head_dim, const AttentionOptions& o) {
-  std::vector<LagKvScratch> s(threads);
-  for (LagKvScratch& t : s) {
-    t.scores.assign(o.lag_size, 0.0f);
-    t.work.assign(2 * static_cast<size_t>(head_dim) + o.lag_size, 0.0f);
-    t.keep.assign(static_cast<size_t>(n_kv_heads) * std::max(1, lag_keep(o)), 0);
-    t.top.assign(o.lag_size, 0);
-  }
-  return s;
+LagKvScratch make_lagkv_scratch(int n_kv_heads, int head_dim, const AttentionOptions& o) {
+  LagKvScratch t;
+  t.scores.assign(o.lag_size, 0.0f);
+  t.work.assign(2 * static_cast<size_t>(head_dim) + o.lag_size, 0.0f);
+  t.keep.assign(static_cast<size_t>(n_kv_heads) * std::max(1, lag_keep(o)), 0);
+  t.top.assign(o.lag_size, 0);
+  return t;
 }
 
 void lagkv_select(const KvCache& kv, int layer, int from, const AttentionOptions& o, LagKvScratch& t) {
@@ -72,25 +67,22 @@ void lagkv_select(const KvCache& kv, int layer, int from, const AttentionOptions
   }
 }
 
-int lagkv_compress(KvCache& kv, const AttentionOptions& o, std::vector<LagKvScratch>& scratch) {
+int lagkv_compress_layer(KvCache& kv, int layer, const AttentionOptions& o, LagKvScratch& t) {
   const int L = o.lag_size, keep = lag_keep(o);
   int partitions = 0;
-  for (int from = tail_start(kv, o); kv.length(0) - from >= 2 * L; from = tail_start(kv, o)) {
-    // Layers are independent: one per work item, each thread with its own scratch.
-    const int threads = std::min<int>(static_cast<int>(scratch.size()), omp_get_max_threads());
-    parallel_for(kv.n_layers, threads, [&](int layer) {
-      LagKvScratch& t = scratch[threads > 1 ? omp_get_thread_num() : 0];
-      lagkv_select(kv, layer, from, o, t);
-      kv.compact(layer, from, L, t.keep.data(), keep);
-    });
-    kv.frozen = from + keep;
+  for (int from = tail_start(kv, layer, o); kv.length(layer) - from >= 2 * L; from = tail_start(kv, layer, o)) {
+    lagkv_select(kv, layer, from, o, t);
+    kv.compact(layer, from, L, t.keep.data(), keep);
+    kv.frozen[layer] = from + keep;
     ++partitions;
   }
   return partitions;
 }
 
-int lagkv_policy_chunk_rows(const RunState& s, int remaining) { return lagkv_chunk_rows(s.kv, s.attn, remaining); }
-
-void lagkv_policy_after_append(RunState& s) { lagkv_compress(s.kv, s.attn, s.lag_scratch); }
+int lagkv_compress(KvCache& kv, const AttentionOptions& o, LagKvScratch& t) {
+  int partitions = 0;
+  for (int l = 0; l < kv.n_layers; ++l) partitions = lagkv_compress_layer(kv, l, o, t);
+  return partitions;
+}
 
 }  // namespace resa

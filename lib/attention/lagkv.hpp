@@ -2,9 +2,11 @@
 // chosen from compressed partitions, then an uncompressed tail cut into partitions of lag_size tokens (L). Whenever the
 // tail holds two full partitions, the older one is scored against the one after it (lag-relative: the next
 // partition's per-channel key and value ranges; no queries, no attention weights) and only its top int(r L) tokens per
-// KV head stay, in original order, compacted in place (KvCache::compact). A prefill is cut so that every chunk sees
-// the cache compressed up to where it starts: the first chunk S + 2L tokens, then L at a time ("use, then compress").
-// Decoding continues the schedule one token at a time.
+// KV head stay, in original order, compacted in place (KvCache::compact). A prompt goes in as SPEC §3.3's chunks,
+// the first S + 2L tokens, then L at a time, each attending to the cache compressed up to where it starts ("use,
+// then compress"): the forward pass runs a chunk of up to its max_rows through the weight products whole and, in each
+// layer, stores and attends it in steps of at most lagkv_room() rows, compressing that layer after each step (the
+// same cache and outputs; lib/forward.cpp, store_and_attend). Decoding continues the schedule one token at a time.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +17,6 @@
 namespace resa {
 
 struct KvCache;
-struct RunState;
 
 // int(r * L), the ratio times the size computed in double and truncated (int(0.29 * 100) = 28).
 int lag_keep(const AttentionOptions& o);
@@ -27,26 +28,27 @@ int64_t lagkv_length(int64_t T, const AttentionOptions& o);
 // compression it triggers): the cache's size for LagKV.
 int lagkv_capacity(int tokens, const AttentionOptions& o);
 
-// Rows the next prefill chunk may take: up to where the tail holds two partitions.
-int lagkv_chunk_rows(const KvCache& kv, const AttentionOptions& o, int remaining);
+// Rows that may be appended to a layer before a compression is due: up to where its tail holds two partitions.
+int lagkv_room(const KvCache& kv, int layer, const AttentionOptions& o);
 
-// Scratch for one thread's compression of one layer.
+// Scratch for compressing one layer: one KV head's scores and work, and every head's selection.
 struct LagKvScratch {
   std::vector<float> scores, work;  // [L], [2 head_dim + L]
   std::vector<int> keep, top;       // [n_kv_heads][int(r L)], [L]
 };
-std::vector<LagKvScratch> make_lagkv_scratch(int threads, int n_kv_heads, int head_dim, const AttentionOptions& o);
+LagKvScratch make_lagkv_scratch(int n_kv_heads, int head_dim, const AttentionOptions& o);
 
-// Compresses every partition due (the tail holding two or more) in every layer; returns how many (per layer).
-// Every layer must hold the same entries (between forward chunks).
-int lagkv_compress(KvCache& kv, const AttentionOptions& o, std::vector<LagKvScratch>& scratch);
-
-// The per-head selection for one partition: keep[h][0, int(r L)) the offsets into the partition of the tokens kept,
-// ascending; scores per SPEC §3.2 from the kernel table (s^K + s^V), top-k with ties to the lower index.
+// The per-head selection for one partition of a layer starting at entry `from`: keep[h][0, int(r L)) the offsets
+// into the partition of the tokens kept, ascending; scores per SPEC §3.2 from the kernel table (s^K + s^V), top-k with
+// ties to the lower index.
 void lagkv_select(const KvCache& kv, int layer, int from, const AttentionOptions& o, LagKvScratch& scratch);
 
-// The policy's hooks (lib/attention/policy.hpp).
-int lagkv_policy_chunk_rows(const RunState& s, int remaining);
-void lagkv_policy_after_append(RunState& s);
+// Compresses every partition due in one layer (its tail holding two or more); returns how many. The forward pass
+// calls it per layer after each append (the policy's after_append), so a layer's compression waits for nothing but
+// that layer's own keys and values.
+int lagkv_compress_layer(KvCache& kv, int layer, const AttentionOptions& o, LagKvScratch& scratch);
+
+// The same for every layer (a cache filled by other means: resa bench's synthetic fill); returns partitions per layer.
+int lagkv_compress(KvCache& kv, const AttentionOptions& o, LagKvScratch& scratch);
 
 }  // namespace resa

@@ -1,6 +1,7 @@
 #include "attention/policy.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "attention/dense.hpp"
 #include "attention/lagkv.hpp"
@@ -12,8 +13,8 @@ namespace resa {
 
 namespace {
 
-int whole_prompt(const RunState&, int remaining) { return remaining; }
-void keep_everything(RunState&) {}
+int no_limit(const KvCache&, int, const AttentionOptions&) { return std::numeric_limits<int>::max(); }
+void keep_everything(KvCache&, int, const AttentionOptions&, LagKvScratch&) {}
 int one_entry_per_token(int tokens, const AttentionOptions&) { return tokens; }
 
 }  // namespace
@@ -24,11 +25,13 @@ AttentionPolicy make_policy(const AttentionOptions& o) {
   p.decode = o.attn == Attention::Dense ? dense_decode : sparse_decode;
   p.rectify_every = rectify_period(o);
   if (o.prefill == Prefill::LagKv) {
-    p.chunk_rows = lagkv_policy_chunk_rows;
-    p.after_append = lagkv_policy_after_append;
+    p.room = lagkv_room;
+    p.after_append = [](KvCache& kv, int layer, const AttentionOptions& o, LagKvScratch& t) {
+      lagkv_compress_layer(kv, layer, o, t);
+    };
     p.capacity = lagkv_capacity;
   } else {
-    p.chunk_rows = whole_prompt;
+    p.room = no_limit;
     p.after_append = keep_everything;
     p.capacity = one_entry_per_token;
   }

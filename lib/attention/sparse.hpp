@@ -3,16 +3,20 @@
 // flash_decode() (lib/attention/flash_decode.hpp), as the dense step does over all blocks.
 #pragma once
 
-#include "forward.hpp"
+#include "attention/attention.hpp"
+#include "model/config.hpp"
+#include "resa/resa.hpp"
 
 namespace resa {
 
-// Selection: per KV head (in parallel), the blocks select_blocks() picks for the group's queries in state.q among
-// the blocks of the first n entries, into state.selected; the same budget for every head, returned.
-int sparse_select(const ModelConfig& c, RunState& s, int layer, int n);
+// Selection: per KV head (in parallel), the blocks select_blocks() picks for the group's queries (q, one row) among
+// the blocks of the cache view's entries, into sc.selected; the same budget for every head, returned.
+int sparse_select(const ModelConfig& c, const LayerCache& cache, const float* q, const AttentionOptions& o,
+                  DecodeScratch& sc, int threads);
 
-// The query of the token at position pos (state.q) over the first n entries of every KV head (its own the last);
-// outputs into state.xb; counts into state.counters; marks the position sparsely encoded when blocks were left out.
-void sparse_decode(const ModelConfig& c, RunState& s, int layer, int n, int pos);
+// The query (one row) over the selected blocks of the cache view (the token's own entry the last); outputs into
+// io.out. The policy's decode for Attention::Sparse and Attention::Resa.
+DecodeStep sparse_decode(const ModelConfig& c, const LayerCache& cache, AttentionRows io, const AttentionOptions& o,
+                         DecodeScratch& sc, int threads, bool timed);
 
 }  // namespace resa

@@ -178,7 +178,7 @@ struct Bench {
       const KvStatistics st = kv_statistics(s.kv, std::min(s.kv.length(0), 4 * kCalibrationTokens));
       say(fmt::format("depth {}: synthetic lagkv fill from {}", depth, s.kv.next_position()));
       for (int pos = s.kv.next_position(); pos < depth;) {
-        const int rows = std::min(lagkv_chunk_rows(s.kv, s.attn, depth - pos), depth - pos);
+        const int rows = std::min(lagkv_room(s.kv, 0, s.attn), depth - pos);
         fill_kv_synthetic(s.kv, st, s.kv.length(0), s.kv.length(0) + rows, o.seed + static_cast<uint64_t>(pos), pos);
         lagkv_compress(s.kv, s.attn, s.lag_scratch);
         pos += rows;
