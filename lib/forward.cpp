@@ -59,7 +59,7 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   s.context = context;
   s.threads = std::max(1, omp_get_max_threads());
   s.max_rows = max_rows > 0 ? max_rows : std::min(kDefaultUbatch, context);
-  const size_t R = s.max_rows, T = s.threads;
+  const size_t R = s.max_rows;
   s.inv_freq = rope_inv_freq(c);
   s.x.assign(R * c.dim, 0.0f);
   s.xb.assign(R * std::max(c.dim, c.q_dim()), 0.0f);

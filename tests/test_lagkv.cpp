@@ -347,7 +347,9 @@ TEST(LagKv, GreedyGenerationFollowsThePlainReference) {
     EXPECT_NE(got, plain) << "compression must change the text";
     EXPECT_EQ(st.kv_tokens, lagkv_length(static_cast<int>(prompt.size()) + n - 1, opt.attention));
     EXPECT_EQ(st.kv_tokens, static_cast<int>(ref.held[0][0].size()));
-    if (attn == Attention::Resa) EXPECT_GT(st.rectify_passes, 0);
+    if (attn == Attention::Resa) {
+      EXPECT_GT(st.rectify_passes, 0);
+    }
   }
 }
 
