@@ -70,7 +70,7 @@ struct RunState {
   std::vector<float> logits;              // [vocab] the last position's logits
   KvCache kv;
 
-  // The policy (lib/attention/policy.hpp): decode attention, prefill chunks, compression; its knobs.
+  // The policy (lib/attention/policy.hpp): decode attention, how far a chunk fills a layer, compression; its knobs.
   AttentionOptions attn;
   AttentionPolicy policy;
   LagKvScratch lag_scratch;               // LagKV: compressing one layer
@@ -85,8 +85,9 @@ struct RunState {
 
 // kv_type: DType::F32 or DType::BF16; F32 is also the exact mode of a chunk's products (f32 activations against
 // bf16 weights, GemmInput::F32), BF16 the fast one (activations rounded to bf16 where the CPU has bf16 dot products).
-// max_rows 0 picks the default (kDefaultUbatch, at most the context). attn: the decode policy and its knobs
-// (validated here; the cache's block size is attn.block_size).
+// max_rows 0 picks the default (kDefaultUbatch, at most the context). attn: the policy and its knobs (validated here;
+// the cache's block size is attn.block_size; its prefill decides how many entries the cache holds for `context`
+// positions).
 RunState make_run_state(const ModelConfig& config, int context, DType kv_type = DType::F32, int max_rows = 0,
                         const AttentionOptions& attn = dense_attention());
 
@@ -96,11 +97,11 @@ RunState make_run_state(const ModelConfig& config, int context, DType kv_type = 
 void set_decode_attention(RunState& state, Attention a);
 
 // Runs tokens[0, n) at positions pos, pos+1, ... (pos + n <= context) through the model, in chunks of at most
-// max_rows (each layer's attention in the steps the policy allows), and writes their keys and values into the cache: appended when pos is
-// the cache's next position, else over the entries of positions pos.. and everything after them dropped (never into
-// what LagKV compressed). After each step the policy acts on the layer's cache (LagKV compresses). Returns the logits
-// of the last token (a view into state.logits, or into all_logits). With all_logits (room for [n, vocab]) every
-// position's logits are written.
+// max_rows (each layer's attention in the steps the policy allows), and writes their keys and values into the cache:
+// appended when pos is the cache's next position, else over the entries of positions pos.. and everything after them
+// dropped (never into what LagKV compressed). After each step the policy acts on the layer's cache (LagKV
+// compresses). Returns the logits of the last token (a view into state.logits, or into all_logits). With all_logits
+// (room for [n, vocab]) every position's logits are written.
 const float* forward(const ModelData& model, RunState& state, const int* tokens, int n, int pos,
                      float* all_logits = nullptr);
 

@@ -75,6 +75,8 @@ void KvCache::summarise_from(int layer, int head, int first_entry, int end) {
 }
 
 void KvCache::store(int layer, int at, int n, const float* k, const float* v, int first_pos) {
+  if (at < 0 || n < 0 || at + n > capacity)
+    throw Error(fmt::format("KV cache: entries {}..{} are outside its {} entries", at, at + n - 1, capacity));
   const int kv_dim = n_kv_heads * head_dim;
   if (first_pos < 0) first_pos = at;
   for (int h = 0; h < n_kv_heads; ++h) {

@@ -244,6 +244,16 @@ TEST(LagKv, ClosedFormLengthAndCapacity) {
   EXPECT_GE(s.kv.capacity, lagkv_capacity(1 << 20, o));
 }
 
+// The cache is sized from the closed form; a write past it (a sizing bug) is an error, never a write out of bounds.
+TEST(LagKv, StoringPastTheCapacityIsAnError) {
+  ModelConfig c;
+  c.n_layers = 1, c.n_kv_heads = 1, c.head_dim = 4;
+  KvCache kv = make_kv_cache(c, 16, DType::F32, 8);
+  std::vector<float> rows(17 * 4, 1.0f);
+  kv.store(0, 0, 16, rows.data(), rows.data());
+  test::expect_error([&] { kv.store(0, 16, 1, rows.data(), rows.data()); }, "outside its 16 entries");
+}
+
 TEST(LagKv, RejectsSettingsThatBreakTheSchedule) {
   AttentionOptions o;
   o.prefill = Prefill::LagKv;

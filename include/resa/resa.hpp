@@ -208,8 +208,9 @@ std::vector<float> prompt_logits(const Model& model, const std::vector<int>& ids
                                  int threads = 0);
 
 // Fidelity of a policy (SPEC §4), teacher-forced: the first tokens are prefilled as opt.attention.prefill says (dense,
-// or LagKV), the last sparse_last are fed one at a time under opt.attention (rectifying on its schedule, counted from the first token fed this way), and
-// each step is compared with the dense logits of the same position.
+// or LagKV), the last sparse_last are fed one at a time under opt.attention (rectifying on its schedule, counted from
+// the first token fed this way; LagKV compressing on), and each step is compared with the dense logits of the same
+// position.
 struct PerplexityOptions {
   int context = 0;              // tokens of the text used (its first ones); 0 = the model's default context
   int sparse_last = 256;        // tokens fed one at a time at the end (at most context - 1)

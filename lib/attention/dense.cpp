@@ -41,8 +41,8 @@ double dense_causal(const ModelConfig& c, const LayerCache& cache, AttentionRows
   // the threads; each item reads its head's K/V once for its g x kCausalRows rows.
   // Each item accumulates in its thread's own buffer (sc.rows_out) and copies its rows out once at the end: the
   // kernel rewrites its accumulators every K/V tile, and written in place in the output, two threads on different KV
-  // heads write the two halves of the same rows. Measured (Qwen2.5-1.5B layout, 2 threads, rectify of 32 rows at 4096, one
-  // item per KV head): in place 4.4 ms, no faster than one thread, against 2.2 ms through the buffers in one of this
+  // heads write the two halves of the same rows. Measured (Qwen2.5-1.5B layout, 2 threads, rectify of 32 rows at
+  // 4096, one item per KV head): in place 4.4 ms, no faster than one thread, against 2.2 ms through the buffers in one of this
   // machine's modes; 2.9-3.0 against 2.7-2.9 ms in another (3 alternating runs, medians of 5).
   const int chunks = (n + kCausalRows - 1) / kCausalRows;
   const size_t width = static_cast<size_t>(g) * hd;  // a row's outputs for one KV head

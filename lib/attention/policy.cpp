@@ -16,6 +16,9 @@ namespace {
 int no_limit(const KvCache&, int, const AttentionOptions&) { return std::numeric_limits<int>::max(); }
 void keep_everything(KvCache&, int, const AttentionOptions&, LagKvScratch&) {}
 int one_entry_per_token(int tokens, const AttentionOptions&) { return tokens; }
+void compress_due(KvCache& kv, int layer, const AttentionOptions& o, LagKvScratch& t) {
+  lagkv_compress_layer(kv, layer, o, t);
+}
 
 }  // namespace
 
@@ -26,9 +29,7 @@ AttentionPolicy make_policy(const AttentionOptions& o) {
   p.rectify_every = rectify_period(o);
   if (o.prefill == Prefill::LagKv) {
     p.room = lagkv_room;
-    p.after_append = [](KvCache& kv, int layer, const AttentionOptions& o, LagKvScratch& t) {
-      lagkv_compress_layer(kv, layer, o, t);
-    };
+    p.after_append = compress_due;
     p.capacity = lagkv_capacity;
   } else {
     p.room = no_limit;

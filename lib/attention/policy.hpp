@@ -1,7 +1,7 @@
 // An attention policy as data: what a decode step attends, how far a chunk may fill a layer's cache before the policy
-// acts, what it does to the cache after each append, how many entries the cache needs, and the rectifier's period. make_policy() picks
-// the functions once from AttentionOptions; the forward pass (lib/forward.cpp) calls through them and generation
-// (lib/generate.cpp) runs the rectifier's schedule. Decoding (dense, sparse, ReSA: dense.hpp, sparse.hpp,
+// acts, what it does to the cache after each append, how many entries the cache needs, and the rectifier's period.
+// make_policy() picks the functions once from AttentionOptions; the forward pass (lib/forward.cpp) calls through them
+// and generation (lib/generate.cpp) runs the rectifier's schedule. Decoding (dense, sparse, ReSA: dense.hpp, sparse.hpp,
 // rectifier.hpp) and filling the cache (dense, LagKV: lagkv.hpp) are peers and combine freely.
 #pragma once
 

@@ -91,7 +91,8 @@ double lagkv_entries_seen(const AttentionOptions& o, int n, int ubatch) {
   int64_t len = 0, frozen = 0;
   double seen = 0;
   for (int done = 0; done < n;) {
-    const int rows = static_cast<int>(std::min<int64_t>({ubatch, n - done, std::max<int64_t>(1, std::max<int64_t>(frozen, S) + 2 * L - len)}));
+    const int64_t room = std::max<int64_t>(1, std::max<int64_t>(frozen, S) + 2 * L - len);
+    const int rows = static_cast<int>(std::min<int64_t>({ubatch, n - done, room}));
     seen += static_cast<double>(rows) * len + static_cast<double>(rows) * (rows + 1) / 2;
     len += rows;
     done += rows;
