@@ -15,9 +15,9 @@
 // Attention (lib/attention/) depends on the pass: a prefill chunk attends causally over the cache and itself (the
 // kernel table's causal pass); a decode step as the policy says (state.policy: dense or block-sparse, SPEC §2.4); the
 // rectify pass (SPEC §2.5) re-runs tokens already in the cache with dense causal attention and stops in the last
-// layer once that layer's K/V are stored. The policy also cuts a prompt into chunks and acts on the cache after each
-// chunk and step (LagKV's compression, SPEC §3.3). Keys and values go into the cache as entries that carry their
-// positions; attention reads a head's first n entries.
+// layer once that layer's K/V are stored. In each layer a chunk is stored and attended in the steps the policy allows,
+// the policy acting on that layer's cache after each step (LagKV's compression, SPEC §3.3; store_and_attend). Keys
+// and values go into the cache as entries that carry their positions; attention reads a head's first n entries.
 //
 // For one token the arithmetic follows llama2.c's run.c operation for operation (same summation order, division by
 // sqrt(head_dim), powf/cosf/sinf for RoPE), so greedy decoding of a llama2.c checkpoint with an f32 KV cache
@@ -27,7 +27,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <numeric>
 
 #include <fmt/format.h>
 #include <omp.h>
@@ -36,7 +35,6 @@
 #include "attention/flash_decode.hpp"
 #include "gemm.hpp"
 #include "ops.hpp"
-#include "parallel.hpp"
 #include "resa/resa.hpp"
 #include "simd/kernels.hpp"
 

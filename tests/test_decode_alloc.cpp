@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -103,6 +104,32 @@ TEST(DecodeStep, ThreadedDecodeAllocatesNothing) {
   EXPECT_EQ(allocations.load(), 0);
 }
 
+// A fixed token sequence (ids below 600) for the steps watched below.
+int watched_token(int pos) { return pos * 31 % 600; }
+
+// Prefills watched tokens [0, prefilled), then runs the step at `prefilled` (OpenMP's threads start).
+void prefill_and_warm_up(const ModelData& m, RunState& s, int prefilled) {
+  std::vector<int> tokens(prefilled);
+  for (int i = 0; i < prefilled; ++i) tokens[i] = watched_token(i);
+  forward(m, s, tokens.data(), prefilled, 0);
+  forward_token(m, s, watched_token(prefilled), prefilled);
+}
+
+// The allocations of the steps at positions from+1 .. end-1, rectifying every f as generation does (counted from
+// the step at from).
+long allocations_while_generating(const ModelData& m, RunState& s, int from, int end, int f) {
+  std::vector<int> tokens(end);
+  for (int i = 0; i < end; ++i) tokens[i] = watched_token(i);
+  allocations = 0;
+  watching = true;
+  for (int pos = from + 1; pos < end; ++pos) {
+    if (rectify_due(pos - from, f)) rectify(m, s, tokens.data(), pos, f);
+    forward_token(m, s, tokens[pos], pos);
+  }
+  watching = false;
+  return allocations.load();
+}
+
 TEST(DecodeStep, ThreadedSparseDecodeAndRectifyAllocateNothing) {
   auto m = test::synthetic_model(1200);
   AttentionOptions o;  // Resa with the defaults: 10 % of the blocks past 2,560 tokens, 16 blocks before
@@ -110,18 +137,8 @@ TEST(DecodeStep, ThreadedSparseDecodeAndRectifyAllocateNothing) {
   o.min_blocks = 8;
   o.rectify_every = 16;
   RunState s = make_run_state(m->data.config, 1200, DType::BF16, 0, o);
-  std::vector<int> tokens(1200);
-  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int>(i * 31 % 600);
-  forward(m->data, s, tokens.data(), 1100, 0);
-  forward_token(m->data, s, tokens[1100], 1100);  // starts OpenMP's threads
-  allocations = 0;
-  watching = true;
-  for (int pos = 1101; pos < 1150; ++pos) {
-    if (rectify_due(pos - 1100, 16)) rectify(m->data, s, tokens.data(), pos, 16);
-    forward_token(m->data, s, tokens[pos], pos);
-  }
-  watching = false;
-  EXPECT_EQ(allocations.load(), 0);
+  prefill_and_warm_up(m->data, s, 1100);
+  EXPECT_EQ(allocations_while_generating(m->data, s, 1100, 1150, 16), 0);
   EXPECT_EQ(s.counters.rectify_passes, 3);
   EXPECT_GT(s.counters.selections, 0);
 }
@@ -138,19 +155,9 @@ TEST(DecodeStep, LagKvCompressionAndReSaAllocateNothing) {
   o.lag_sink = 4;
   o.lag_size = 32;
   RunState s = make_run_state(m->data.config, 1200, DType::BF16, 0, o);
-  std::vector<int> tokens(1200);
-  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int>(i * 31 % 600);
-  forward(m->data, s, tokens.data(), 1000, 0);
-  forward_token(m->data, s, tokens[1000], 1000);  // starts OpenMP's threads
+  prefill_and_warm_up(m->data, s, 1000);
   const int frozen = s.kv.frozen_entries(0);
-  allocations = 0;
-  watching = true;
-  for (int pos = 1001; pos < 1100; ++pos) {
-    if (rectify_due(pos - 1000, 16)) rectify(m->data, s, tokens.data(), pos, 16);
-    forward_token(m->data, s, tokens[pos], pos);
-  }
-  watching = false;
-  EXPECT_EQ(allocations.load(), 0);
+  EXPECT_EQ(allocations_while_generating(m->data, s, 1000, 1100, 16), 0);
   EXPECT_GT(s.kv.frozen_entries(0), frozen) << "partitions were compressed while watched";
   EXPECT_GT(s.counters.rectify_passes, 0);
 }

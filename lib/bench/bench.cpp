@@ -84,36 +84,25 @@ void check(const ModelData& m, const BenchOptions& o) {
                             context, c.max_seq_len));
 }
 
-// Cache entries the rows of a LagKV prefill of n tokens from an empty cache attend to, summed: the schedule of
-// lib/attention/lagkv.hpp replayed on lengths alone (chunks up to two partitions in the tail, capped at ubatch rows).
-double lagkv_entries_seen(const AttentionOptions& o, int n, int ubatch) {
-  const int S = o.lag_sink, L = o.lag_size, keep = lag_keep(o);
-  int64_t len = 0, frozen = 0;
+// Cache entries the rows of a LagKV prefill of n tokens from an empty cache attend to, summed: token t meets the
+// cache as the closed form has it after t tokens (compression happens exactly where the schedule's steps end) and
+// attends to those entries and itself.
+double lagkv_entries_seen(const AttentionOptions& o, int n) {
   double seen = 0;
-  for (int done = 0; done < n;) {
-    const int64_t room = std::max<int64_t>(1, std::max<int64_t>(frozen, S) + 2 * L - len);
-    const int rows = static_cast<int>(std::min<int64_t>({ubatch, n - done, room}));
-    seen += static_cast<double>(rows) * len + static_cast<double>(rows) * (rows + 1) / 2;
-    len += rows;
-    done += rows;
-    for (int64_t from = std::max<int64_t>(frozen, S); len - from >= 2 * L; from = std::max<int64_t>(frozen, S)) {
-      len -= L - keep;
-      frozen = from + keep;
-    }
-  }
+  for (int t = 0; t < n; ++t) seen += static_cast<double>(lagkv_length(t, o) + 1);
   return seen;
 }
 
 // Floating-point operations of a prefill of n tokens at positions d .. d+n-1: every weight product (2 per
 // multiply-add), attention's q·k and p·v over the entries each row sees (under LagKV, the compressed cache's), and
 // the LM head for the last row.
-double prefill_flops(const ModelConfig& c, const Weights& w, int d, int n, const AttentionOptions& o, int ubatch) {
+double prefill_flops(const ModelConfig& c, const Weights& w, int d, int n, const AttentionOptions& o) {
   double layer = 0;
   for (const Mat* mat : {&w.layers[0].wq, &w.layers[0].wk, &w.layers[0].wv, &w.layers[0].wo, &w.layers[0].w_gate,
                          &w.layers[0].w_up, &w.layers[0].w_down})
     layer += static_cast<double>(mat->rows) * mat->cols;
   const double seen = o.prefill == Prefill::LagKv
-                          ? lagkv_entries_seen(o, n, ubatch)
+                          ? lagkv_entries_seen(o, n)
                           : static_cast<double>(n) * d + static_cast<double>(n) * (n + 1) / 2;  // sum of d + i + 1
   return 2.0 * n * layer * c.n_layers + 4.0 * c.n_layers * c.n_heads * c.head_dim * seen +
          2.0 * static_cast<double>(w.lm_head.rows) * w.lm_head.cols;
@@ -206,7 +195,7 @@ struct Bench {
   BenchRow prompt_test(int depth, Attention attn) {
     BenchRow r = row("pp", o.n_prompt, depth, attn);
     std::vector<double> rate, ms, gflops;
-    const double flops = prefill_flops(m.config, m.weights, depth, o.n_prompt, s.attn, s.max_rows);
+    const double flops = prefill_flops(m.config, m.weights, depth, o.n_prompt, s.attn);
     const Profile before = s.profile;
     s.profile.timed = true;
     for (int rep = 0; rep < o.repetitions; ++rep) {

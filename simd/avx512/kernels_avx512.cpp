@@ -23,33 +23,12 @@ using X = VecAvx512;
 #include "simd/vec/elementwise.inl"
 #include "simd/vec/gemm.inl"
 #include "simd/vec/lagkv.inl"
+#include "simd/vec/table.inl"
 }  // namespace
 
 const Kernels& kernels() {
   static const Kernels k = [] {
-    Kernels t{.isa = "avx512",
-              .matvec_f32 = matvec_f32,
-              .matvec_bf16 = matvec_bf16,
-              .matvec_f16 = matvec_f16,
-              .axpy_f32 = axpy_f32,
-              .block_scores_f32 = block_scores_f32,
-              .block_scores_bf16 = block_scores_bf16,
-              .top_n = scalar::top_n,
-              .sparse_attn_f32 = sparse_attn_f32,
-              .sparse_attn_bf16 = sparse_attn_bf16,
-              .causal_attn_f32 = causal_attn_f32,
-              .causal_attn_bf16 = causal_attn_bf16,
-              .lag_scores_f32 = lag_scores_f32,
-              .lag_scores_bf16 = lag_scores_bf16,
-              .rmsnorm = rmsnorm,
-              .softmax = softmax,
-              .rope = rope,
-              .swiglu = swiglu,
-              .bf16_to_f32 = bf16_to_f32,
-              .f32_to_bf16 = f32_to_bf16,
-              .gemm_bf16 = gemm_bf16,
-              .gemm_f32_bf16 = gemm_f32_bf16,
-              .gemm_f32_f16 = gemm_f32_f16};
+    Kernels t = vec_table("avx512");
     if (cpu_has_avx512_bf16()) {  // bf16 K/V and bf16 x bf16 products through vdpbf16ps
       t.sparse_attn_bf16 = avx512_bf16::sparse_attn;
       t.causal_attn_bf16 = avx512_bf16::causal_attn;

@@ -1,0 +1,27 @@
+// The kernel table of an ISA whose kernels are simd/vec/'s over X (top-n stays the scalar twin's). Included last,
+// after the other .inl files, inside each ISA's anonymous namespace; the ISA file overrides what it does better.
+Kernels vec_table(const char* isa) {
+  return Kernels{.isa = isa,
+                 .matvec_f32 = matvec_f32,
+                 .matvec_bf16 = matvec_bf16,
+                 .matvec_f16 = matvec_f16,
+                 .axpy_f32 = axpy_f32,
+                 .block_scores_f32 = block_scores_f32,
+                 .block_scores_bf16 = block_scores_bf16,
+                 .top_n = scalar::top_n,
+                 .sparse_attn_f32 = sparse_attn_f32,
+                 .sparse_attn_bf16 = sparse_attn_bf16,
+                 .causal_attn_f32 = causal_attn_f32,
+                 .causal_attn_bf16 = causal_attn_bf16,
+                 .lag_scores_f32 = lag_scores_f32,
+                 .lag_scores_bf16 = lag_scores_bf16,
+                 .rmsnorm = rmsnorm,
+                 .softmax = softmax,
+                 .rope = rope,
+                 .swiglu = swiglu,
+                 .bf16_to_f32 = bf16_to_f32,
+                 .f32_to_bf16 = f32_to_bf16,
+                 .gemm_bf16 = gemm_bf16,
+                 .gemm_f32_bf16 = gemm_f32_bf16,
+                 .gemm_f32_f16 = gemm_f32_f16};
+}
