@@ -105,6 +105,7 @@ TEST_P(LagScores, MatchThePlainReferenceOnRandomRows) {
 
 // Identical rows score identically on any ISA, and the selection keeps the lowest indices among ties.
 TEST_P(LagScores, TiesKeepTheLowerIndices) {
+  const std::string before = simd::kernels().isa;  // the process's table, restored at the end
   ASSERT_TRUE(simd::use_kernels(GetParam()));
   ModelConfig c;
   c.n_layers = 1;
@@ -125,7 +126,7 @@ TEST_P(LagScores, TiesKeepTheLowerIndices) {
   lagkv_select(kv, 0, 0, o, scratch);
   for (int h = 0; h < 2; ++h)
     for (int i = 0; i < 4; ++i) EXPECT_EQ(scratch.keep[h * 4 + i], i) << "head " << h;
-  simd::use_kernels(simd::kernels_for("avx512") ? "avx512" : simd::kernels_for("avx2") ? "avx2" : "scalar");
+  simd::use_kernels(before);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, LagScores, ::testing::Values("scalar", "avx2", "avx512"));
