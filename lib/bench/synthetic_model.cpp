@@ -74,9 +74,9 @@ Model synthetic_model(const std::string& config_path, uint64_t seed) {
   uint64_t index = 0;
   auto mat = [&](int64_t rows, int64_t cols) {
     const size_t n = static_cast<size_t>(rows) * cols;
-    m.generated.emplace_back(new uint16_t[n]);
-    fill_uniform_bf16(m.generated.back().get(), n, a, splitmix(seed + ++index));
-    return Mat{m.generated.back().get(), DType::BF16, rows, cols};
+    m.generated.emplace_back(n);
+    fill_uniform_bf16(m.generated.back().data(), n, a, splitmix(seed + ++index));
+    return Mat{m.generated.back().data(), DType::BF16, rows, cols};
   };
   auto vec = [&](int64_t n, float value) {
     return m.weights.owned.emplace_back(static_cast<size_t>(n), value).data();

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "huge_pages.hpp"
 #include "model/config.hpp"
 #include "model/mapped_file.hpp"
 #include "model/weights.hpp"
@@ -20,7 +21,7 @@ struct ModelData {
   ModelConfig config;
   std::vector<MappedFile> files;  // own the memory the weight views point into
   std::vector<std::vector<float>> aligned_copies;  // tensors a file stored misaligned (see TensorSet)
-  std::vector<std::unique_ptr<uint16_t[]>> generated;  // a synthetic model's random bf16 matrices (lib/bench/)
+  std::vector<HugeVector<uint16_t>> generated;  // a synthetic model's random bf16 matrices (lib/bench/)
   bool synthetic = false;  // random weights at a config's shape: no tokenizer, positions not limited to max_seq_len
   Weights weights;
   std::optional<Tokenizer> tokenizer;

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <vector>
 
 #include "simd/convert.hpp"
 #include "simd/scalar/scalar.hpp"
@@ -24,15 +23,6 @@ float operand(float x) {
   return x;
 }
 
-// The query q[0, n) as the cache of type T meets it.
-template <typename T>
-const float* query(std::vector<float>& buf, const float* q, int n) {
-  if constexpr (sizeof(T) == 4) return q;
-  buf.resize(n);
-  for (int i = 0; i < n; ++i) buf[i] = operand<T>(q[i]);
-  return buf.data();
-}
-
 template <typename T>
 void block_scores(float* scores, const float* qbar, const T* summaries, int n_blocks, int head_dim) {
   for (int b = 0; b < n_blocks; ++b) {
@@ -44,10 +34,11 @@ void block_scores(float* scores, const float* qbar, const T* summaries, int n_bl
   }
 }
 
+// The query q (as the cache of type T meets it: rounded on the fly, so nothing is allocated) dotted with key k.
 template <typename T>
 float dot(const float* q, const T* k, int n) {
   float acc = 0.0f;
-  for (int i = 0; i < n; ++i) acc += q[i] * load(k[i]);
+  for (int i = 0; i < n; ++i) acc += operand<T>(q[i]) * load(k[i]);
   return acc;
 }
 
@@ -69,8 +60,6 @@ void online_add(float& m, float& l, float* acc, float s, const T* v, int head_di
 template <typename T>
 void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const T* K, const T* V, const int* blocks,
                  int n_blocks, int block_size, int len, int head_dim, float scale) {
-  std::vector<float> qbuf;
-  const float* qr = query<T>(qbuf, q, g * head_dim);
   for (int j = 0; j < g; ++j) {
     m[j] = -std::numeric_limits<float>::infinity();
     l[j] = 0.0f;
@@ -82,7 +71,7 @@ void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const T*
       const T* k = K + static_cast<long>(t) * head_dim;
       const T* v = V + static_cast<long>(t) * head_dim;
       for (int j = 0; j < g; ++j) {
-        const float s = dot(qr + static_cast<long>(j) * head_dim, k, head_dim) * scale;
+        const float s = dot(q + static_cast<long>(j) * head_dim, k, head_dim) * scale;
         online_add(m[j], l[j], acc + static_cast<long>(j) * head_dim, s, v, head_dim);
       }
     }
@@ -92,10 +81,9 @@ void sparse_attn(float* acc, float* m, float* l, const float* q, int g, const T*
 template <typename T>
 void causal_attn(float* out, int out_stride, const float* q, int q_stride, int g, int n, int pos0, const T* K,
                  const T* V, int head_dim, float scale) {
-  std::vector<float> qbuf;
   for (int i = 0; i < n; ++i) {
     for (int j = 0; j < g; ++j) {
-      const float* qi = query<T>(qbuf, q + static_cast<long>(i) * q_stride + static_cast<long>(j) * head_dim, head_dim);
+      const float* qi = q + static_cast<long>(i) * q_stride + static_cast<long>(j) * head_dim;
       float* o = out + static_cast<long>(i) * out_stride + static_cast<long>(j) * head_dim;
       std::fill(o, o + head_dim, 0.0f);
       float m = -std::numeric_limits<float>::infinity(), l = 0.0f;
