@@ -34,6 +34,7 @@
 #include "attention/dense.hpp"
 #include "attention/flash_decode.hpp"
 #include "gemm.hpp"
+#include "parallel.hpp"
 #include "ops.hpp"
 #include "resa/resa.hpp"
 #include "simd/kernels.hpp"
@@ -104,22 +105,6 @@ void matvec_rows(float* out, const Mat& W, const float* x, int64_t r0, int64_t r
 
 }  // namespace
 
-namespace {
-
-// run(r0, r1) over [0, rows), one even contiguous share per thread; on one thread when the products are too small
-// (work: multiply-adds) to pay for a parallel region.
-template <class F>
-void split_rows(int64_t rows, int64_t work, F&& run) {
-  if (work < (int64_t{1} << 18) || omp_get_max_threads() == 1) return run(0, rows);
-#pragma omp parallel
-  {
-    const int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t per = (rows + T - 1) / T;
-    run(std::min(rows, t * per), std::min(rows, (t + 1) * per));
-  }
-}
-
-}  // namespace
 
 void matvec(float* out, const Mat& W, const float* x) {
   const MatvecJob job{out, &W, nullptr};
@@ -146,7 +131,7 @@ void matvec_fused(const MatvecJob* jobs, int n_jobs, const float* x) {
       first += job.W->rows;
     }
   };
-  split_rows(rows, work, run);
+  parallel_rows(rows, work, run);
 }
 
 void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const float* x) {
@@ -158,7 +143,7 @@ void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const f
     matvec_rows(up + r0, Wu, x, r0, r1);
     k.swiglu(gate + r0, up + r0, static_cast<int>(r1 - r0));
   };
-  split_rows(rows, 2 * rows * Wg.cols, run);
+  parallel_rows(rows, 2 * rows * Wg.cols, run);
 }
 
 namespace {

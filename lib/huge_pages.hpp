@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <new>
+#include <utility>
 #include <vector>
 
 namespace resa {
@@ -58,5 +59,31 @@ struct HugePageAllocator {
 
 template <class T>
 using HugeVector = std::vector<T, HugePageAllocator<T>>;
+
+// Bytes in 2 MiB pages, left untouched at allocation (a std::vector would zero them from the allocating thread, which
+// then owns every page: see lib/model/placement.hpp for why the reading threads should touch them first).
+class HugeBuffer {
+ public:
+  HugeBuffer() = default;
+  explicit HugeBuffer(size_t bytes) : data_(bytes ? HugePageAllocator<unsigned char>().allocate(bytes) : nullptr),
+                                      size_(bytes) {}
+  HugeBuffer(HugeBuffer&& o) noexcept : data_(o.data_), size_(o.size_) { o.data_ = nullptr, o.size_ = 0; }
+  HugeBuffer& operator=(HugeBuffer&& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    return *this;
+  }
+  HugeBuffer(const HugeBuffer&) = delete;
+  HugeBuffer& operator=(const HugeBuffer&) = delete;
+  ~HugeBuffer() {
+    if (data_) HugePageAllocator<unsigned char>().deallocate(data_, size_);
+  }
+  unsigned char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  unsigned char* data_ = nullptr;
+  size_t size_ = 0;
+};
 
 }  // namespace resa

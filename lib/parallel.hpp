@@ -1,8 +1,17 @@
-// parallel_for: the loop on `threads` OpenMP threads (iterations handed out dynamically), a plain loop when threads
-// is 1 or less. A plain `if` rather than
-// OpenMP's if() clause: with the clause the runtime still sets up a one-thread team on every call, which costs
-// a decode step more than its small loops do.
+// The two ways work is split over OpenMP threads.
+// - parallel_for: independent items handed out dynamically (attention's heads and splits, the causal chunks).
+// - parallel_rows: a weight product's rows, one even contiguous share per thread (thread_share), the same share on
+//   every call, so the thread that copied a matrix's rows at load (lib/model/placement.cpp) is the one that reads them
+//   in every decode step (measured on this project's 2-core VM: a model's weights first touched by one thread stream
+//   at 60-70 % of the rate of weights each thread touched itself; see placement.hpp).
+// Both run a plain loop on one thread below their thresholds: OpenMP's if() clause would still set up a one-thread
+// team on every call, which costs a decode step more than its small loops do.
 #pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
 
 namespace resa {
 
@@ -14,6 +23,31 @@ void parallel_for(int n, int threads, F&& body) {
   }
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
   for (int i = 0; i < n; ++i) body(i);
+}
+
+// Multiply-adds below which a weight product runs on one thread.
+constexpr int64_t kParallelProductWork = int64_t{1} << 18;
+
+struct RowShare {
+  int64_t begin = 0, end = 0;
+};
+
+// Thread t's share of n rows split in T contiguous parts of ceil(n / T) rows (the last ones may be short or empty).
+inline RowShare thread_share(int64_t n, int64_t t, int64_t T) {
+  const int64_t per = (n + T - 1) / T;
+  return {std::min(n, t * per), std::min(n, (t + 1) * per)};
+}
+
+// run(begin, end) for every thread's share of rows, on the threads OpenMP would use now (omp_get_max_threads());
+// on the calling thread alone when the work (multiply-adds) is below kParallelProductWork.
+template <class F>
+void parallel_rows(int64_t rows, int64_t work, F&& run) {
+  if (work < kParallelProductWork || omp_get_max_threads() == 1) return run(int64_t{0}, rows);
+#pragma omp parallel
+  {
+    const RowShare s = thread_share(rows, omp_get_thread_num(), omp_get_num_threads());
+    run(s.begin, s.end);
+  }
 }
 
 }  // namespace resa

@@ -53,6 +53,7 @@ TEST(BenchCli, JsonIsAnArrayOfRowsWithTheDocumentedKeys) {
     EXPECT_TRUE(tg || row["test"] == "pp8");
     EXPECT_EQ(row["threads"], 2);
     EXPECT_EQ(row["weights"], "f32");
+    EXPECT_EQ(row["load"], "copy");  // the default
     EXPECT_EQ(row["kv_type"], "bf16");
     EXPECT_GT(row["tokens_per_s"].get<double>(), 0);
     EXPECT_GT(row["bandwidth_gb_per_s"].get<double>(), 0);

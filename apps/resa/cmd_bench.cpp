@@ -21,6 +21,7 @@ namespace resa::cli {
 namespace {
 
 struct BenchArgs {
+  WeightLoad load = WeightLoad::Copy;
   std::string model;
   std::string synthetic;
   std::string depths = "0";
@@ -97,6 +98,8 @@ struct Context {
   std::string commit = RESA_COMMIT;
   std::string kv;
   std::string products;  // what pp's and the rectify pass's weight products run on
+  std::string load;       // "copy", "mmap" or "synthetic"
+  std::string placement;  // where the weights live: "copied to 2 MiB pages by their readers", "mapped from the file"
   AttentionOptions prefill;  // how the cache is filled (prefill and LagKV's knobs)
 };
 
@@ -114,11 +117,11 @@ std::string header(const Context& x, const BenchArgs& a) {
   const std::string count = params >= 1e9   ? fmt::format("{:.2f} B", params / 1e9)
                             : params >= 1e6 ? fmt::format("{:.2f} M", params / 1e6)
                                             : fmt::format("{:.0f}", params);
-  s += fmt::format("model: {}{}, {} parameters, {} weights, {:.2f} GB\n", x.model,
+  s += fmt::format("model: {}{}, {} parameters, {} weights ({}), {:.2f} GB\n", x.model,
                    x.synthetic ? fmt::format(" (synthetic: random weights; depths beyond its {} positions allowed)",
                                              x.max_positions)
                                : "",
-                   count, x.weights, x.weight_bytes / 1e9);
+                   count, x.weights, x.placement, x.weight_bytes / 1e9);
   s += fmt::format("machine: {}; kernels {}; {} threads; BLAS {} (core {})\n", mc.cpu, mc.isa, mc.threads, mc.blas,
                    mc.blas_core);
   s += fmt::format("limits: read bandwidth {:.1f} GB/s; f32 FMA peak {:.0f} GFLOP/s; bf16 dot peak {}; pp shares are "
@@ -165,6 +168,7 @@ nlohmann::json row_json(const Context& x, const BenchRow& r) {
   j["model"] = x.model;
   j["synthetic"] = x.synthetic;
   j["weights"] = x.weights;
+  j["load"] = x.load;
   j["kv_type"] = x.kv;
   j["prefill_products"] = x.products;
   j["isa"] = x.machine.isa;
@@ -269,13 +273,16 @@ int run_bench_command(BenchArgs& a) {
   Model model;
   if (!a.synthetic.empty()) {
     if (tty) a.opt.progress(fmt::format("making random weights at the shape of {}", a.synthetic));
-    model = synthetic_model(a.synthetic, a.opt.seed);
+    model = synthetic_model(a.synthetic, a.opt.seed, a.opt.threads);
     x.synthetic = true;
     x.model = std::filesystem::path(a.synthetic).filename().string();
   } else {
-    model = load_model(a.model.empty() ? default_model_path() : a.model);
+    model = load_model(a.model.empty() ? default_model_path() : a.model, "", {a.load, a.opt.threads});
     x.model = a.model.empty() ? "stories260K (shipped)" : a.model;
   }
+  x.load = x.synthetic ? "synthetic" : weight_load_name(a.load);
+  x.placement = x.synthetic || a.load == WeightLoad::Copy ? "in 2 MiB pages, placed by their readers"
+                                                          : "mapped from the file (--load mmap)";
   const ModelInfo info = model_info(model);
   x.weights = info.weight_dtypes;
   x.parameters = info.parameters;
@@ -307,6 +314,7 @@ Runner add_bench(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "bench", "Benchmark prompt processing (pp) and generation (tg) at depth, per attention policy (llama-bench style)");
   auto* m = add_model_option(cmd, args->model);
+  add_load_option(cmd, args->load);
   auto* syn = cmd->add_option("--synthetic", args->synthetic,
                               "Random bf16 weights at the shape of this config.json (made in memory; see "
                               "bench/configs/)");

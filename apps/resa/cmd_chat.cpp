@@ -16,13 +16,14 @@ namespace resa::cli {
 namespace {
 
 struct ChatArgs {
+  WeightLoad load = WeightLoad::Copy;
   std::string model, tokenizer;
   ChatOptions chat_opt;
   GenerateOptions opt;
 };
 
 int run_chat(ChatArgs& a) {
-  Model model = load_model(a.model.empty() ? default_model_path() : a.model, a.tokenizer);
+  Model model = load_model(a.model.empty() ? default_model_path() : a.model, a.tokenizer, {a.load, a.opt.threads});
   Chat session = start_chat(model, a.opt, a.chat_opt);
   const bool interactive = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
   std::string line;
@@ -49,6 +50,7 @@ Runner add_chat(CLI::App& app) {
   auto args = std::make_shared<ChatArgs>();
   CLI::App* cmd = app.add_subcommand("chat", "Chat with an instruction-tuned model: one message per line on stdin");
   add_model_option(cmd, args->model);
+  add_load_option(cmd, args->load);
   cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer file or directory (default: the model directory's)");
   cmd->add_option("--system", args->chat_opt.system, "The system message (default: the chat template's)");
   cmd->add_option("--chat-template", args->chat_opt.template_name,

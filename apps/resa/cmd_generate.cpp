@@ -12,6 +12,7 @@ namespace resa::cli {
 namespace {
 
 struct GenerateArgs {
+  WeightLoad load = WeightLoad::Copy;
   std::string model;
   std::string tokenizer;
   std::string prompt;
@@ -25,7 +26,7 @@ struct GenerateArgs {
 
 int run_generate(GenerateArgs& a) {
   const std::string path = a.model.empty() ? default_model_path() : a.model;
-  Model model = load_model(path, a.tokenizer);
+  Model model = load_model(path, a.tokenizer, {a.load, a.opt.threads});
   // Without a tokenizer there is no text to print: ids it is.
   const bool ids_out = a.print_ids || !model_info(model).has_tokenizer;
   bool first = true;
@@ -78,6 +79,7 @@ Runner add_generate(CLI::App& app) {
   auto args = std::make_shared<GenerateArgs>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt (default: the shipped stories260K model)");
   add_model_option(cmd, args->model);
+  add_load_option(cmd, args->load);
   cmd->add_option("--tokenizer", args->tokenizer,
                   "Tokenizer file or directory (tokenizer.json, tokenizer.model, llama2.c tokenizer.bin); default: the "
                   "model directory's, or tok<vocab>.bin / tokenizer.bin beside a llama2.c checkpoint");

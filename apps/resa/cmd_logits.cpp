@@ -15,6 +15,7 @@ namespace resa::cli {
 namespace {
 
 struct LogitsArgs {
+  WeightLoad load = WeightLoad::Copy;
   std::string model;
   std::string prompt_ids;
   std::string out;
@@ -24,7 +25,7 @@ struct LogitsArgs {
 
 int run_logits(const LogitsArgs& a) {
   const std::vector<int> ids = parse_ids(a.prompt_ids, "--prompt-ids");
-  Model model = load_model(a.model.empty() ? default_model_path() : a.model);
+  Model model = load_model(a.model.empty() ? default_model_path() : a.model, "", {a.load, a.threads});
   const std::vector<float> logits = prompt_logits(model, ids, a.kv_type, a.threads);
   std::FILE* f = std::fopen(a.out.c_str(), "wb");
   if (!f) throw Error(fmt::format("cannot write '{}': {}", a.out, std::strerror(errno)));
@@ -41,6 +42,7 @@ Runner add_logits(CLI::App& app) {
   auto args = std::make_shared<LogitsArgs>();
   CLI::App* cmd = app.add_subcommand("logits", "Write the logits of every prompt position to a file (float32 LE)");
   add_model_option(cmd, args->model);
+  add_load_option(cmd, args->load);
   cmd->add_option("--prompt-ids", args->prompt_ids, "Prompt token ids, e.g. 1,2,3")->required();
   cmd->add_option("-o,--output", args->out, "Output file: [tokens, vocab] float32, little-endian")->required();
   cmd->add_option("-t,--threads", args->threads, "Threads; 0 = every core")->check(number_in(0, 4096));

@@ -13,6 +13,7 @@ namespace resa::cli {
 namespace {
 
 struct PerplexityArgs {
+  WeightLoad load = WeightLoad::Copy;
   std::string model;
   std::string tokenizer;
   std::string file;
@@ -22,7 +23,7 @@ struct PerplexityArgs {
 };
 
 int run_perplexity(PerplexityArgs& a) {
-  Model model = load_model(a.model.empty() ? default_model_path() : a.model, a.tokenizer);
+  Model model = load_model(a.model.empty() ? default_model_path() : a.model, a.tokenizer, {a.load, a.opt.threads});
   const std::vector<int> ids =
       a.ids.empty() ? tokenize(model, read_text_file(a.file), /*bos=*/true) : parse_ids(a.ids, "--ids");
   const PerplexityResult r = perplexity(model, ids, a.opt);
@@ -58,6 +59,7 @@ Runner add_perplexity(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "perplexity", "Fidelity of sparse decoding on a text: perplexity, KL and K/V error against dense");
   add_model_option(cmd, args->model);
+  add_load_option(cmd, args->load);
   cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer file (as for generate)");
   auto* f = cmd->add_option("-f,--file", args->file, "The text");
   auto* ids = cmd->add_option("--ids", args->ids, "The text as token ids, e.g. 1,2,3 (models without a tokenizer)");

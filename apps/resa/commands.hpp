@@ -56,6 +56,8 @@ CLI::Validator one_of(const std::map<std::string, E>& names) {
 
 // -m/--model: a Hugging Face directory or a llama2.c checkpoint; empty = the shipped model.
 CLI::Option* add_model_option(CLI::App* cmd, std::string& model);
+// --load copy|mmap: where the weight matrices live (resa::WeightLoad).
+CLI::Option* add_load_option(CLI::App* cmd, WeightLoad& load);
 
 // --attn and its knobs (SPEC §2.3), into o; default_attn: "dense", "sparse" or "resa".
 void add_attention_options(CLI::App* cmd, AttentionOptions& o, const std::string& default_attn);

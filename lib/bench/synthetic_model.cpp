@@ -1,5 +1,7 @@
 // resa::synthetic_model(): random bf16 weights at the shape of a config.json, for benchmarks at a real model's shape
 // without its checkpoint.
+#include <omp.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,7 @@
 
 #include "model/config.hpp"
 #include "model/model.hpp"
+#include "model/placement.hpp"
 #include "resa/bench.hpp"
 #include "simd/convert.hpp"
 
@@ -26,22 +29,16 @@ uint64_t splitmix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// n values uniform in [-a, a), as bf16, chunk by chunk over the threads (each chunk seeded from (seed, its index), so
-// the weights do not depend on the thread count). The threads that will read the rows write them first.
+// n values uniform in [-a, a), as bf16, from a seed (each row of a matrix seeded from (matrix, row), so the weights
+// depend neither on the thread count nor on which thread writes them).
 void fill_uniform_bf16(uint16_t* out, size_t n, float a, uint64_t seed) {
-  constexpr size_t kChunk = size_t{1} << 16;
-  const int64_t chunks = static_cast<int64_t>((n + kChunk - 1) / kChunk);
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) {
-    uint64_t state = splitmix(seed ^ splitmix(static_cast<uint64_t>(c)));
-    const size_t end = std::min(n, static_cast<size_t>(c + 1) * kChunk);
-    for (size_t i = static_cast<size_t>(c) * kChunk; i < end; ++i) {
-      state ^= state << 13;
-      state ^= state >> 7;
-      state ^= state << 17;
-      const float u = static_cast<float>(state >> 40) * (2.0f / 16777216.0f) - 1.0f;  // [-1, 1)
-      out[i] = simd::f32_to_bf16(a * u);
-    }
+  uint64_t state = splitmix(seed) | 1;
+  for (size_t i = 0; i < n; ++i) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    const float u = static_cast<float>(state >> 40) * (2.0f / 16777216.0f) - 1.0f;  // [-1, 1)
+    out[i] = simd::f32_to_bf16(a * u);
   }
 }
 
@@ -57,7 +54,7 @@ std::string read_config(const std::string& path) {
 
 }  // namespace
 
-Model synthetic_model(const std::string& config_path, uint64_t seed) {
+Model synthetic_model(const std::string& config_path, uint64_t seed, int threads) {
   const std::string text = read_config(config_path);
   auto data = std::make_shared<ModelData>();
   ModelData& m = *data;
@@ -72,12 +69,8 @@ Model synthetic_model(const std::string& config_path, uint64_t seed) {
   const float a = static_cast<float>(stddev * std::sqrt(3.0));  // uniform on [-a, a) has this standard deviation
 
   uint64_t index = 0;
-  auto mat = [&](int64_t rows, int64_t cols) {
-    const size_t n = static_cast<size_t>(rows) * cols;
-    m.generated.emplace_back(n);
-    fill_uniform_bf16(m.generated.back().data(), n, a, splitmix(seed + ++index));
-    return Mat{m.generated.back().data(), DType::BF16, rows, cols};
-  };
+  // The matrices' shapes now, their rows generated below straight into the decode placement.
+  auto mat = [&](int64_t rows, int64_t cols) { return Mat{nullptr, DType::BF16, rows, cols}; };
   auto vec = [&](int64_t n, float value) {
     return m.weights.owned.emplace_back(static_cast<size_t>(n), value).data();
   };
@@ -110,6 +103,13 @@ Model synthetic_model(const std::string& config_path, uint64_t seed) {
   }
   w.final_norm = vec(c.dim, 1.0f);
   w.lm_head = c.tied_embeddings ? w.token_embedding : mat(c.vocab_size, c.dim);
+  m.weight_arena = place_weights(w, c.tied_embeddings, threads > 0 ? threads : omp_get_max_threads(),
+                                 [&](int matrix, const Mat& mt, int64_t begin, int64_t end, void* dst) {
+                                   uint16_t* out = static_cast<uint16_t*>(dst);
+                                   for (int64_t r = begin; r < end; ++r, out += mt.cols)
+                                     fill_uniform_bf16(out, static_cast<size_t>(mt.cols), a,
+                                                       splitmix(seed ^ splitmix((uint64_t{1} << 40) * (matrix + 1) + r)));
+                                 });
   return Model{std::move(data)};
 }
 

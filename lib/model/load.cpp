@@ -2,6 +2,8 @@
 // model_info() describes the result.
 #include "model/load.hpp"
 
+#include <omp.h>
+
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -11,6 +13,7 @@
 #include "model/hf_checkpoint.hpp"
 #include "model/llama2c.hpp"
 #include "model/model.hpp"
+#include "model/placement.hpp"
 #include "resa/resa.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -69,7 +72,18 @@ int64_t vec_params(const ModelConfig& c) {
 
 int default_context(const ModelConfig& c) { return std::min(c.max_seq_len, kDefaultMaxContext); }
 
-Model load_model(const std::string& model_path, const std::string& tokenizer_path) {
+const char* weight_load_name(WeightLoad w) { return w == WeightLoad::Copy ? "copy" : "mmap"; }
+
+namespace {
+
+Model placed(std::shared_ptr<ModelData> data, const LoadOptions& o) {
+  if (o.weights == WeightLoad::Copy) copy_weights(*data, o.threads > 0 ? o.threads : omp_get_max_threads());
+  return Model{std::move(data)};
+}
+
+}  // namespace
+
+Model load_model(const std::string& model_path, const std::string& tokenizer_path, const LoadOptions& options) {
   kernel_info();  // a bad RESA_ISA is an error before the weights are mapped
   auto data = std::make_shared<ModelData>();
   data->path = model_path;
@@ -81,7 +95,7 @@ Model load_model(const std::string& model_path, const std::string& tokenizer_pat
     data->weights = std::move(ck.weights);
     const std::string tok_path = tokenizer_path.empty() ? find_tokenizer_file(dir) : tokenizer_path;
     if (!tok_path.empty()) attach_tokenizer(*data, load_tokenizer(tok_path));
-    return Model{std::move(data)};
+    return placed(std::move(data), options);
   }
   Llama2cCheckpoint ck = load_llama2c_checkpoint(model_path);
   data->config = ck.config;
@@ -92,7 +106,7 @@ Model load_model(const std::string& model_path, const std::string& tokenizer_pat
   Tokenizer tok = load_tokenizer(tok_path, data->config.vocab_size);
   if (tok.kind == TokenizerKind::Llama2c) tok.llama2c->bos_id = tok.bos_id = data->config.bos_id;
   attach_tokenizer(*data, std::move(tok));
-  return Model{std::move(data)};
+  return placed(std::move(data), options);
 }
 
 const ModelData& model_data(const Model& model) {

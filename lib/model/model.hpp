@@ -21,7 +21,7 @@ struct ModelData {
   ModelConfig config;
   std::vector<MappedFile> files;  // own the memory the weight views point into
   std::vector<std::vector<float>> aligned_copies;  // tensors a file stored misaligned (see TensorSet)
-  std::vector<HugeVector<uint16_t>> generated;  // a synthetic model's random bf16 matrices (lib/bench/)
+  HugeBuffer weight_arena;  // the matrices when placed for decode (lib/model/placement.hpp), else empty
   bool synthetic = false;  // random weights at a config's shape: no tokenizer, positions not limited to max_seq_len
   Weights weights;
   std::optional<Tokenizer> tokenizer;

@@ -1,0 +1,100 @@
+#include "model/placement.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "model/model.hpp"
+#include "parallel.hpp"
+
+namespace resa {
+
+namespace {
+
+constexpr size_t kAlign = 4096;  // each matrix starts on its own page
+
+// Matrices read by one product of a decode step: stacked (rows end to end, one split: q, k, v) or split alike (each
+// matrix's rows split the same way: gate, up).
+struct Product {
+  std::vector<Mat*> mats;
+  bool stacked = false;
+};
+
+std::vector<Product> decode_products(Weights& w, bool tied) {
+  std::vector<Product> p;
+  if (!tied) p.push_back({{&w.token_embedding}});
+  for (LayerWeights& l : w.layers) {
+    p.push_back({{&l.wq, &l.wk, &l.wv}, true});
+    p.push_back({{&l.wo}});
+    p.push_back({{&l.w_gate, &l.w_up}});
+    p.push_back({{&l.w_down}});
+  }
+  p.push_back({{&w.lm_head}});
+  return p;
+}
+
+}  // namespace
+
+HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill) {
+  const std::vector<Product> products = decode_products(w, tied);
+  std::vector<Mat*> order;  // the matrices in fill's index order
+  std::vector<size_t> offset;
+  size_t total = 0;
+  for (const Product& p : products)
+    for (Mat* m : p.mats) {
+      order.push_back(m);
+      offset.push_back(total);
+      total += (m->bytes() + kAlign - 1) / kAlign * kAlign;
+    }
+  HugeBuffer arena(total);
+  std::vector<Mat> src;  // the matrices as they were (fill's sources)
+  for (const Mat* m : order) src.push_back(*m);
+
+  threads = std::max(1, threads);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), T = omp_get_num_threads();
+    int index = 0;
+    for (const Product& p : products) {
+      int64_t rows = 0, work = 0;
+      for (const Mat* m : p.mats) {
+        rows = p.stacked ? rows + m->rows : std::max(rows, m->rows);
+        work += m->rows * m->cols;
+      }
+      const bool alone = work < kParallelProductWork || T == 1;  // the decode step runs it on its calling thread
+      const RowShare share = alone ? RowShare{t == 0 ? 0 : rows, rows} : thread_share(rows, t, T);
+      int64_t first = 0;  // a stacked product's first row of this matrix
+      for (const Mat* m : p.mats) {
+        const Mat& s = src[index];
+        const int64_t lo = p.stacked ? std::max(share.begin - first, int64_t{0}) : share.begin;
+        const int64_t hi = p.stacked ? std::min(share.end - first, m->rows) : std::min(share.end, m->rows);
+        if (lo < hi) {
+          const size_t row_bytes = static_cast<size_t>(s.cols) * dtype_size(s.dtype);
+          fill(index, s, lo, hi, arena.data() + offset[index] + static_cast<size_t>(lo) * row_bytes);
+        }
+        first += m->rows;
+        ++index;
+      }
+    }
+  }
+  for (size_t i = 0; i < order.size(); ++i) order[i]->data = arena.data() + offset[i];
+  if (tied) w.token_embedding = w.lm_head;
+  return arena;
+}
+
+void copy_weights(ModelData& m, int threads) {
+  Weights& w = m.weights;
+  const bool tied = w.lm_head.data == w.token_embedding.data;
+  std::vector<Mat> sources{w.token_embedding, w.lm_head};
+  for (const LayerWeights& l : w.layers)
+    sources.insert(sources.end(), {l.wq, l.wk, l.wv, l.wo, l.w_gate, l.w_up, l.w_down});
+  m.weight_arena = place_weights(w, tied, threads, [](int, const Mat& s, int64_t begin, int64_t end, void* dst) {
+    std::memcpy(dst, s.row(begin), static_cast<size_t>(end - begin) * s.cols * dtype_size(s.dtype));
+  });
+  for (const Mat& s : sources)
+    for (const MappedFile& f : m.files) f.release(s.data, s.bytes());
+}
+
+}  // namespace resa

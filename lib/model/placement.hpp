@@ -1,0 +1,42 @@
+// Weights placed for decode: every matrix in one arena of 2 MiB pages, each row written first by the thread that
+// reads it in a decode step. `--load copy` (resa::WeightLoad::Copy, the default) copies a checkpoint's matrices out of
+// the file mapping this way at load; a synthetic model (lib/bench/) generates its rows straight into the arena.
+// `--load mmap` computes from the file mapping in place: nothing copied, the page cache shared between processes,
+// no load-time copy, but 4 KiB pages placed wherever the file was first read.
+//
+// Why: a decode step streams every weight byte once, so the weights' read rate is the step's speed. Measured on this
+// project's 2-core VM (AMD EPYC family 26, Qwen2.5-1.5B shape, 3.09 GB of bf16, 2 threads, the decode matvec over
+// every matrix of a step, medians of 5): rows first written by the thread that reads them 64 ms per step; the same
+// memory first written by one thread 104 ms; by both threads in interleaved 128 KiB chunks 83 ms. A VM's memory lands
+// where its first writer runs on the host, so "who touches first" is where a weight lives; 2 MiB pages also spare the
+// TLB a miss every 4 KiB of a stream.
+//
+// The shares are the decode step's (lib/forward.cpp), by thread_share (lib/parallel.hpp): q, k and v as one product
+// over their rows end to end, gate and up each split alike (matvec_swiglu), o, down and the LM head each alone, and
+// products below kParallelProductWork on the calling thread. A tied embedding is placed as the LM head.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "huge_pages.hpp"
+#include "model/weights.hpp"
+
+namespace resa {
+
+struct ModelData;
+
+// fill(index, mat, begin, end, dst): writes rows [begin, end) of a matrix at dst (mat's dtype, row after row); index
+// numbers the matrices in a fixed order (the embedding when untied, then per layer q, k, v, o, gate, up, down, then
+// the LM head), so a generator can seed each one.
+using RowFill = std::function<void(int index, const Mat& mat, int64_t begin, int64_t end, void* dst)>;
+
+// Allocates the arena for w's matrices, fills it on `threads` threads in the decode shares and points the matrices
+// at it. tied: the LM head is the token embedding (placed once).
+HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill);
+
+// --load copy: the model's matrices copied into m.weight_arena (their views then point there; the file mapping stays
+// for the vectors). threads: those decode will run on.
+void copy_weights(ModelData& m, int threads);
+
+}  // namespace resa
