@@ -231,7 +231,7 @@ double relative_gap(float got, float want, double scale) { return std::abs(got -
 TEST_P(KernelsTest, MatvecMatchesTheScalarTwinOnOddShapes) {
   const Kernels& s = scalar_kernels();
   std::mt19937 rng(11);
-  for (int rows : {1, 3, 4, 5, 7, 33})
+  for (int rows : {1, 3, 4, 5, 7, 8, 13, 33})
     for (int cols : {1, 15, 16, 17, 31, 32, 33, 100, 130}) {
       auto W = random_vector(static_cast<size_t>(rows) * cols, rng), x = random_vector(cols, rng);
       std::vector<uint16_t> W16(W.size()), Wh(W.size());
