@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include <cstddef>
+#include <cstring>
 #include <new>
 #include <utility>
 #include <vector>
@@ -25,7 +26,11 @@ struct HugePageAllocator {
 
   T* allocate(size_t n) {
     const size_t bytes = n * sizeof(T);
-    if (bytes < kHugePage) return static_cast<T*>(::operator new(bytes));
+    if (bytes < kHugePage) {  // zeroed here, as a fresh mapping is (see construct)
+      void* p = ::operator new(bytes);
+      std::memset(p, 0, bytes);
+      return static_cast<T*>(p);
+    }
     // Over-allocate by one huge page and advise the 2 MiB-aligned part (mmap gives 4 KiB alignment only).
     const size_t len = bytes + kHugePage;
     void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -49,6 +54,15 @@ struct HugePageAllocator {
     char* data = reinterpret_cast<char*>(p);
     const size_t offset = reinterpret_cast<size_t*>(data)[-1];
     munmap(data - offset, bytes + kHugePage);
+  }
+
+  // Elements made without a value are left as allocated, which is zero (a fresh anonymous mapping, or the memset
+  // above): resize() and the (n) constructor then touch no page, so the threads that use the memory first place it
+  // (see KvCache's make_kv_cache and lib/model/placement.hpp). Elements made from a value are written as usual.
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    if constexpr (sizeof...(Args) == 0) ::new (static_cast<void*>(p)) U;
+    else ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
   }
 
   template <class U>

@@ -1,5 +1,7 @@
 #include "kv_cache.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -24,14 +26,32 @@ KvCache make_kv_cache(const ModelConfig& c, int capacity, DType dtype, int block
   kv.dtype = dtype;
   const size_t heads = static_cast<size_t>(c.n_layers) * c.n_kv_heads;
   const size_t n = heads * kv.capacity * c.head_dim, ns = heads * kv.n_blocks * 2 * c.head_dim;
+  // Zero, untouched (HugePageAllocator::construct); then each (layer, KV head)'s pages first written by the thread
+  // that reads that head in a decode step (flash_decode's static split, decode_thread), as the weights are placed.
   if (dtype == DType::F32) {
-    kv.k32.assign(n, 0.0f);
-    kv.v32.assign(n, 0.0f);
-    kv.s32.assign(ns, 0.0f);
+    kv.k32.resize(n);
+    kv.v32.resize(n);
+    kv.s32.resize(ns);
   } else {
-    kv.k16.assign(n, 0);
-    kv.v16.assign(n, 0);
-    kv.s16.assign(ns, 0);
+    kv.k16.resize(n);
+    kv.v16.resize(n);
+    kv.s16.resize(ns);
+  }
+  const size_t es = dtype_size(dtype), head_bytes = static_cast<size_t>(kv.capacity) * c.head_dim * es,
+               sum_bytes = static_cast<size_t>(kv.n_blocks) * 2 * c.head_dim * es;
+  unsigned char* k = static_cast<unsigned char*>(const_cast<void*>(kv.keys(0, 0)));
+  unsigned char* v = static_cast<unsigned char*>(const_cast<void*>(kv.values(0, 0)));
+  unsigned char* s = static_cast<unsigned char*>(const_cast<void*>(kv.summaries(0, 0)));
+  const int threads = std::max(1, omp_get_max_threads());
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), T = omp_get_num_threads();
+    for (size_t i = 0; i < heads; ++i) {
+      if (decode_thread(static_cast<int>(i % c.n_kv_heads), c.n_kv_heads, T) != t) continue;
+      std::memset(k + i * head_bytes, 0, head_bytes);
+      std::memset(v + i * head_bytes, 0, head_bytes);
+      std::memset(s + i * sum_bytes, 0, sum_bytes);
+    }
   }
   kv.pos.assign(heads * kv.capacity, 0);
   kv.lengths.assign(c.n_layers, 0);

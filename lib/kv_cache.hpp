@@ -98,6 +98,10 @@ struct KvCache {
   void summarise_from(int layer, int head, int first_entry, int end);
 };
 
+// The thread of T that reads KV head `head` (of n_heads) in a decode step: flash_decode hands each thread a contiguous
+// run of the heads' splits (head-major), so with n_heads a multiple of T, thread head * T / n_heads reads all of it.
+inline int decode_thread(int head, int n_heads, int T) { return static_cast<int>(static_cast<int64_t>(head) * T / n_heads); }
+
 // dtype: DType::F32 or DType::BF16. capacity (entries per head) is rounded up to a multiple of block_size.
 KvCache make_kv_cache(const ModelConfig& config, int capacity, DType dtype, int block_size = 16);
 

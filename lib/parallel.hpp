@@ -25,6 +25,18 @@ void parallel_for(int n, int threads, F&& body) {
   for (int i = 0; i < n; ++i) body(i);
 }
 
+// The same with fixed contiguous runs: thread t of T takes iterations [t * ceil(n / T), (t + 1) * ceil(n / T)), on
+// every call alike, for loops over memory those threads placed (the decode step's attention over the KV cache).
+template <class F>
+void parallel_for_static(int n, int threads, F&& body) {
+  if (threads <= 1 || n < 2) {
+    for (int i = 0; i < n; ++i) body(i);
+    return;
+  }
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int i = 0; i < n; ++i) body(i);
+}
+
 // Multiply-adds below which a weight product runs on one thread.
 constexpr int64_t kParallelProductWork = int64_t{1} << 18;
 

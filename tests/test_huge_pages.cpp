@@ -1,5 +1,8 @@
 // lib/huge_pages.hpp: the KV cache's allocator. Large arrays start on a 2 MiB boundary (where the kernel can back them
 // with huge pages), small ones come from operator new; both hold what is written and free what they took.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <numeric>
 #include <vector>
@@ -24,6 +27,34 @@ TEST(HugePages, LargeArraysStartOnA2MiBBoundaryAndKeepTheirContents) {
     copy.resize(2 * n);  // reallocates: the old mapping is unmapped with the length it was mapped with
     EXPECT_EQ(copy[n - 1], static_cast<uint16_t>((n - 1) * 2654435761u >> 16));
   }
+}
+
+// resize() leaves large arrays untouched (no page resident until a thread writes it: the first writer places it) and
+// every element zero, small and large alike; a value given is written.
+TEST(HugePages, ResizeGivesZerosWithoutTouchingThePages) {
+  HugeVector<uint16_t> big;
+  big.resize(size_t{8} << 20);  // 16 MiB
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE)), bytes = big.size() * 2;
+  std::vector<unsigned char> resident(bytes / page);
+  ASSERT_EQ(mincore(big.data(), bytes, resident.data()), 0);
+  size_t touched = 0;
+  for (unsigned char r : resident) touched += r & 1;
+  EXPECT_EQ(touched, 0u);
+  for (size_t i = 0; i < big.size(); i += 4093) ASSERT_EQ(big[i], 0);
+  HugeVector<float> small;
+  small.resize(1000);
+  for (float x : small) ASSERT_EQ(x, 0.0f);
+  HugeVector<float> valued(1000, 2.5f);
+  EXPECT_EQ(valued[999], 2.5f);
+  ModelConfig c;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.dim = 64;
+  c.head_dim = 32;
+  const KvCache kv = make_kv_cache(c, 100, DType::BF16, 16);
+  for (size_t i = 0; i < kv.k16.size(); ++i) ASSERT_EQ(kv.k16[i] | kv.v16[i], 0) << i;
+  for (uint16_t x : kv.s16) ASSERT_EQ(x, 0);
 }
 
 TEST(HugePages, SmallArraysAreOrdinaryAllocations) {

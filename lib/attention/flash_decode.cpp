@@ -46,7 +46,8 @@ void flash_decode(const ModelConfig& c, const LayerCache& cache, AttentionRows i
   const int per = std::max(s.split_blocks, (n_sel + kMaxSplits - 1) / kMaxSplits);
   const int n_splits = (n_sel + per - 1) / per;
   const size_t part = static_cast<size_t>(g) * hd;  // one split's outputs
-  parallel_for(c.n_kv_heads * n_splits, threads, [&](int w) {
+  // Static and head-major: thread t reads the heads make_kv_cache had it place (decode_thread).
+  parallel_for_static(c.n_kv_heads * n_splits, threads, [&](int w) {
     const int h = w / n_splits, sp = w % n_splits;
     const int first = sp * per, count = std::min(per, n_sel - first);
     const size_t slot = static_cast<size_t>(h) * s.max_splits + sp;

@@ -13,7 +13,7 @@ int sparse_select(const ModelConfig& c, const LayerCache& cache, const float* q,
                   DecodeScratch& sc, int threads) {
   const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, nb = cache.kv->n_blocks;
   const int n_blocks = cache.blocks();
-  parallel_for(c.n_kv_heads, cache.n >= 1024 ? threads : 1, [&](int h) {
+  parallel_for_static(c.n_kv_heads, cache.n >= 1024 ? threads : 1, [&](int h) {  // the heads placed (decode_thread)
     select_blocks(sc.selected.data() + static_cast<size_t>(h) * nb, q + static_cast<size_t>(h) * g * hd, g,
                   cache.summaries(h), cache.kv->dtype, n_blocks, hd, o, sc.qbar.data() + static_cast<size_t>(h) * hd,
                   sc.scores.data() + static_cast<size_t>(h) * nb, sc.select_work.data() + static_cast<size_t>(h) * nb);
