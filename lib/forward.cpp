@@ -256,6 +256,7 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
     const bool kv_only = pass == Pass::Rectify && l == c.n_layers - 1;
     rmsnorm_rows(s.xb.data(), x, lw.attn_norm, n, dim, c.norm_eps);
     if (n == 1) {  // a decode step: Q, K and V (and their biases) in one pass over the threads
+      // Rows K, V, Q end to end, split by thread_share: the order lib/model/placement.cpp places them in.
       const MatvecJob qkv[3] = {{s.k.data(), &lw.wk, lw.bk}, {s.v.data(), &lw.wv, lw.bv}, {s.q.data(), &lw.wq, lw.bq}};
       weight_product(s, lw.wq.bytes() + lw.wk.bytes() + lw.wv.bytes(), [&] { matvec_fused(qkv, 3, s.xb.data()); });
     } else {  // a chunk: Q, K and V (biases added) in one pass, X rounded once (Q not needed in a pass's last layer)
@@ -286,7 +287,7 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
     } else {  // a chunk: gate and up in one pass, then SwiGLU
       const GemmJob gate_up[2] = {{s.hb.data(), hidden, &lw.w_gate}, {s.hb2.data(), hidden, &lw.w_up}};
       weight_product(s, lw.w_gate.bytes() + lw.w_up.bytes(),
-                     [&] { gemm(gate_up, 2, s.xb.data(), n, s.gemm_input, gemm_scratch(s)); });
+                     [&] { gemm(gate_up, 2, s.xb.data(), n, s.gemm_input, gemm_scratch(s), JobSplit::Alike); });
       swiglu(s.hb.data(), s.hb2.data(), static_cast<size_t>(n) * hidden);
     }
     matmul_add(s, x, s.hb.data(), n, lw.w_down);

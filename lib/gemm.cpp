@@ -76,11 +76,20 @@ void run_part(const Part& part, const float* X, const uint16_t* xbf, int m, int 
     }
 }
 
-// Thread t's parts of T: the jobs' rows laid end to end, cut into T even shares (in multiples of kRowAlign rows).
-int parts_of(Part* out, const GemmJob* jobs, int n_jobs, int t, int T) {
+// Thread t's parts of T: the jobs' rows laid end to end, cut into T even shares (in multiples of kRowAlign rows), or
+// (alike) each job's rows cut so.
+int parts_of(Part* out, const GemmJob* jobs, int n_jobs, int t, int T, JobSplit split) {
+  auto share_of = [&](int64_t total) { return ((total + T - 1) / T + kRowAlign - 1) / kRowAlign * kRowAlign; };
+  if (split == JobSplit::Alike) {
+    for (int j = 0; j < n_jobs; ++j) {
+      const int64_t rows = jobs[j].W->rows, share = share_of(rows);
+      out[j] = {&jobs[j], static_cast<int>(std::min(rows, t * share)), static_cast<int>(std::min(rows, (t + 1) * share))};
+    }
+    return n_jobs;
+  }
   int64_t total = 0;
   for (int j = 0; j < n_jobs; ++j) total += jobs[j].W->rows;
-  const int64_t share = ((total + T - 1) / T + kRowAlign - 1) / kRowAlign * kRowAlign;
+  const int64_t share = share_of(total);
   const int64_t a = std::min(total, t * share), b = std::min(total, (t + 1) * share);
   int n = 0;
   int64_t first = 0;
@@ -118,7 +127,8 @@ void single_threaded_openblas() {
   (void)done;
 }
 
-void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput input, const GemmScratch& scratch) {
+void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput input, const GemmScratch& scratch,
+          JobSplit split) {
   if (n_jobs <= 0 || m <= 0) return;
   const int k = static_cast<int>(jobs[0].W->cols);
   const DType dtype = jobs[0].W->dtype;
@@ -153,7 +163,7 @@ void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput inpu
 #pragma omp barrier
     }
     Part parts[kMaxParts];
-    const int n = parts_of(parts, jobs, n_jobs, t, nt);
+    const int n = parts_of(parts, jobs, n_jobs, t, nt, split);
     for (int i = 0; i < n; ++i) run_part(parts[i], X, xbf, m, k);
   }
 }

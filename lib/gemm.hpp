@@ -29,8 +29,10 @@ void gemm(float* Y, int ldy, const float* X, int m, const Mat& W, bool accumulat
           const GemmScratch& scratch);
 
 // Several products of the same X in one pass over the threads (a chunk's Q, K and V; gate and up): X rounded once,
-// the jobs' rows laid end to end and split evenly, each job's bias (when given) added to the columns a thread wrote.
-// The W share one dtype and column count.
+// each job's bias (when given) added to the columns a thread wrote. The W share one dtype and column count. The rows
+// are split as a decode step splits them (so each thread reads the rows it placed, lib/model/placement.hpp):
+// JobSplit::Stacked, the jobs' rows laid end to end and split evenly (K, V, Q); JobSplit::Alike, every job's rows
+// split the same way (gate and up).
 struct GemmJob {
   float* Y;
   int ldy;
@@ -38,7 +40,9 @@ struct GemmJob {
   const float* bias = nullptr;  // [W->rows] or nullptr
   bool accumulate = false;
 };
-void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput input, const GemmScratch& scratch);
+enum class JobSplit { Stacked, Alike };
+void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput input, const GemmScratch& scratch,
+          JobSplit split = JobSplit::Stacked);
 
 // What a chunk's products of `weights` do on this CPU with `input`, e.g. "bf16 x bf16 (AVX512_BF16 vdpbf16ps),
 // activations rounded to bf16" — for `resa info` and `resa bench`.

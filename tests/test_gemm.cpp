@@ -9,6 +9,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -169,7 +170,10 @@ TEST(Gemm, CacheBlockedJobsOverThreadsMatchTheDoubleReference) {
     for (float& y : Y0[j]) y = d(rng);
   }
   std::vector<uint16_t> xbf(X.size());
-  for (GemmInput input : {GemmInput::Bf16, GemmInput::F32}) {
+  // Both ways of splitting the jobs' rows over the threads (K, V, Q stacked; gate and up alike), on 2 and 3 threads.
+  for (const auto& [input, split, threads] :
+       {std::tuple{GemmInput::Bf16, JobSplit::Stacked, 2}, std::tuple{GemmInput::F32, JobSplit::Stacked, 2},
+        std::tuple{GemmInput::Bf16, JobSplit::Alike, 2}, std::tuple{GemmInput::Bf16, JobSplit::Alike, 3}}) {
     const bool rounded = input == GemmInput::Bf16 && kernels().bf16_dot;
     std::vector<std::vector<float>> Y = Y0;
     Mat mats[3];
@@ -178,7 +182,7 @@ TEST(Gemm, CacheBlockedJobsOverThreadsMatchTheDoubleReference) {
       mats[j] = Mat{W[j].data(), DType::BF16, rows[j], k};
       jobs[j] = GemmJob{Y[j].data(), rows[j] + 5, &mats[j], j == 1 ? nullptr : bias[j].data(), j == 2};
     }
-    gemm(jobs, 3, X.data(), m, input, GemmScratch{xbf.data(), 2});
+    gemm(jobs, 3, X.data(), m, input, GemmScratch{xbf.data(), threads}, split);
     for (int j = 0; j < 3; ++j)
       for (int i = 0; i < m; ++i)
         for (int r = 0; r < rows[j] + 5; ++r) {
@@ -197,7 +201,8 @@ TEST(Gemm, CacheBlockedJobsOverThreadsMatchTheDoubleReference) {
             abs_sum += std::abs(t);
           }
           ASSERT_LE(std::abs(Y[j][at] - want), gamma(k + 2) * abs_sum)
-              << "job " << j << " (" << i << ", " << r << ") input " << static_cast<int>(input);
+              << "job " << j << " (" << i << ", " << r << ") input " << static_cast<int>(input) << " split "
+              << static_cast<int>(split) << " threads " << threads;
         }
   }
 }

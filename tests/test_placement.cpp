@@ -30,7 +30,7 @@ int reader(int64_t r, int64_t rows, int64_t work, int T) {
 }
 
 TEST(Placement, EveryRowIsWrittenOnceByTheThreadThatReadsIt) {
-  // Two layers, q/k/v stacked (128 + 64 + 64 rows), gate/up split alike, a product small enough to stay on one
+  // Two layers, k/v/q stacked (64 + 64 + 128 rows), gate/up split alike, a product small enough to stay on one
   // thread (wk alone would be, but it is stacked), an untied embedding.
   const int64_t dim = 512, hidden = 1024, kv = 64, vocab = 700;
   Weights w;
@@ -62,7 +62,7 @@ TEST(Placement, EveryRowIsWrittenOnceByTheThreadThatReadsIt) {
       }
       std::memset(dst, 0x5a, static_cast<size_t>(e - b) * m.cols * dtype_size(m.dtype));
     });
-    // The walk: embedding, then per layer q, k, v, o, gate, up, down, then the LM head.
+    // The walk: embedding, then per layer k, v, q, o, gate, up, down, then the LM head.
     auto expect = [&](int i, int64_t offset, int64_t rows, int64_t work) {
       ASSERT_EQ(static_cast<int64_t>(writer[i].size()), seen[i].rows) << i;
       for (int64_t r = 0; r < seen[i].rows; ++r)
@@ -72,9 +72,9 @@ TEST(Placement, EveryRowIsWrittenOnceByTheThreadThatReadsIt) {
     for (int l = 0; l < 2; ++l) {
       const int base = 1 + 7 * l;
       const int64_t qkv = 128 + 2 * kv, qkv_work = qkv * dim;
-      expect(base + 0, 0, qkv, qkv_work);
-      expect(base + 1, 128, qkv, qkv_work);
-      expect(base + 2, 128 + kv, qkv, qkv_work);
+      expect(base + 0, 0, qkv, qkv_work);        // k: the decode step's fused rows are K, V, Q (forward.cpp)
+      expect(base + 1, kv, qkv, qkv_work);       // v
+      expect(base + 2, 2 * kv, qkv, qkv_work);   // q
       expect(base + 3, 0, dim, dim * 128);
       expect(base + 4, 0, hidden, 2 * hidden * dim);
       expect(base + 5, 0, hidden, 2 * hidden * dim);

@@ -26,7 +26,7 @@ std::vector<Product> decode_products(Weights& w, bool tied) {
   std::vector<Product> p;
   if (!tied) p.push_back({{&w.token_embedding}});
   for (LayerWeights& l : w.layers) {
-    p.push_back({{&l.wq, &l.wk, &l.wv}, true});
+    p.push_back({{&l.wk, &l.wv, &l.wq}, true});  // forward.cpp's fused product lays its rows out K, V, Q
     p.push_back({{&l.wo}});
     p.push_back({{&l.w_gate, &l.w_up}});
     p.push_back({{&l.w_down}});

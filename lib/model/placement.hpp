@@ -11,8 +11,8 @@
 // where its first writer runs on the host, so "who touches first" is where a weight lives; 2 MiB pages also spare the
 // TLB a miss every 4 KiB of a stream.
 //
-// The shares are the decode step's (lib/forward.cpp), by thread_share (lib/parallel.hpp): q, k and v as one product
-// over their rows end to end, gate and up each split alike (matvec_swiglu), o, down and the LM head each alone, and
+// The shares are the decode step's (lib/forward.cpp), by thread_share (lib/parallel.hpp): k, v and q as one product
+// over their rows end to end (in that order), gate and up each split alike (matvec_swiglu), o, down and the LM head each alone, and
 // products below kParallelProductWork on the calling thread. A tied embedding is placed as the LM head.
 #pragma once
 
@@ -27,7 +27,7 @@ namespace resa {
 struct ModelData;
 
 // fill(index, mat, begin, end, dst): writes rows [begin, end) of a matrix at dst (mat's dtype, row after row); index
-// numbers the matrices in a fixed order (the embedding when untied, then per layer q, k, v, o, gate, up, down, then
+// numbers the matrices in a fixed order (the embedding when untied, then per layer k, v, q, o, gate, up, down, then
 // the LM head), so a generator can seed each one.
 using RowFill = std::function<void(int index, const Mat& mat, int64_t begin, int64_t end, void* dst)>;
 
