@@ -87,14 +87,13 @@ HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill
 void copy_weights(ModelData& m, int threads) {
   Weights& w = m.weights;
   const bool tied = w.lm_head.data == w.token_embedding.data;
-  std::vector<Mat> sources{w.token_embedding, w.lm_head};
-  for (const LayerWeights& l : w.layers)
-    sources.insert(sources.end(), {l.wq, l.wk, l.wv, l.wo, l.w_gate, l.w_up, l.w_down});
-  m.weight_arena = place_weights(w, tied, threads, [](int, const Mat& s, int64_t begin, int64_t end, void* dst) {
-    std::memcpy(dst, s.row(begin), static_cast<size_t>(end - begin) * s.cols * dtype_size(s.dtype));
+  // Each share's source pages are dropped from the process as soon as they are copied (they stay in the page cache),
+  // so the process holds about one copy of the weights throughout rather than two at the end.
+  m.weight_arena = place_weights(w, tied, threads, [&m](int, const Mat& s, int64_t begin, int64_t end, void* dst) {
+    const size_t bytes = static_cast<size_t>(end - begin) * s.cols * dtype_size(s.dtype);
+    std::memcpy(dst, s.row(begin), bytes);
+    for (const MappedFile& f : m.files) f.release(s.row(begin), bytes);
   });
-  for (const Mat& s : sources)
-    for (const MappedFile& f : m.files) f.release(s.data, s.bytes());
 }
 
 }  // namespace resa
