@@ -23,7 +23,7 @@ CLI::Option* add_model_option(CLI::App* cmd, std::string& model) {
 CLI::Option* add_load_option(CLI::App* cmd, WeightLoad& load) {
   static const std::map<std::string, WeightLoad> names{{"copy", WeightLoad::Copy}, {"mmap", WeightLoad::Mmap}};
   return cmd->add_option("--load", load,
-                         "Weights: copy (into 2 MiB pages, each row by the thread that reads it: fastest decode, ~1 s "
+                         "Weights: copy (into 2 MiB pages, each row by the thread that reads it: fastest decode, 1-3 s "
                          "per 3 GB at load, memory of its own) or mmap (the file mapping in place: instant, shared)")
       ->transform(one_of(names))
       ->default_str("copy");
