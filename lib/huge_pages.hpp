@@ -56,9 +56,11 @@ struct HugePageAllocator {
     munmap(data - offset, bytes + kHugePage);
   }
 
-  // Elements made without a value are left as allocated, which is zero (a fresh anonymous mapping, or the memset
-  // above): resize() and the (n) constructor then touch no page, so the threads that use the memory first place it
-  // (see KvCache's make_kv_cache and lib/model/placement.hpp). Elements made from a value are written as usual.
+  // Elements made without a value are left as the memory holds them: zero in memory freshly allocated (a fresh
+  // anonymous mapping, or the memset above), so resize() of an empty vector and the (n) constructor give zeros and
+  // touch no page, and the threads that use the memory first place it (see KvCache's make_kv_cache and
+  // lib/model/placement.hpp). Unlike std::allocator, growing a vector again within its capacity after shrinking it
+  // keeps the old contents there: use assign() or a value to clear. Elements made from a value are written as usual.
   template <class U, class... Args>
   void construct(U* p, Args&&... args) {
     if constexpr (sizeof...(Args) == 0) ::new (static_cast<void*>(p)) U;
