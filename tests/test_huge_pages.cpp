@@ -15,6 +15,17 @@
 namespace resa {
 namespace {
 
+// Two layers of Qwen2.5-1.5B's attention shape.
+ModelConfig two_qwen_layers() {
+  ModelConfig c;
+  c.n_layers = 2;
+  c.n_heads = 12;
+  c.n_kv_heads = 2;
+  c.dim = 1536;
+  c.head_dim = 128;
+  return c;
+}
+
 TEST(HugePages, LargeArraysStartOnA2MiBBoundaryAndKeepTheirContents) {
   for (size_t n : {size_t{1} << 20, (size_t{3} << 20) + 7, size_t{5} << 20}) {  // 2 MiB exactly, and odd sizes
     HugeVector<uint16_t> v(n);
@@ -46,13 +57,7 @@ TEST(HugePages, ResizeGivesZerosWithoutTouchingThePages) {
   for (float x : small) ASSERT_EQ(x, 0.0f);
   HugeVector<float> valued(1000, 2.5f);
   EXPECT_EQ(valued[999], 2.5f);
-  ModelConfig c;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.dim = 64;
-  c.head_dim = 32;
-  const KvCache kv = make_kv_cache(c, 100, DType::BF16, 16);
+  const KvCache kv = make_kv_cache(two_qwen_layers(), 100, DType::BF16, 16);
   for (size_t i = 0; i < kv.k16.size(); ++i) ASSERT_EQ(kv.k16[i] | kv.v16[i], 0) << i;
   for (uint16_t x : kv.s16) ASSERT_EQ(x, 0);
 }
@@ -66,13 +71,7 @@ TEST(HugePages, SmallArraysAreOrdinaryAllocations) {
 }
 
 TEST(HugePages, TheKvCacheOfALongContextIsAligned) {
-  ModelConfig c;
-  c.n_layers = 2;
-  c.n_heads = 12;
-  c.n_kv_heads = 2;
-  c.dim = 1536;
-  c.head_dim = 128;
-  const KvCache kv = make_kv_cache(c, 8192, DType::BF16);
+  const KvCache kv = make_kv_cache(two_qwen_layers(), 8192, DType::BF16);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(kv.keys(0, 0)) % (size_t{2} << 20), 0u);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(kv.values(0, 0)) % (size_t{2} << 20), 0u);
 }
