@@ -10,6 +10,7 @@
 #include "model/dtype.hpp"
 #include "model/load.hpp"
 #include "model/model.hpp"
+#include "parallel.hpp"
 #include "resa/resa.hpp"
 #include "simd/kernels.hpp"
 
@@ -79,18 +80,17 @@ void run_part(const Part& part, const float* X, const uint16_t* xbf, int m, int 
 // Thread t's parts of T: the jobs' rows laid end to end, cut into T even shares (in multiples of kRowAlign rows), or
 // (alike) each job's rows cut so.
 int parts_of(Part* out, const GemmJob* jobs, int n_jobs, int t, int T, JobSplit split) {
-  auto share_of = [&](int64_t total) { return ((total + T - 1) / T + kRowAlign - 1) / kRowAlign * kRowAlign; };
   if (split == JobSplit::Alike) {
     for (int j = 0; j < n_jobs; ++j) {
-      const int64_t rows = jobs[j].W->rows, share = share_of(rows);
-      out[j] = {&jobs[j], static_cast<int>(std::min(rows, t * share)), static_cast<int>(std::min(rows, (t + 1) * share))};
+      const RowShare s = thread_share(jobs[j].W->rows, t, T, kRowAlign);
+      out[j] = {&jobs[j], static_cast<int>(s.begin), static_cast<int>(s.end)};
     }
     return n_jobs;
   }
   int64_t total = 0;
   for (int j = 0; j < n_jobs; ++j) total += jobs[j].W->rows;
-  const int64_t share = share_of(total);
-  const int64_t a = std::min(total, t * share), b = std::min(total, (t + 1) * share);
+  const RowShare share = thread_share(total, t, T, kRowAlign);
+  const int64_t a = share.begin, b = share.end;
   int n = 0;
   int64_t first = 0;
   for (int j = 0; j < n_jobs; ++j) {

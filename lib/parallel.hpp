@@ -44,17 +44,23 @@ struct RowShare {
   int64_t begin = 0, end = 0;
 };
 
-// Thread t's share of n rows split in T contiguous parts of ceil(n / T) rows (the last ones may be short or empty).
-inline RowShare thread_share(int64_t n, int64_t t, int64_t T) {
-  const int64_t per = (n + T - 1) / T;
+// Whether a weight product of `work` multiply-adds runs on its calling thread alone when T threads are available.
+inline bool product_alone(int64_t work, int T) { return work < kParallelProductWork || T == 1; }
+
+// Thread t's share of n rows split in T contiguous parts of ceil(n / T) rows, rounded up to a multiple of `align`
+// (the last parts may be short or empty). Decode's products split with align 1, a chunk's GEMM with its block rows
+// (lib/gemm.cpp), which gives the same shares whenever ceil(n / T) is a multiple of them (every Qwen2.5 shape on
+// 2 threads).
+inline RowShare thread_share(int64_t n, int64_t t, int64_t T, int64_t align = 1) {
+  const int64_t per = ((n + T - 1) / T + align - 1) / align * align;
   return {std::min(n, t * per), std::min(n, (t + 1) * per)};
 }
 
 // run(begin, end) for every thread's share of rows, on the threads OpenMP would use now (omp_get_max_threads());
-// on the calling thread alone when the work (multiply-adds) is below kParallelProductWork.
+// on the calling thread alone when product_alone says so.
 template <class F>
 void parallel_rows(int64_t rows, int64_t work, F&& run) {
-  if (work < kParallelProductWork || omp_get_max_threads() == 1) return run(int64_t{0}, rows);
+  if (product_alone(work, omp_get_max_threads())) return run(int64_t{0}, rows);
 #pragma omp parallel
   {
     const RowShare s = thread_share(rows, omp_get_thread_num(), omp_get_num_threads());

@@ -99,7 +99,6 @@ struct Context {
   std::string kv;
   std::string products;  // what pp's and the rectify pass's weight products run on
   std::string load;       // "copy", "mmap" or "synthetic"
-  std::string placement;  // where the weights live: "copied to 2 MiB pages by their readers", "mapped from the file"
   AttentionOptions prefill;  // how the cache is filled (prefill and LagKV's knobs)
 };
 
@@ -121,7 +120,9 @@ std::string header(const Context& x, const BenchArgs& a) {
                    x.synthetic ? fmt::format(" (synthetic: random weights; depths beyond its {} positions allowed)",
                                              x.max_positions)
                                : "",
-                   count, x.weights, x.placement, x.weight_bytes / 1e9);
+                   count, x.weights,
+                   x.load == "mmap" ? "mapped from the file (--load mmap)" : "in 2 MiB pages, placed by their readers",
+                   x.weight_bytes / 1e9);
   s += fmt::format("machine: {}; kernels {}; {} threads; BLAS {} (core {})\n", mc.cpu, mc.isa, mc.threads, mc.blas,
                    mc.blas_core);
   s += fmt::format("limits: read bandwidth {:.1f} GB/s; f32 FMA peak {:.0f} GFLOP/s; bf16 dot peak {}; pp shares are "
@@ -281,8 +282,6 @@ int run_bench_command(BenchArgs& a) {
     x.model = a.model.empty() ? "stories260K (shipped)" : a.model;
   }
   x.load = x.synthetic ? "synthetic" : weight_load_name(a.load);
-  x.placement = x.synthetic || a.load == WeightLoad::Copy ? "in 2 MiB pages, placed by their readers"
-                                                          : "mapped from the file (--load mmap)";
   const ModelInfo info = model_info(model);
   x.weights = info.weight_dtypes;
   x.parameters = info.parameters;

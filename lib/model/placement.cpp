@@ -15,7 +15,7 @@ namespace {
 
 constexpr size_t kAlign = 4096;  // each matrix starts on its own page
 
-// Matrices read by one product of a decode step: stacked (rows end to end, one split: q, k, v) or split alike (each
+// Matrices read by one product of a decode step: stacked (rows end to end, one split: k, v, q) or split alike (each
 // matrix's rows split the same way: gate, up).
 struct Product {
   std::vector<Mat*> mats;
@@ -48,9 +48,7 @@ HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill
       offset.push_back(total);
       total += (m->bytes() + kAlign - 1) / kAlign * kAlign;
     }
-  HugeBuffer arena(total);
-  std::vector<Mat> src;  // the matrices as they were (fill's sources)
-  for (const Mat* m : order) src.push_back(*m);
+  HugeBuffer arena(total);  // the views move to it after the fills, which read the matrices as they were
 
   threads = std::max(1, threads);
 #pragma omp parallel num_threads(threads)
@@ -63,11 +61,10 @@ HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill
         rows = p.stacked ? rows + m->rows : std::max(rows, m->rows);
         work += m->rows * m->cols;
       }
-      const bool alone = work < kParallelProductWork || T == 1;  // the decode step runs it on its calling thread
-      const RowShare share = alone ? RowShare{t == 0 ? 0 : rows, rows} : thread_share(rows, t, T);
+      const RowShare share = product_alone(work, T) ? RowShare{t == 0 ? 0 : rows, rows} : thread_share(rows, t, T);
       int64_t first = 0;  // a stacked product's first row of this matrix
       for (const Mat* m : p.mats) {
-        const Mat& s = src[index];
+        const Mat& s = *m;
         const int64_t lo = p.stacked ? std::max(share.begin - first, int64_t{0}) : share.begin;
         const int64_t hi = p.stacked ? std::min(share.end - first, m->rows) : std::min(share.end, m->rows);
         if (lo < hi) {
