@@ -233,6 +233,51 @@ void BM_gemm_bf16(benchmark::State& st) {
 
 const std::vector<int64_t> kContexts = {4096, 16384, 32768, 131072};
 
+// Every layer of the model at one context: a decode step's whole attention, its 0.94 GB (32K) beyond any cache.
+RunState& model_state(int ctx, int layers) {
+  static std::map<int, std::unique_ptr<RunState>> states;
+  auto& s = states[ctx];
+  if (!s) {
+    ModelConfig c = qwen_layer();
+    c.n_layers = layers;
+    AttentionOptions attn;
+    attn.block_size = kBlock;
+    s = std::make_unique<RunState>(make_run_state(c, ctx, DType::BF16, kMaxF, attn));
+    std::vector<float> k(static_cast<size_t>(kMaxF) * c.kv_dim()), v(k.size());
+#pragma omp parallel for schedule(dynamic) firstprivate(k, v)
+    for (int l = 0; l < layers; ++l) {
+      uint32_t seed = 12345 + l;
+      for (int pos = 0; pos < ctx; pos += kMaxF) {
+        for (size_t i = 0; i < k.size(); ++i) {
+          k[i] = uniform(seed);
+          v[i] = uniform(seed);
+        }
+        s->kv.store(l, pos, std::min(kMaxF, ctx - pos), k.data(), v.data());
+      }
+    }
+    uint32_t seed = 5;
+    for (float& x : s->q) x = uniform(seed);
+  }
+  return *s;
+}
+
+void BM_dense_decode_attn_model(benchmark::State& st) {
+  const int ctx = static_cast<int>(st.range(0)), layers = 28;
+  ModelConfig c = qwen_layer();
+  c.n_layers = layers;
+  RunState& s = model_state(ctx, layers);
+  const AttentionRows io{s.q.data(), s.xb.data(), c.q_dim()};
+  const int threads = omp_get_max_threads();
+  const Clock::time_point t0 = Clock::now();
+  for (auto _ : st) {
+    for (int l = 0; l < layers; ++l) dense_decode(c, LayerCache{&s.kv, l, ctx}, io, s.attn, s.decode, threads, false);
+    benchmark::DoNotOptimize(s.xb.data());
+  }
+  const double sec = since(t0);
+  set_shares(st, layers * kv_bytes(c, ctx), layers * 4.0 * c.n_heads * ctx * c.head_dim, sec);
+}
+
+BENCHMARK(BM_dense_decode_attn_model)->Arg(32768)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_dense_decode_attn)->ArgsProduct({kContexts})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_sparse_decode_attn)->ArgsProduct({kContexts})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_block_select)->ArgsProduct({kContexts})->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -230,9 +230,12 @@ TEST(Bench, RowsBytesAndTimeSplit) {
     EXPECT_EQ(r.ms_rectify > 0, resa);
     EXPECT_EQ(r.ms_select > 0, r.attn != Attention::Dense);
     for (double ms : {r.ms_matmul, r.ms_attention, r.ms_select, r.ms_rectify, r.ms_rest}) EXPECT_GE(ms, 0);
-    // The phases cover the step: their sum is the wall time per token, within 5 %.
+    // The phases cover the step: their sum is the time inside the steps, never more than the wall time per token
+    // (their clocks run inside the bench's), and most of it. Not a tight lower bound: a test run beside others can
+    // be descheduled between the steps, outside every phase (a 5 % bound failed once that way under ctest -j2).
     const double sum = r.ms_matmul + r.ms_attention + r.ms_select + r.ms_rectify + r.ms_rest;
-    EXPECT_NEAR(sum, r.ms_per_token, 0.05 * r.ms_per_token) << r.test << " depth " << r.depth;
+    EXPECT_LE(sum, r.ms_per_token * (1 + 1e-9)) << r.test << " depth " << r.depth;
+    EXPECT_GE(sum, 0.5 * r.ms_per_token) << r.test << " depth " << r.depth;
   }
   // Sparse steps read less than dense ones at depth 300 (19 of 76 blocks).
   EXPECT_LT(rows[10].bytes_per_token, rows[9].bytes_per_token);
