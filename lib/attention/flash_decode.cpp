@@ -7,6 +7,7 @@
 
 #include <omp.h>
 
+#include "kv_cache.hpp"
 #include "parallel.hpp"
 #include "simd/kernels.hpp"
 
@@ -32,23 +33,21 @@ DecodeScratch make_decode_scratch(const ModelConfig& c, const KvCache& kv, const
 }
 
 void flash_decode(const ModelConfig& c, const LayerCache& cache, AttentionRows io, const int* blocks,
-                  size_t head_stride, int n_sel, DecodeScratch& s, int max_threads) {
+                  size_t head_stride, int n_sel, DecodeScratch& s, int max_threads, HeadPrologue before) {
   const simd::Kernels& k = simd::kernels();
   const KvCache& kv = *cache.kv;
-  const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, bs = kv.block_size;
+  const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, bs = kv.block_size, H = c.n_kv_heads;
   const int len = cache.n;
   const bool bf16 = kv.dtype == DType::BF16;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int threads = static_cast<int64_t>(n_sel) * bs >= 1024 ? max_threads : 1;
 
-  // The splits of every head, in any order on any thread: at least split_blocks blocks each, and at most kMaxSplits
-  // of them per head (each split starts cold and is merged at the end: long contexts take longer splits).
+  // The splits of every head: at least split_blocks blocks each, and at most kMaxSplits of them per head (each split
+  // starts cold and is merged at the end: long contexts take longer splits).
   const int per = std::max(s.split_blocks, (n_sel + kMaxSplits - 1) / kMaxSplits);
   const int n_splits = (n_sel + per - 1) / per;
   const size_t part = static_cast<size_t>(g) * hd;  // one split's outputs
-  // Static and head-major: thread t reads the heads make_kv_cache had it place (decode_thread).
-  parallel_for_static(c.n_kv_heads * n_splits, threads, [&](int w) {
-    const int h = w / n_splits, sp = w % n_splits;
+  auto split = [&](int h, int sp) {
     const int first = sp * per, count = std::min(per, n_sel - first);
     const size_t slot = static_cast<size_t>(h) * s.max_splits + sp;
     const int* list = blocks + h * head_stride + first;
@@ -62,10 +61,9 @@ void flash_decode(const ModelConfig& c, const LayerCache& cache, AttentionRows i
     else
       k.sparse_attn_f32(acc, m, l, q, g, static_cast<const float*>(cache.keys(h)),
                         static_cast<const float*>(cache.values(h)), list, count, bs, len, hd, scale);
-  });
-
-  // Merge each query head's splits by log-sum-exp, in split order.
-  for (int h = 0; h < c.n_kv_heads; ++h) {
+  };
+  // Each query head of KV head h: its splits merged by log-sum-exp, in split order.
+  auto merge = [&](int h) {
     for (int j = 0; j < g; ++j) {
       const size_t first = static_cast<size_t>(h) * s.max_splits;
       float mx = -std::numeric_limits<float>::infinity();
@@ -82,7 +80,33 @@ void flash_decode(const ModelConfig& c, const LayerCache& cache, AttentionRows i
       const float inv = 1.0f / sum;
       for (int d = 0; d < hd; ++d) out[d] *= inv;
     }
+  };
+  auto whole_head = [&](int h) {
+    if (before.run) before.run(before.context, h);
+    for (int sp = 0; sp < n_splits; ++sp) split(h, sp);
+    merge(h);
+  };
+
+  if (threads <= 1) {
+    for (int h = 0; h < H; ++h) whole_head(h);
+    return;
   }
+  if (H % threads == 0) {
+    // As many heads on every thread: each thread takes whole heads, the ones make_kv_cache had it place
+    // (decode_thread), prologue, splits and merge alike, and the layer costs one fork and join.
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num(), T = omp_get_num_threads();
+      for (int h = 0; h < H; ++h)
+        if (decode_thread(h, H, T) == t) whole_head(h);
+    }
+    return;
+  }
+  // Fewer heads than threads, or uneven: the prologues, then the splits of all heads spread statically and head-major
+  // (thread t reads mostly the heads it placed), then the merges.
+  if (before.run) parallel_for_static(H, threads, [&](int h) { before.run(before.context, h); });
+  parallel_for_static(H * n_splits, threads, [&](int w) { split(w / n_splits, w % n_splits); });
+  for (int h = 0; h < H; ++h) merge(h);
 }
 
 }  // namespace resa

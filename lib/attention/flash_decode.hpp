@@ -18,10 +18,18 @@ constexpr int kMaxSplits = 8;
 // Sized for a cache of kv.n_blocks blocks per head; the sparse selection's part only when o.attn is not Dense.
 DecodeScratch make_decode_scratch(const ModelConfig& c, const KvCache& kv, const AttentionOptions& o);
 
+// run(context, h): work for KV head h that must precede the reading of its blocks (the sparse step's selection, which
+// writes its list), run on the thread that then reads them. Nothing when run is null.
+struct HeadPrologue {
+  void (*run)(void* context, int h) = nullptr;
+  void* context = nullptr;
+};
+
 // The query (io.q, one row) over the first n_sel blocks listed for each KV head h at blocks[h * head_stride ..]
 // (ascending; a stride of 0 gives every head the same list) of the cache's first cache.n entries; outputs into
-// io.out. On up to `threads` threads (one when the blocks hold fewer than 1024 tokens).
+// io.out. On up to `threads` threads (one when the blocks hold fewer than 1024 tokens); when the heads divide evenly
+// among them, each thread takes whole heads (before.run, splits, merge) in one parallel region.
 void flash_decode(const ModelConfig& c, const LayerCache& cache, AttentionRows io, const int* blocks,
-                  size_t head_stride, int n_sel, DecodeScratch& sc, int threads);
+                  size_t head_stride, int n_sel, DecodeScratch& sc, int threads, HeadPrologue before = {});
 
 }  // namespace resa
