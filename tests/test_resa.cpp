@@ -176,8 +176,9 @@ TEST(Resa, RectifiedKeysAndValuesEqualADenseForward) {
     }
 }
 
-TEST(Resa, SameTokensWithOneAndTwoThreads) {
-  // 1,300 prompt tokens: past the 1,024 positions from which decode attention splits over the threads.
+TEST(Resa, SameTokensOnOneTwoAndThreeThreads) {
+  // 1,300 prompt tokens: past the 1,024 positions from which decode attention splits over the threads. The model's
+  // 2 KV heads go whole to 2 threads, and in splits over 3 (lib/attention/flash_decode.cpp): the same bits each way.
   auto syn = test::synthetic_model(1400, 2);
   Model model = test::as_model(syn);
   std::vector<int> prompt(1300);
@@ -186,8 +187,11 @@ TEST(Resa, SameTokensWithOneAndTwoThreads) {
   const std::vector<int> one = engine_greedy(model, prompt, 70, o, 1, 0.8f);
   const std::vector<int> two = engine_greedy(model, prompt, 70, o, 2, 0.8f);
   EXPECT_EQ(one, two);
+  EXPECT_EQ(one, engine_greedy(model, prompt, 70, o, 3, 0.8f));
   o.attn = Attention::Sparse;
-  EXPECT_EQ(engine_greedy(model, prompt, 40, o, 1, 0.8f), engine_greedy(model, prompt, 40, o, 2, 0.8f));
+  const std::vector<int> sparse = engine_greedy(model, prompt, 40, o, 1, 0.8f);
+  EXPECT_EQ(sparse, engine_greedy(model, prompt, 40, o, 2, 0.8f));
+  EXPECT_EQ(sparse, engine_greedy(model, prompt, 40, o, 3, 0.8f));
 }
 
 }  // namespace
