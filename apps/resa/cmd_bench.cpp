@@ -125,8 +125,8 @@ std::string header(const Context& x, const BenchArgs& a) {
                    x.weight_bytes / 1e9);
   s += fmt::format("machine: {}; kernels {}; {} threads; BLAS {} (core {})\n", mc.cpu, mc.isa, mc.threads, mc.blas,
                    mc.blas_core);
-  s += fmt::format("limits: read bandwidth {:.1f} GB/s; f32 FMA peak {:.0f} GFLOP/s; bf16 dot peak {}; pp shares are "
-                   "of the {} peak\n",
+  s += fmt::format("limits: read bandwidth {:.1f} GB/s at start (tg shares are of the bandwidth measured around each "
+                   "test: bw); f32 FMA peak {:.0f} GFLOP/s; bf16 dot peak {}; pp shares are of the {} peak\n",
                    mc.read_gb_per_s, mc.fma_gflops,
                    mc.bf16_gflops > 0 ? fmt::format("{:.0f} GFLOP/s", mc.bf16_gflops) : std::string("none"),
                    mc.bf16_gflops > 0 ? "bf16" : "f32");
@@ -145,15 +145,16 @@ std::string header(const Context& x, const BenchArgs& a) {
 
 void print_md(const Context& x, const BenchArgs& a, const std::vector<BenchRow>& rows) {
   fmt::print("{}\n", header(x, a));
-  fmt::print("| test | depth | attn | fill | t/s | ms/tok | GB/tok | GB/s | % bw | GFLOP/s | % peak | "
+  fmt::print("| test | depth | attn | fill | t/s | ms/tok | GB/tok | GB/s | bw | % bw | GFLOP/s | % peak | "
              "ms: matmul / attn / select / rectify / rest | KV held |\n");
-  fmt::print("|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+  fmt::print("|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
   for (const BenchRow& r : rows) {
     const std::string split = fmt::format("{} / {} / {} / {} / {}", short_num(r.ms_matmul), short_num(r.ms_attention),
                                           short_num(r.ms_select), short_num(r.ms_rectify), short_num(r.ms_rest));
-    fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} | {} | {} | {} | {} | {} | {} MB, {} tok |\n", r.test,
-               r.depth, attention_name(r.attn), r.fill, r.tokens_per_s, r.tokens_per_s_sd, short_num(r.ms_per_token),
-               short_num(r.bytes_per_token / 1e9), num(r.achieved_gb_per_s, "{:.1f}"),
+    fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} | {} | {} | {} | {} | {} | {} | {} MB, {} tok |\n",
+               r.test, r.depth, attention_name(r.attn), r.fill, r.tokens_per_s, r.tokens_per_s_sd,
+               short_num(r.ms_per_token), short_num(r.bytes_per_token / 1e9), num(r.achieved_gb_per_s, "{:.1f}"),
+               r.generation ? fmt::format("{:.1f}", r.bandwidth_gb_per_s) : std::string("-"),
                num(100 * r.bandwidth_share, "{:.0f}"), num(r.gflops, "{:.1f}"), num(100 * r.peak_share, "{:.1f}"),
                split, short_num(r.kv_bytes / 1e6), r.kv_tokens);
   }
@@ -181,7 +182,7 @@ nlohmann::json row_json(const Context& x, const BenchRow& r) {
   j["ms_per_token"] = r.ms_per_token;
   j["bytes_per_token"] = num_json(r.bytes_per_token);
   j["achieved_gb_per_s"] = num_json(r.achieved_gb_per_s);
-  j["bandwidth_gb_per_s"] = x.machine.read_gb_per_s;
+  j["bandwidth_gb_per_s"] = r.bandwidth_gb_per_s;
   j["bandwidth_share"] = num_json(r.bandwidth_share);
   j["gflops"] = num_json(r.gflops);
   j["peak_gflops"] = r.generation ? nlohmann::json(nullptr) : nlohmann::json(x.machine.peak_gflops());

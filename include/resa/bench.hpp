@@ -45,6 +45,9 @@ struct BenchOptions {
   KvType kv_type = KvType::BF16;
   BenchFill fill = BenchFill::Auto;
   uint64_t seed = 1;                       // of the random tokens and the synthetic cache
+  // Measure the read bandwidth right before and right after each generation test and take its share of the higher
+  // of the two (512 MiB more memory, ~0.2 s per test); false: of the machine's figure measured at start.
+  bool bandwidth_per_test = true;
   std::function<void(const std::string&)> progress;  // called with a short status while filling and testing
 };
 
@@ -76,8 +79,10 @@ struct BenchRow {
   double tokens_per_s = 0, tokens_per_s_sd = 0;
   double ms_per_token = 0;
   // tg: bytes read per generated token (weight matrices, keys, values and block summaries, rectify passes
-  // included), what that makes per second, and its share of the measured read bandwidth.
-  double bytes_per_token = 0, achieved_gb_per_s = 0, bandwidth_share = 0;
+  // included), what that makes per second, and its share of the read bandwidth bandwidth_gb_per_s: the higher of
+  // the two measured right before and right after the test (BenchOptions::bandwidth_per_test), else the
+  // machine's figure from the start of the run (as for pp rows).
+  double bytes_per_token = 0, achieved_gb_per_s = 0, bandwidth_share = 0, bandwidth_gb_per_s = 0;
   // ms per token in each phase, pp and tg (they sum to the step: rest = embedding, norms, RoPE, K/V stores, the loop).
   double ms_matmul = 0, ms_attention = 0, ms_select = 0, ms_rectify = 0, ms_rest = 0;
   double rectify_passes = 0;   // per repetition

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <random>
 
 #include <fmt/format.h>
@@ -116,6 +117,7 @@ struct Bench {
   std::vector<int> tokens;  // [context]: the token at each position
   int valid = 0;            // positions [0, valid) hold the filled context
   std::string filled_by;    // how: "prefill", "synthetic", "prefill+synthetic"
+  std::unique_ptr<BandwidthProbe> probe;  // when o.bandwidth_per_test and there is a generation test
 
   void say(const std::string& what) const {
     if (o.progress) o.progress(what);
@@ -188,6 +190,7 @@ struct Bench {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     r.bytes_per_token = r.achieved_gb_per_s = r.bandwidth_share = nan;
     r.rectify_passes = r.rectify_skipped = nan;  // the phase split is filled by both tests
+    r.bandwidth_gb_per_s = machine.read_gb_per_s;
     r.gflops = r.peak_share = nan;
     return r;
   }
@@ -240,6 +243,7 @@ struct Bench {
     forward_token(m, s, tokens[start], start);  // warm-up step, as llama-bench does
     if (lagkv(o)) ++start;
     std::vector<double> rate, ms;
+    const double bw_before = probe ? probe->measure(3) / 1e9 : machine.read_gb_per_s;
     const Profile before = s.profile;
     const AttentionCounters counters_before = s.counters;
     s.profile.timed = true;
@@ -263,7 +267,8 @@ struct Bench {
     r.ms_per_token = mean(ms);
     r.bytes_per_token = (p.weight_bytes - before.weight_bytes + p.kv_bytes - before.kv_bytes) / steps;
     r.achieved_gb_per_s = r.bytes_per_token * r.tokens_per_s / 1e9;
-    r.bandwidth_share = r.achieved_gb_per_s / machine.read_gb_per_s;
+    r.bandwidth_gb_per_s = probe ? std::max(bw_before, probe->measure(3) / 1e9) : machine.read_gb_per_s;
+    r.bandwidth_share = r.achieved_gb_per_s / r.bandwidth_gb_per_s;
     split_phases(r, before, steps);
     r.rectify_passes = static_cast<double>(s.counters.rectify_passes - counters_before.rectify_passes) / o.repetitions;
     r.rectify_skipped =
@@ -310,7 +315,8 @@ std::vector<BenchRow> run_bench(const Model& model, const BenchOptions& opt, con
   // depth is filled once.
   AttentionOptions attn = opt.attention;
   attn.attn = Attention::Sparse;
-  Bench b{m, opt, machine, make_run_state(c, context, kv_dtype(opt.kv_type), opt.ubatch, attn), {}, 0, {}};
+  Bench b{m, opt, machine, make_run_state(c, context, kv_dtype(opt.kv_type), opt.ubatch, attn), {}, 0, {}, {}};
+  if (opt.bandwidth_per_test && opt.n_gen > 0) b.probe = std::make_unique<BandwidthProbe>();
   std::mt19937_64 rng(opt.seed);
   b.tokens.resize(context);
   for (int& t : b.tokens) t = static_cast<int>(rng() % static_cast<uint64_t>(c.vocab_size));

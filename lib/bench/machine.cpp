@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include <cblas.h>
@@ -110,15 +111,17 @@ double measure_peak(F&& once, double flop_per_op) {
 
 }  // namespace
 
-double measure_read_bandwidth(int passes) {
-  const size_t n = (size_t{512} << 20) / 4;
-  struct Free {
-    void operator()(float* p) const { std::free(p); }
-  };
-  std::unique_ptr<float, Free> owner(static_cast<float*>(std::aligned_alloc(64, n * 4)));
-  float* buf = owner.get();
+BandwidthProbe::BandwidthProbe() : buf(static_cast<float*>(std::aligned_alloc(64, (size_t{512} << 20)))),
+                                   n((size_t{512} << 20) / 4) {
+  if (!buf) throw std::bad_alloc();
+  float* p = buf;
 #pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) buf[i] = 1.0f;
+  for (size_t i = 0; i < n; ++i) p[i] = 1.0f;
+}
+
+BandwidthProbe::~BandwidthProbe() { std::free(buf); }
+
+double BandwidthProbe::measure(int passes) const {
   const bool avx2 = __builtin_cpu_supports("avx2");
   double best = 1e30;
   volatile float sink = 0;
@@ -133,6 +136,8 @@ double measure_read_bandwidth(int passes) {
                     }));
   return static_cast<double>(n) * 4 / best;
 }
+
+double measure_read_bandwidth(int passes) { return BandwidthProbe().measure(passes); }
 
 double measure_fma256_peak() { return __builtin_cpu_supports("avx2") ? measure_peak(fma256_once, 16) : 0; }
 

@@ -11,6 +11,20 @@ namespace resa {
 // `passes` (a median lets this kind of virtual machine's occasional ~2 GB/s stalls through).
 double measure_read_bandwidth(int passes);
 
+// The same measurement again and again on one buffer, allocated and first written (each thread its share) once:
+// `resa bench` measures the bandwidth around every generation test, as it drifts by tens of percent within minutes
+// on a shared machine.
+struct BandwidthProbe {
+  BandwidthProbe();
+  ~BandwidthProbe();
+  BandwidthProbe(const BandwidthProbe&) = delete;
+  BandwidthProbe& operator=(const BandwidthProbe&) = delete;
+  double measure(int passes) const;  // bytes/s
+
+  float* buf = nullptr;
+  size_t n = 0;
+};
+
 // flop/s on every OpenMP thread of 12 independent accumulator chains: f32 FMA (AVX-512, else AVX2; 0 without
 // either) and vdpbf16ps (0 without AVX512_BF16). Medians of 5.
 double measure_fma_peak();
