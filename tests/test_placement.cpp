@@ -132,5 +132,40 @@ TEST(Placement, CopiedWeightsComputeExactlyWhatTheMappingComputes) {
   }
 }
 
+// parallel_rows: every row of a product computed exactly once, in runs within one share each, and (without
+// contention to steal from it) a thread's own share first; on 2 and 3 threads and in a team smaller than asked.
+TEST(Placement, ParallelRowsCoversEveryRowOnceInRunsOfOneShare) {
+  const int saved = omp_get_max_threads();
+  for (int T : {2, 3}) {
+    omp_set_num_threads(T);
+    for (int64_t rows : {1, 7, 100, 1000, 12345, 151936}) {
+      std::vector<std::atomic<int>> hits(rows);
+      std::atomic<int64_t> runs{0};
+      std::atomic<bool> crossed{false};
+      parallel_rows(rows, kParallelProductWork * 4, [&](int64_t a, int64_t b) {
+        ++runs;
+        int share = -1;
+        for (int t = 0; t < T; ++t)
+          if (a >= thread_share(rows, t, T).begin && a < thread_share(rows, t, T).end) share = t;
+        if (share < 0 || b > thread_share(rows, share, T).end || b <= a) crossed = true;
+        for (int64_t r = a; r < b; ++r) ++hits[r];
+      });
+      EXPECT_FALSE(crossed) << T << " threads, " << rows << " rows";
+      for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(hits[r].load(), 1) << "row " << r << " of " << rows << ", " << T;
+      EXPECT_LE(runs.load(), T * 33 + T) << rows;  // ~1/32 of a share per run
+    }
+  }
+  // A team of one where T were asked (nested, or the runtime's choice): that thread takes every share.
+  omp_set_num_threads(3);
+  std::vector<int> hits(1000);
+  omp_set_max_active_levels(1);
+#pragma omp parallel num_threads(1)
+  parallel_rows(1000, kParallelProductWork * 4, [&](int64_t a, int64_t b) {
+    for (int64_t r = a; r < b; ++r) ++hits[r];
+  });
+  for (int h : hits) ASSERT_EQ(h, 1);
+  omp_set_num_threads(saved);
+}
+
 }  // namespace
 }  // namespace resa
