@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <atomic>
+#include <memory>
 #include <vector>
 
 #include "kv_cache.hpp"
@@ -42,6 +44,13 @@ struct DecodeScratch {
   std::vector<float> qbar;                // [n_kv_heads][head_dim] the group's mean query, scaled (sparse)
   std::vector<float> scores;              // [n_kv_heads][n_blocks] block scores (sparse)
   std::vector<int> selected, select_work; // [n_kv_heads][n_blocks] the blocks a sparse step attends, top-n scratch
+  // [n_kv_heads] how far the threads are with each head's splits (flash_decode), one cache line each.
+  struct alignas(64) HeadProgress {
+    std::atomic<int> next{0};         // the next split to claim
+    std::atomic<int> done{0};         // splits finished (the thread finishing the last one merges them)
+    std::atomic<bool> ready{false};   // its prologue (the sparse selection) has run
+  };
+  std::unique_ptr<HeadProgress[]> progress;
 };
 
 // Causal attention's scratch: per thread, a work item's output rows (see dense.cpp).

@@ -8,7 +8,6 @@
 #include <omp.h>
 
 #include "kv_cache.hpp"
-#include "parallel.hpp"
 #include "simd/kernels.hpp"
 
 namespace resa {
@@ -23,6 +22,7 @@ DecodeScratch make_decode_scratch(const ModelConfig& c, const KvCache& kv, const
   sc.part_acc.assign(H * sc.max_splits * g * hd, 0.0f);
   sc.part_m.assign(H * sc.max_splits * g, 0.0f);
   sc.part_l.assign(H * sc.max_splits * g, 0.0f);
+  sc.progress = std::make_unique<DecodeScratch::HeadProgress[]>(H);
   if (o.attn != Attention::Dense) {
     sc.selected.assign(H * nb, 0);
     sc.qbar.assign(H * hd, 0.0f);
@@ -91,22 +91,41 @@ void flash_decode(const ModelConfig& c, const LayerCache& cache, AttentionRows i
     for (int h = 0; h < H; ++h) whole_head(h);
     return;
   }
-  if (H % threads == 0) {
-    // As many heads on every thread: each thread takes whole heads, the ones make_kv_cache had it place
-    // (decode_thread), prologue, splits and merge alike, and the layer costs one fork and join.
-#pragma omp parallel num_threads(threads)
-    {
-      const int t = omp_get_thread_num(), T = omp_get_num_threads();
-      for (int h = 0; h < H; ++h)
-        if (decode_thread(h, H, T) == t) whole_head(h);
-    }
-    return;
+  // Every thread runs the prologues of the heads make_kv_cache had it place (decode_thread), then claims splits: of
+  // its own heads first, then of the others' (the two cores of this machine often run ~15 % apart for a while, and
+  // the faster one would otherwise wait at the end of every layer). The thread finishing a head's last split merges
+  // it. Which thread runs a split changes nothing in its result.
+  DecodeScratch::HeadProgress* progress = s.progress.get();
+  for (int h = 0; h < H; ++h) {
+    progress[h].next.store(0, std::memory_order_relaxed);
+    progress[h].done.store(0, std::memory_order_relaxed);
+    progress[h].ready.store(before.run == nullptr, std::memory_order_relaxed);
   }
-  // Fewer heads than threads, or uneven: the prologues, then the splits of all heads spread statically and head-major
-  // (thread t reads mostly the heads it placed), then the merges.
-  if (before.run) parallel_for_static(H, threads, [&](int h) { before.run(before.context, h); });
-  parallel_for_static(H * n_splits, threads, [&](int w) { split(w / n_splits, w % n_splits); });
-  for (int h = 0; h < H; ++h) merge(h);
+#pragma omp parallel num_threads(threads)
+  {
+    const int me = omp_get_thread_num(), T = omp_get_num_threads();
+    int first_own = -1;
+    for (int h = 0; h < H; ++h)
+      if (decode_thread(h, H, T) == me) {
+        if (first_own < 0) first_own = h;
+        if (before.run) {
+          before.run(before.context, h);
+          progress[h].ready.store(true, std::memory_order_release);
+        }
+      }
+    // From its first head on, round all of them (a thread with no head starts where its place would be).
+    const int start = first_own >= 0 ? first_own : static_cast<int>(static_cast<int64_t>(me) * H / T);
+    for (int i = 0; i < H; ++i) {
+      const int h = (start + i) % H;
+      DecodeScratch::HeadProgress& p = progress[h];
+      if (p.next.load(std::memory_order_relaxed) >= n_splits) continue;
+      while (!p.ready.load(std::memory_order_acquire)) __builtin_ia32_pause();
+      for (int sp; (sp = p.next.fetch_add(1, std::memory_order_relaxed)) < n_splits;) {
+        split(h, sp);
+        if (p.done.fetch_add(1, std::memory_order_acq_rel) + 1 == n_splits) merge(h);
+      }
+    }
+  }
 }
 
 }  // namespace resa

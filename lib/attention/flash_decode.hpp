@@ -1,8 +1,8 @@
 // Flash-decoding (SPEC §2.4, §5), the one decode attention loop of dense and sparse steps alike: for each KV head,
 // the g query heads of its group attend over a list of blocks of the cache, each K/V block read once for all g heads
 // (the kernel table's sparse_attn). The blocks are cut into at most kMaxSplits splits of at least kSplitTokens
-// tokens, the splits of all KV heads are spread over the threads, and each head's splits are merged by log-sum-exp in
-// order. The splits depend on the blocks only, never on the thread count, so 1 and 2 threads give the same bits.
+// tokens, the splits of all KV heads are shared out among the threads as they come free, and each head's splits are
+// merged by log-sum-exp in order. The splits depend on the blocks only, never on the thread count, so 1 and 2 threads give the same bits.
 #pragma once
 
 #include "attention/attention.hpp"
@@ -27,8 +27,8 @@ struct HeadPrologue {
 
 // The query (io.q, one row) over the first n_sel blocks listed for each KV head h at blocks[h * head_stride ..]
 // (ascending; a stride of 0 gives every head the same list) of the cache's first cache.n entries; outputs into
-// io.out. On up to `threads` threads (one when the blocks hold fewer than 1024 tokens); when the heads divide evenly
-// among them, each thread takes whole heads (before.run, splits, merge) in one parallel region.
+// io.out. On up to `threads` threads (one when the blocks hold fewer than 1024 tokens), in one parallel region: each
+// thread runs before.run for the heads it placed, then claims splits, its own heads' first, then the others'.
 void flash_decode(const ModelConfig& c, const LayerCache& cache, AttentionRows io, const int* blocks,
                   size_t head_stride, int n_sel, DecodeScratch& sc, int threads, HeadPrologue before = {});
 
