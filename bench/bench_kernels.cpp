@@ -265,25 +265,9 @@ RunState& model_state(int ctx, int layers) {
   return *s;
 }
 
-void BM_dense_decode_attn_model(benchmark::State& st) {
-  const int ctx = static_cast<int>(st.range(0)), layers = 28;
-  ModelConfig c = qwen_layer();
-  c.n_layers = layers;
-  RunState& s = model_state(ctx, layers);
-  const AttentionRows io{s.q.data(), s.xb.data(), c.q_dim()};
-  const int threads = omp_get_max_threads();
-  const Clock::time_point t0 = Clock::now();
-  for (auto _ : st) {
-    for (int l = 0; l < layers; ++l) dense_decode(c, LayerCache{&s.kv, l, ctx}, io, s.attn, s.decode, threads, false);
-    benchmark::DoNotOptimize(s.xb.data());
-  }
-  const double sec = since(t0);
-  set_shares(st, layers * kv_bytes(c, ctx), layers * 4.0 * c.n_heads * ctx * c.head_dim, sec);
-}
-
-// The same for the sparse step: every layer's block selection and attention to the selected blocks (bytes: those
-// blocks' K/V and every block's summaries).
-void BM_sparse_decode_attn_model(benchmark::State& st) {
+// A decode step's attention over every layer: dense (every block), or sparse (each layer's block selection and the
+// selected blocks; bytes: those blocks' K/V and every block's summaries).
+void decode_attn_model(benchmark::State& st, bool sparse) {
   const int ctx = static_cast<int>(st.range(0)), layers = 28;
   ModelConfig c = qwen_layer();
   c.n_layers = layers;
@@ -294,13 +278,20 @@ void BM_sparse_decode_attn_model(benchmark::State& st) {
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
     bytes = 0;
-    for (int l = 0; l < layers; ++l)
-      bytes += sparse_decode(c, LayerCache{&s.kv, l, ctx}, io, s.attn, s.decode, threads, false).kv_bytes;
+    for (int l = 0; l < layers; ++l) {
+      const LayerCache cache{&s.kv, l, ctx};
+      bytes += (sparse ? sparse_decode(c, cache, io, s.attn, s.decode, threads, false)
+                       : dense_decode(c, cache, io, s.attn, s.decode, threads, false))
+                   .kv_bytes;
+    }
     benchmark::DoNotOptimize(s.xb.data());
   }
   const double sec = since(t0);
-  set_shares(st, bytes, 0, sec);
+  set_shares(st, bytes, sparse ? 0.0 : layers * 4.0 * c.n_heads * ctx * c.head_dim, sec);
 }
+
+void BM_dense_decode_attn_model(benchmark::State& st) { decode_attn_model(st, false); }
+void BM_sparse_decode_attn_model(benchmark::State& st) { decode_attn_model(st, true); }
 
 BENCHMARK(BM_dense_decode_attn_model)->Arg(32768)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_sparse_decode_attn_model)->Arg(32768)->Unit(benchmark::kMillisecond)->UseRealTime();
