@@ -183,9 +183,10 @@ void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput inpu
         int64_t first = 0;
         for (int j = 0; j < n && first < a + step; ++j) {
           const int64_t len = parts[j].r1 - parts[j].r0, lo = std::max(a, first), hi = std::min(a + step, first + len);
+          const int r0 = parts[j].r0;
           if (lo < hi)
-            run_part({parts[j].job, parts[j].r0 + static_cast<int>(lo - first), parts[j].r0 + static_cast<int>(hi - first)},
-                     X, xbf, m, k);
+            run_part({parts[j].job, r0 + static_cast<int>(lo - first), r0 + static_cast<int>(hi - first)}, X, xbf, m,
+                     k);
           first += len;
         }
       }

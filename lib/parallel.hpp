@@ -1,9 +1,11 @@
-// The two ways work is split over OpenMP threads.
-// - parallel_for: independent items handed out dynamically (attention's heads and splits, the causal chunks).
-// - parallel_rows: a weight product's rows, one even contiguous share per thread (thread_share), the same share on
-//   every call, so the thread that copied a matrix's rows at load (lib/model/placement.cpp) is the one that reads them
-//   in every decode step (measured on this project's 2-core VM: a model's weights first touched by one thread stream
-//   at 60-70 % of the rate of weights each thread touched itself; see placement.hpp).
+// The ways work is split over OpenMP threads.
+// - parallel_for: independent items handed out dynamically (the causal chunks); parallel_for_static: fixed runs.
+// - parallel_rows: a weight product's rows, one even contiguous share per thread (thread_share), the same shares on
+//   every call, so the thread that copied a matrix's rows at load (lib/model/placement.cpp) is the one that reads
+//   them in every decode step (measured on this project's 2-core VM: a model's weights first touched by one thread
+//   stream at 60-70 % of the rate of weights each thread touched itself; see placement.hpp); a thread done with its
+//   share takes what is left of the others' (see parallel_rows). A chunk's GEMM (lib/gemm.cpp) and decode attention
+//   (lib/attention/flash_decode.cpp) share their work out the same way.
 // Both run a plain loop on one thread below their thresholds: OpenMP's if() clause would still set up a one-thread
 // team on every call, which costs a decode step more than its small loops do.
 #pragma once

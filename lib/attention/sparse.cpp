@@ -15,9 +15,10 @@ namespace {
 void select_head(const ModelConfig& c, const LayerCache& cache, const float* q, const AttentionOptions& o,
                  DecodeScratch& sc, int h) {
   const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, nb = cache.kv->n_blocks;
-  select_blocks(sc.selected.data() + static_cast<size_t>(h) * nb, q + static_cast<size_t>(h) * g * hd, g,
-                cache.summaries(h), cache.kv->dtype, cache.blocks(), hd, o, sc.qbar.data() + static_cast<size_t>(h) * hd,
-                sc.scores.data() + static_cast<size_t>(h) * nb, sc.select_work.data() + static_cast<size_t>(h) * nb);
+  const size_t at = static_cast<size_t>(h) * nb;
+  select_blocks(sc.selected.data() + at, q + static_cast<size_t>(h) * g * hd, g, cache.summaries(h), cache.kv->dtype,
+                cache.blocks(), hd, o, sc.qbar.data() + static_cast<size_t>(h) * hd, sc.scores.data() + at,
+                sc.select_work.data() + at);
 }
 
 }  // namespace
