@@ -2,7 +2,6 @@
 #include "gemm.hpp"
 
 #include <algorithm>
-#include <atomic>
 
 #include <cblas.h>
 #include <fmt/format.h>
@@ -23,7 +22,6 @@ constexpr double kParallelWork = 1 << 22;  // multiply-adds below which a produc
 constexpr int kMaxK = 2048;                // k per block: a 6-row tile's X rows (bf16) in 24 KB of L1
 constexpr size_t kL2Bytes = 384 << 10;     // a block of W's rows (L2: 1 MB per core on Zen 5, 2 MB on Xeon)
 constexpr int kRowAlign = 16;              // thread shares and W blocks in multiples of this many rows
-constexpr int kMaxThreads = 256;           // threads a product is spread over at most
 
 // OpenBLAS's own server thread, when it exists, spins (sched_yield) for its first ~0.1 s before it sleeps.
 // Shut down where the library allows it (a weak reference: other BLAS builds simply lack the symbol).
@@ -141,7 +139,7 @@ void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput inpu
                               dtype_name(dtype), jobs[j].W->cols, dtype_name(jobs[j].W->dtype)));
     work += static_cast<double>(m) * jobs[j].W->rows * k;
   }
-  const int T = work >= kParallelWork ? std::min(kMaxThreads, std::max(1, scratch.threads)) : 1;
+  const int T = work >= kParallelWork ? std::min(kMaxShares, std::max(1, scratch.threads)) : 1;
   const bool dot = dtype == DType::BF16 && input == GemmInput::Bf16 && simd::kernels().bf16_dot && scratch.xbf;
   const uint16_t* xbf = dot ? scratch.xbf : nullptr;
   auto round_rows = [&](int i0, int i1) {
@@ -156,10 +154,7 @@ void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput inpu
     for (int j = 0; j < n_jobs; ++j) run_part({&jobs[j], 0, static_cast<int>(jobs[j].W->rows)}, X, xbf, m, k);
     return;
   }
-  struct alignas(64) Cursor {  // a share's next unclaimed row, counted through its parts
-    std::atomic<int64_t> next{0};
-  };
-  Cursor cursor[kMaxThreads];
+  ShareCursor cursor[kMaxShares];  // a share's rows counted through its parts
 #pragma omp parallel num_threads(T)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -168,29 +163,29 @@ void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput inpu
       round_rows(std::min(m, t * per), std::min(m, (t + 1) * per));
 #pragma omp barrier
     }
-    // Its own share first (the rows it placed), in runs of about 1/8 of it, then the runs left in the others'
-    // shares, as decode's products do (parallel_rows, lib/parallel.hpp): measured over pp512, a product's two
-    // halves ~8 % of its time apart on average when each thread took its share whole.
-    for (int i = 0; i < nt; ++i) {
-      const int u = (t + i) % nt;
-      Part parts[kMaxParts];
-      const int n = parts_of(parts, jobs, n_jobs, u, nt, split);
-      int64_t rows = 0;
-      for (int j = 0; j < n; ++j) rows += parts[j].r1 - parts[j].r0;
-      const int64_t step = std::max<int64_t>(kRowAlign, (rows / 8 + kRowAlign - 1) / kRowAlign * kRowAlign);
-      for (int64_t a; (a = cursor[u].next.fetch_add(step, std::memory_order_relaxed)) < rows;) {
-        // Rows [a, a + step) of the share's parts laid end to end.
-        int64_t first = 0;
-        for (int j = 0; j < n && first < a + step; ++j) {
-          const int64_t len = parts[j].r1 - parts[j].r0, lo = std::max(a, first), hi = std::min(a + step, first + len);
-          const int r0 = parts[j].r0;
-          if (lo < hi)
-            run_part({parts[j].job, r0 + static_cast<int>(lo - first), r0 + static_cast<int>(hi - first)}, X, xbf, m,
-                     k);
-          first += len;
-        }
-      }
-    }
+    // Its own share first (the rows it placed), in runs of ~1/8 of it, then what is left of the others'
+    // (claim_shares, lib/parallel.hpp). A share's rows are those of its parts laid end to end.
+    claim_shares(
+        cursor, t, nt, 8, kRowAlign,
+        [&](int u) {
+          Part parts[kMaxParts];
+          int64_t rows = 0;
+          const int n = parts_of(parts, jobs, n_jobs, u, nt, split);
+          for (int j = 0; j < n; ++j) rows += parts[j].r1 - parts[j].r0;
+          return rows;
+        },
+        [&](int u, int64_t a, int64_t b) {
+          Part parts[kMaxParts];
+          const int n = parts_of(parts, jobs, n_jobs, u, nt, split);
+          int64_t first = 0;
+          for (int j = 0; j < n && first < b; ++j) {
+            const Part& p = parts[j];
+            const int64_t len = p.r1 - p.r0, lo = std::max(a, first), hi = std::min(b, first + len);
+            const int r0 = p.r0 + static_cast<int>(lo - first), r1 = p.r0 + static_cast<int>(hi - first);
+            if (lo < hi) run_part({p.job, r0, r1}, X, xbf, m, k);
+            first += len;
+          }
+        });
   }
 }
 

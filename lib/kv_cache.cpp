@@ -27,7 +27,7 @@ KvCache make_kv_cache(const ModelConfig& c, int capacity, DType dtype, int block
   const size_t heads = static_cast<size_t>(c.n_layers) * c.n_kv_heads;
   const size_t n = heads * kv.capacity * c.head_dim, ns = heads * kv.n_blocks * 2 * c.head_dim;
   // Zero, untouched (HugePageAllocator::construct); then each (layer, KV head)'s pages first written by the thread
-  // that reads that head in a decode step (flash_decode's static split, decode_thread), as the weights are placed.
+  // that owns that head in a decode step (decode_thread), as the weights are placed.
   if (dtype == DType::F32) {
     kv.k32.resize(n);
     kv.v32.resize(n);

@@ -98,9 +98,11 @@ struct KvCache {
   void summarise_from(int layer, int head, int first_entry, int end);
 };
 
-// The thread of T that reads KV head `head` (of n_heads) in a decode step: flash_decode hands each thread a contiguous
-// run of the heads' splits (head-major), so with n_heads a multiple of T, thread head * T / n_heads reads all of it.
-inline int decode_thread(int head, int n_heads, int T) { return static_cast<int>(static_cast<int64_t>(head) * T / n_heads); }
+// The thread of T that owns KV head `head` (of n_heads) in a decode step: flash_decode has it select the head's blocks
+// and read its splits first (other threads take the splits it has not reached when they run out of their own).
+inline int decode_thread(int head, int n_heads, int T) {
+  return static_cast<int>(static_cast<int64_t>(head) * T / n_heads);
+}
 
 // dtype: DType::F32 or DType::BF16. capacity (entries per head) is rounded up to a multiple of block_size.
 KvCache make_kv_cache(const ModelConfig& config, int capacity, DType dtype, int block_size = 16);

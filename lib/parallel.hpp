@@ -29,7 +29,7 @@ void parallel_for(int n, int threads, F&& body) {
 }
 
 // The same with fixed contiguous runs: thread t of T takes iterations [t * ceil(n / T), (t + 1) * ceil(n / T)), on
-// every call alike, for loops over memory those threads placed (the decode step's attention over the KV cache).
+// every call alike, for loops over memory those threads placed (block selection outside a decode step, sparse.cpp).
 template <class F>
 void parallel_for_static(int n, int threads, F&& body) {
   if (threads <= 1 || n < 2) {
@@ -59,44 +59,50 @@ inline RowShare thread_share(int64_t n, int64_t t, int64_t T, int64_t align = 1)
   return {std::min(n, t * per), std::min(n, (t + 1) * per)};
 }
 
-// Most threads a product's row shares are balanced over (more run unbalanced: each its share).
-constexpr int kMaxBalancedThreads = 64;
+// Most threads a product is spread over (more are left idle).
+constexpr int kMaxShares = 64;
+
+// A share's next unclaimed row, counted from the share's start; one cache line each. Zero when made (C++20).
+struct alignas(64) ShareCursor {
+  std::atomic<int64_t> next;
+};
+
+// What thread `me` does with a product cut in n shares (share u: size(u) rows; share me: the rows it placed): runs of
+// ~1/runs of its own share first, then the runs left in the others' shares in turn, each run claimed from its share's
+// cursor, run(u, a, b) for rows [a, b) of share u (a, b counted from its start; run lengths multiples of `align`).
+// The two cores of this project's machine often stream at rates ~15 % apart for a while (a decode product's two
+// halves finished ~16 % of its time apart on average, a prefill GEMM's ~8 %), and the faster would otherwise wait at
+// the end of every product. Visiting all n shares, whatever the team's size, covers every row.
+template <class Size, class Run>
+void claim_shares(ShareCursor* cursor, int me, int n, int64_t runs, int64_t align, Size&& size, Run&& run) {
+  for (int i = 0; i < n; ++i) {
+    const int u = (me + i) % n;
+    const int64_t rows = size(u), step = std::max(align, (rows / runs + align - 1) / align * align);
+    for (int64_t a; (a = cursor[u].next.fetch_add(step, std::memory_order_relaxed)) < rows;)
+      run(u, a, std::min(rows, a + step));
+  }
+}
 
 // run(begin, end) over all rows, on the threads OpenMP would use now (omp_get_max_threads()); on the calling thread
-// alone when product_alone says so. Each thread works through its own share (thread_share: the rows it placed) in
-// runs of about 1/32 of it, then takes the runs left in the other shares: two threads of this machine often stream
-// at rates ~15 % apart for a while (a product's two halves measured ~16 % of its time apart on average over a
-// decode step), and the faster would otherwise wait at the end of every product. Any run of rows computes the
-// same bits, whichever thread takes it.
+// alone when product_alone says so. Each thread takes its own share (thread_share: the rows it placed) in runs of
+// ~1/32 of it first, then what is left of the others' (claim_shares). Any run of rows computes the same bits,
+// whichever thread takes it.
 template <class F>
 void parallel_rows(int64_t rows, int64_t work, F&& run) {
-  const int T = omp_get_max_threads();
+  const int T = std::min(omp_get_max_threads(), kMaxShares);
   if (product_alone(work, T)) return run(int64_t{0}, rows);
-  if (T > kMaxBalancedThreads) {
-#pragma omp parallel
-    {
-      const RowShare s = thread_share(rows, omp_get_thread_num(), omp_get_num_threads());
-      run(s.begin, s.end);
-    }
-    return;
-  }
-  struct alignas(64) Cursor {  // a share's next unclaimed row, one cache line each
-    std::atomic<int64_t> next;
-  };
-  Cursor cursor[kMaxBalancedThreads];
-  const int64_t per = thread_share(rows, 0, T).end;  // the largest share
-  const int64_t step = std::max<int64_t>(8, (per / 32 + 7) / 8 * 8);
-  for (int t = 0; t < T; ++t) cursor[t].next.store(thread_share(rows, t, T).begin, std::memory_order_relaxed);
+  ShareCursor cursor[kMaxShares];
 #pragma omp parallel num_threads(T)
-  {
-    const int me = omp_get_thread_num();
-    for (int i = 0; i < T; ++i) {  // its own share first, then the others' in turn (all T: a smaller team too)
-      const int t = (me + i) % T;
-      const int64_t end = thread_share(rows, t, T).end;
-      for (int64_t a; (a = cursor[t].next.fetch_add(step, std::memory_order_relaxed)) < end;)
-        run(a, std::min(end, a + step));
-    }
-  }
+  claim_shares(
+      cursor, omp_get_thread_num(), T, 32, 8,
+      [&](int u) {
+        const RowShare s = thread_share(rows, u, T);
+        return s.end - s.begin;
+      },
+      [&](int u, int64_t a, int64_t b) {
+        const int64_t begin = thread_share(rows, u, T).begin;
+        run(begin + a, begin + b);
+      });
 }
 
 }  // namespace resa

@@ -2,7 +2,8 @@
 // the g query heads of its group attend over a list of blocks of the cache, each K/V block read once for all g heads
 // (the kernel table's sparse_attn). The blocks are cut into at most kMaxSplits splits of at least kSplitTokens
 // tokens, the splits of all KV heads are shared out among the threads as they come free, and each head's splits are
-// merged by log-sum-exp in order. The splits depend on the blocks only, never on the thread count, so 1 and 2 threads give the same bits.
+// merged by log-sum-exp in order. The splits depend on the blocks only, never on the thread count, so any number of
+// threads gives the same bits.
 #pragma once
 
 #include "attention/attention.hpp"
