@@ -27,7 +27,8 @@ std::string bytes_str(double b) {
 }
 
 int run_info(const InfoArgs& a) {
-  Model model = load_model(a.model.empty() ? default_model_path() : a.model, "", {WeightLoad::Mmap});  // info reads no weights
+  // Mapped, not copied: info reads no weights.
+  Model model = load_model(a.model.empty() ? default_model_path() : a.model, "", {WeightLoad::Mmap});
   const ModelInfo i = model_info(model);
   if (a.context > i.max_seq_len)
     throw Error(fmt::format("-c {} is beyond the model's maximum of {} positions", a.context, i.max_seq_len));

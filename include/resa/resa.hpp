@@ -148,8 +148,8 @@ struct Model {
 // Where the weight matrices live once loaded.
 // Copy (the default): copied out of the file mapping into memory of 2 MiB pages, each row by the thread that reads
 //   it in a decode step: the fastest decode (measured on a 2-core VM, Qwen2.5-1.5B shape: the weight products of a
-//   step 1.3-1.6x faster than from the mapping), at the price of the copy at load (0.7-3 s per 3 GB from the page cache)
-//   and the weights held in the process's own memory (not shared with other processes through the page cache).
+//   step 1.3-1.6x faster than from the mapping), at the price of the copy at load (0.7-3 s per 3 GB from the page
+//   cache) and the weights held in the process's own memory (not shared with other processes through the page cache).
 // Mmap: computed from the file mapping in place: instant load, shared pages, 4 KiB pages placed wherever the file was
 //   first read.
 enum class WeightLoad { Copy, Mmap };

@@ -103,13 +103,15 @@ Model synthetic_model(const std::string& config_path, uint64_t seed, int threads
   }
   w.final_norm = vec(c.dim, 1.0f);
   w.lm_head = c.tied_embeddings ? w.token_embedding : mat(c.vocab_size, c.dim);
-  m.weight_arena = place_weights(w, c.tied_embeddings, threads > 0 ? threads : omp_get_max_threads(),
-                                 [&](int matrix, const Mat& mt, int64_t begin, int64_t end, void* dst) {
-                                   uint16_t* out = static_cast<uint16_t*>(dst);
-                                   for (int64_t r = begin; r < end; ++r, out += mt.cols)
-                                     fill_uniform_bf16(out, static_cast<size_t>(mt.cols), a,
-                                                       splitmix(seed ^ splitmix((uint64_t{1} << 40) * (matrix + 1) + r)));
-                                 });
+  // Each row from its own seed (matrix, row), straight into the decode placement.
+  auto rows = [&](int matrix, const Mat& mt, int64_t begin, int64_t end, void* dst) {
+    uint16_t* out = static_cast<uint16_t*>(dst);
+    for (int64_t r = begin; r < end; ++r, out += mt.cols) {
+      const uint64_t row = (uint64_t{1} << 40) * (matrix + 1) + r;
+      fill_uniform_bf16(out, static_cast<size_t>(mt.cols), a, splitmix(seed ^ splitmix(row)));
+    }
+  };
+  m.weight_arena = place_weights(w, c.tied_embeddings, threads > 0 ? threads : omp_get_max_threads(), rows);
   return Model{std::move(data)};
 }
 

@@ -12,8 +12,10 @@
 // TLB a miss every 4 KiB of a stream.
 //
 // The shares are the decode step's (lib/forward.cpp), by thread_share (lib/parallel.hpp): k, v and q as one product
-// over their rows end to end (in that order), gate and up each split alike (matvec_swiglu), o, down and the LM head each alone, and
-// products below kParallelProductWork on the calling thread. A tied embedding is placed as the LM head.
+// over their rows end to end (in that order), gate and up each split alike (matvec_swiglu), o, down and the LM head
+// each alone, and products below kParallelProductWork on the calling thread. A tied embedding is placed as the LM
+// head. (A thread done with its share takes what is left of the other's, so the placement is where each row is read
+// first and most of the time, not always.)
 #pragma once
 
 #include <cstdint>
