@@ -34,6 +34,7 @@
 #include "bench/machine.hpp"
 #include "forward.hpp"
 #include "gemm.hpp"
+#include "huge_pages.hpp"
 #include "simd/convert.hpp"
 #include "simd/kernels.hpp"
 
@@ -213,7 +214,10 @@ void BM_gemv_bf16(benchmark::State& st) {
 void BM_gemm_bf16(benchmark::State& st) {
   const int m = static_cast<int>(st.range(0)), n = static_cast<int>(st.range(1)), k = static_cast<int>(st.range(2));
   const GemmInput input = st.range(3) ? GemmInput::Bf16 : GemmInput::F32;
-  std::vector<uint16_t> w(static_cast<size_t>(n) * k), xbf(static_cast<size_t>(m) * k);
+  // W in 2 MiB pages, as a loaded model's weights are (lib/model/placement.hpp): in 4 KiB pages a TLB miss every few
+  // rows of W would be measured too.
+  HugeVector<uint16_t> w(static_cast<size_t>(n) * k);
+  std::vector<uint16_t> xbf(static_cast<size_t>(m) * k);
   std::vector<float> x(static_cast<size_t>(m) * k), y(static_cast<size_t>(m) * n);
   uint32_t seed = 9;
   for (uint16_t& e : w) e = simd::f32_to_bf16(uniform(seed) * 0.05f);
@@ -296,10 +300,10 @@ void BM_dense_decode_attn_model(benchmark::State& st) { decode_attn_model(st, fa
 void BM_sparse_decode_attn_model(benchmark::State& st) { decode_attn_model(st, true); }
 
 // What the sparse step's reads could run at: the K and V of the blocks each layer's selection picks (as above), read
-// with nothing else to do (one load per 64-byte line: the whole line comes in), each KV head by its thread (decode_thread), with the
-// next block prefetched line by line through the current one's reads, as the kernel does. On this project's Zen 5
-// VM a read of isolated 16-token blocks (4 KiB of keys, 4 KiB of values) runs at about half the rate of a sequential
-// stream: the sparse step's share of bw_now is bounded by this benchmark's, not by 1.
+// with nothing else to do (one load per 64-byte line: the whole line comes in), each KV head by its thread
+// (decode_thread), with the next block prefetched line by line through the current one's reads, as the kernel does.
+// On this project's Zen 5 VM a read of isolated 16-token blocks (4 KiB of keys, 4 KiB of values) runs at about half
+// the rate of a sequential stream: the sparse step's share of bw_now is bounded by this benchmark's, not by 1.
 void BM_scattered_read_model(benchmark::State& st) {
   const int ctx = static_cast<int>(st.range(0)), layers = 28;
   ModelConfig c = qwen_layer();
