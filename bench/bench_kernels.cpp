@@ -186,9 +186,10 @@ void BM_rectify(benchmark::State& st) {
 
 void BM_gemv_bf16(benchmark::State& st) {
   const int rows = static_cast<int>(st.range(0)), cols = static_cast<int>(st.range(1));
-  // Written by the threads that will read it (the static row split of matvec), as a model's mapped weights are
-  // first touched by the decode threads: measured 35 -> 4x GB/s on this machine against writing it from one thread.
-  std::unique_ptr<uint16_t[]> w(new uint16_t[static_cast<size_t>(rows) * cols]);
+  // In 2 MiB pages, written by the threads that will read it (the static row split of matvec), as a loaded model's
+  // weights are (lib/model/placement.hpp): measured 35 -> 4x GB/s on this machine against writing it from one thread.
+  HugeBuffer buffer(static_cast<size_t>(rows) * cols * sizeof(uint16_t));
+  uint16_t* w = reinterpret_cast<uint16_t*>(buffer.data());
   std::vector<float> x(cols), out(rows);
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) {
@@ -197,7 +198,7 @@ void BM_gemv_bf16(benchmark::State& st) {
   }
   uint32_t seed = 7;
   for (float& e : x) e = uniform(seed);
-  const Mat W{w.get(), DType::BF16, rows, cols};
+  const Mat W{w, DType::BF16, rows, cols};
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
     matvec(out.data(), W, x.data());
