@@ -31,13 +31,14 @@ inline float wload1(T w) {
 // out[r] = W[r] . x. kRows rows at a time (8 with 32 vector registers, 4 with 16), so each load of x serves them all
 // and each weight byte is read once, in order (kRows sequential streams: more streams keep more misses in flight);
 // two accumulators per row hide the FMA latency.
-// Software prefetch on each row: the same column of the next block of rows when a row is shorter than 4 KB (the rows
-// of a block lie end to end, so "ahead in the row" would land in the block being read), else 4 KB ahead in the row.
-// 151936 x 1536 bf16 on 2 threads, against a plain read of the same matrix: 1.10 (next block), 0.95 (4 KB ahead),
-// 0.83 (hardware prefetcher alone); 16384 x 8960: 1.05-1.10 either way (medians of 30 interleaved passes; the plain
-// read is a simple 4-accumulator loop, hence above 1). Every matrix of a Qwen2.5-1.5B decode step (3.09 GB, 2
-// threads, each row first touched by its reader, medians of 5): 4 rows 65.5 ms, 8 rows 60.3 ms, 2 rows 83.5 ms.
-constexpr long kAhead = 4096;
+// Software prefetch on each row: the same column of the next block of rows. 151936 x 1536 bf16 on 2 threads, against
+// a plain read of the same matrix: 1.10 (next block), 0.95 (4 KB ahead in the row), 0.83 (hardware prefetcher
+// alone); 16384 x 8960: 1.05-1.10 either way (medians of 30 interleaved passes; the plain read is a simple
+// 4-accumulator loop, hence above 1). But the down projection, 1536 x 8960 (rows of 17.5 KB), cold from memory in
+// 2 MiB pages on 2 threads: 46.2-46.4 GB/s with 4 KB ahead in the row, 52.6-53.3 with the next block, 50.7-50.9
+// 2 KB ahead (a plain read 47.7-48.1; medians of 7, two runs), so the next block for every row length. Every matrix
+// of a Qwen2.5-1.5B decode step (3.09 GB, 2 threads, each row first touched by its reader, medians of 5): 4 rows
+// 65.5 ms, 8 rows 60.3 ms, 2 rows 83.5 ms.
 constexpr int kRows = X::N == 16 ? 8 : 4;
 
 template <bool F16, class T>
@@ -45,7 +46,7 @@ void matvec(float* out, const T* W, const float* x, int rows, int cols) {
   constexpr int N = X::N, R = kRows;
   constexpr int kStepBytes = 2 * N * static_cast<int>(sizeof(T));  // bytes of a row one iteration reads
   const int body = cols / (2 * N) * (2 * N);
-  const long row_bytes = cols * static_cast<long>(sizeof(T)), ahead = row_bytes < kAhead ? R * row_bytes : kAhead;
+  const long ahead = R * cols * static_cast<long>(sizeof(T));  // the next block's rows, same column
   int r = 0;
   for (; r + R <= rows; r += R) {
     const T* w[R];
