@@ -171,26 +171,29 @@ inline void dp_gemm_tile(float* C, int ldc, const uint16_t* const* xr, const uin
 // 7 x 3 271-299, 5 x 5 289-294, 8 x 2 228, 8 x 3 289, 6 x 4 308-329 (of a ~405 peak).
 constexpr int kDpMR = 6, kDpNR = 4;
 
+// w_cold: W has not been read by this call yet, so its first row group prefetches (prefetch_next_tile).
 template <int MR>
 void dp_gemm_rows(float* C, int ldc, const uint16_t* Xm, int ldx, const uint16_t* W, int ldw, int m, int n, int k,
-                  bool accumulate) {
+                  bool accumulate, bool w_cold) {
   gemm_loop<MR, kDpNR>(C, ldc, Xm, ldx, W, ldw, m, n,
                        [&](float* c, const uint16_t* const* xr, const uint16_t* const* wr, int mr, int nr, bool first) {
-                         dp_gemm_tile<MR, kDpNR>(c, ldc, xr, wr, ldw, k, mr, nr, accumulate, first);
+                         dp_gemm_tile<MR, kDpNR>(c, ldc, xr, wr, ldw, k, mr, nr, accumulate, first && w_cold);
                        });
 }
 
-// Whole groups of 6 rows, then the last 1-5 rows with a tile of 2, 4 or 6 (a 32-row rectify pass: 5 x 6 + 2).
+// Whole groups of 6 rows, then the last 1-5 rows with a tile of 2, 4 or 6 (a 32-row rectify pass: 5 x 6 + 2); the
+// last rows find W in L2 when whole groups went before them.
 void dp_gemm_bf16(float* C, int ldc, const uint16_t* Xm, int ldx, const uint16_t* W, int ldw, int m, int n, int k,
                   bool accumulate) {
   if (m <= 0 || n <= 0) return;
   const int whole = m / kDpMR * kDpMR, rest = m - whole;
-  if (whole > 0) dp_gemm_rows<kDpMR>(C, ldc, Xm, ldx, W, ldw, whole, n, k, accumulate);
+  if (whole > 0) dp_gemm_rows<kDpMR>(C, ldc, Xm, ldx, W, ldw, whole, n, k, accumulate, true);
   if (rest == 0) return;
   float* c = C + static_cast<long>(whole) * ldc;
   const uint16_t* x = Xm + static_cast<long>(whole) * ldx;
-  if (rest <= 2) dp_gemm_rows<2>(c, ldc, x, ldx, W, ldw, rest, n, k, accumulate);
-  else if (rest <= 4) dp_gemm_rows<4>(c, ldc, x, ldx, W, ldw, rest, n, k, accumulate);
-  else dp_gemm_rows<kDpMR>(c, ldc, x, ldx, W, ldw, rest, n, k, accumulate);
+  const bool cold = whole == 0;
+  if (rest <= 2) dp_gemm_rows<2>(c, ldc, x, ldx, W, ldw, rest, n, k, accumulate, cold);
+  else if (rest <= 4) dp_gemm_rows<4>(c, ldc, x, ldx, W, ldw, rest, n, k, accumulate, cold);
+  else dp_gemm_rows<kDpMR>(c, ldc, x, ldx, W, ldw, rest, n, k, accumulate, cold);
 }
 #endif  // RESA_DPBF16

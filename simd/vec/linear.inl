@@ -35,10 +35,11 @@ inline float wload1(T w) {
 // a plain read of the same matrix: 1.10 (next block), 0.95 (4 KB ahead in the row), 0.83 (hardware prefetcher
 // alone); 16384 x 8960: 1.05-1.10 either way (medians of 30 interleaved passes; the plain read is a simple
 // 4-accumulator loop, hence above 1). But the down projection, 1536 x 8960 (rows of 17.5 KB), cold from memory in
-// 2 MiB pages on 2 threads: 46.2-46.4 GB/s with 4 KB ahead in the row, 52.6-53.3 with the next block, 50.7-50.9
-// 2 KB ahead (a plain read 47.7-48.1; medians of 7, two runs), so the next block for every row length. Every matrix
-// of a Qwen2.5-1.5B decode step (3.09 GB, 2 threads, each row first touched by its reader, medians of 5): 4 rows
-// 65.5 ms, 8 rows 60.3 ms, 2 rows 83.5 ms.
+// 2 MiB pages on 2 threads: a standalone copy of this loop ran at 46.2-46.4 GB/s with 4 KB ahead in the row,
+// 52.6-53.3 with the next block, 50.7-50.9 2 KB ahead (a plain read 47.7-48.1; medians of 7, two runs), and
+// resa::matvec itself at 47.2 -> 48.8 GB/s (medians of 5 alternations), so the next block for every row length.
+// Every matrix of a Qwen2.5-1.5B decode step (3.09 GB, 2 threads, each row first touched by its reader, medians of
+// 5): 4 rows 65.5 ms, 8 rows 60.3 ms, 2 rows 83.5 ms.
 constexpr int kRows = X::N == 16 ? 8 : 4;
 
 template <bool F16, class T>
