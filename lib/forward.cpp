@@ -34,6 +34,7 @@
 #include "attention/dense.hpp"
 #include "attention/flash_decode.hpp"
 #include "gemm.hpp"
+#include "linear.hpp"
 #include "parallel.hpp"
 #include "ops.hpp"
 #include "resa/resa.hpp"
@@ -88,62 +89,6 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
 void set_decode_attention(RunState& s, Attention a) {
   s.attn.attn = a;
   s.policy = make_policy(s.attn);
-}
-
-namespace {
-
-// out[0, rows) = W[r0, r1) · x for a weight matrix of any stored dtype.
-void matvec_rows(float* out, const Mat& W, const float* x, int64_t r0, int64_t r1) {
-  const simd::Kernels& k = simd::kernels();
-  const int rows = static_cast<int>(r1 - r0), cols = static_cast<int>(W.cols);
-  switch (W.dtype) {
-    case DType::F32: k.matvec_f32(out, static_cast<const float*>(W.row(r0)), x, rows, cols); break;
-    case DType::BF16: k.matvec_bf16(out, static_cast<const uint16_t*>(W.row(r0)), x, rows, cols); break;
-    case DType::F16: k.matvec_f16(out, static_cast<const uint16_t*>(W.row(r0)), x, rows, cols); break;
-  }
-}
-
-}  // namespace
-
-
-void matvec(float* out, const Mat& W, const float* x) {
-  const MatvecJob job{out, &W, nullptr};
-  matvec_fused(&job, 1, x);
-}
-
-void matvec_fused(const MatvecJob* jobs, int n_jobs, const float* x) {
-  int64_t rows = 0, work = 0;
-  for (int j = 0; j < n_jobs; ++j) {
-    rows += jobs[j].W->rows;
-    work += jobs[j].W->rows * jobs[j].W->cols;
-  }
-  // Rows [r0, r1) of the jobs' rows laid end to end, with their biases.
-  auto run = [&](int64_t r0, int64_t r1) {
-    int64_t first = 0;
-    for (int j = 0; j < n_jobs && first < r1; ++j) {
-      const MatvecJob& job = jobs[j];
-      const int64_t a = std::max(r0, first) - first, b = std::min(r1, first + job.W->rows) - first;
-      if (a < b) {
-        matvec_rows(job.out + a, *job.W, x, a, b);
-        if (job.bias)
-          for (int64_t r = a; r < b; ++r) job.out[r] += job.bias[r];
-      }
-      first += job.W->rows;
-    }
-  };
-  parallel_rows(rows, work, run);
-}
-
-void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const float* x) {
-  const int64_t rows = Wg.rows;
-  const simd::Kernels& k = simd::kernels();
-  auto run = [&](int64_t r0, int64_t r1) {
-    if (r0 >= r1) return;
-    matvec_rows(gate + r0, Wg, x, r0, r1);
-    matvec_rows(up + r0, Wu, x, r0, r1);
-    k.swiglu(gate + r0, up + r0, static_cast<int>(r1 - r0));
-  };
-  parallel_rows(rows, 2 * rows * Wg.cols, run);
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include "attention/policy.hpp"
 #include "gemm.hpp"
 #include "kv_cache.hpp"
+#include "linear.hpp"
 #include "model/model.hpp"
 #include "resa/resa.hpp"
 #include "timing.hpp"
@@ -109,22 +110,6 @@ const float* forward(const ModelData& model, RunState& state, const int* tokens,
 // every head), through every layer with dense causal attention over the cache, overwriting their keys and values and
 // the touched block summaries. Computes no logits: the last layer stops once its keys and values are stored.
 void forward_rectify(const ModelData& model, RunState& state, const int* tokens, int n, int pos);
-
-// out = W · x on the kernel table (one row block per thread when W is large enough to pay for them).
-void matvec(float* out, const Mat& W, const float* x);
-
-// Several products of the same x in one pass over the threads: the jobs' rows laid end to end and split evenly, each
-// row's bias (when given) added as it is written. A decode step's Q, K and V.
-struct MatvecJob {
-  float* out;
-  const Mat* W;
-  const float* bias;  // [W->rows] or nullptr
-};
-void matvec_fused(const MatvecJob* jobs, int n_jobs, const float* x);
-
-// gate = silu(Wg · x) * (Wu · x), up = Wu · x: each thread takes a range of rows of both and applies SwiGLU to it
-// while it is still in cache. A decode step's MLP input.
-void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const float* x);
 
 inline const float* forward_token(const ModelData& model, RunState& state, int token, int pos) {
   return forward(model, state, &token, 1, pos);

@@ -2,6 +2,7 @@
 #include "gemm.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include <cblas.h>
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include "model/dtype.hpp"
 #include "model/load.hpp"
 #include "model/model.hpp"
+#include "linear.hpp"
 #include "parallel.hpp"
 #include "resa/resa.hpp"
 #include "simd/kernels.hpp"
@@ -54,19 +56,28 @@ void run_part(const Part& part, const float* X, const uint16_t* xbf, int m, int 
     const int nc = std::max(kRowAlign, static_cast<int>(kL2Bytes / (2 * static_cast<size_t>(kc))) / kRowAlign *
                                            kRowAlign);
     const auto* w = static_cast<const uint16_t*>(W.data);
+    const auto widen = linear_type(W.dtype).widen;  // a quantized W: each block widened to bf16 once, then as bf16
+    thread_local std::vector<uint16_t> tile;
+    if (widen && tile.size() < static_cast<size_t>(nc) * kc) tile.resize(static_cast<size_t>(nc) * kc);
     for (int p0 = 0; p0 < k; p0 += kc) {  // k block by k block, each W block in L2 while all of X passes over it
       const int pk = std::min(kc, k - p0);
       const bool acc = job.accumulate || p0 > 0;
       for (int j0 = r0; j0 < r1; j0 += nc) {
         const int nj = std::min(nc, r1 - j0);
         const uint16_t* wb = w + static_cast<size_t>(j0) * k + p0;
+        int ldw = k;
+        if (widen) {
+          widen(K, tile.data(), W, j0, nj, p0, pk);
+          wb = tile.data();
+          ldw = pk;
+        }
         float* y = job.Y + j0;
         if (xbf)
-          K.gemm_bf16(y, job.ldy, xbf + p0, k, wb, k, m, nj, pk, acc);
-        else if (W.dtype == DType::BF16)
-          K.gemm_f32_bf16(y, job.ldy, X + p0, k, wb, k, m, nj, pk, acc);
+          K.gemm_bf16(y, job.ldy, xbf + p0, k, wb, ldw, m, nj, pk, acc);
+        else if (W.dtype == DType::F16)
+          K.gemm_f32_f16(y, job.ldy, X + p0, k, wb, ldw, m, nj, pk, acc);
         else
-          K.gemm_f32_f16(y, job.ldy, X + p0, k, wb, k, m, nj, pk, acc);
+          K.gemm_f32_bf16(y, job.ldy, X + p0, k, wb, ldw, m, nj, pk, acc);
       }
     }
   }
@@ -140,7 +151,7 @@ void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput inpu
     work += static_cast<double>(m) * jobs[j].W->rows * k;
   }
   const int T = work >= kParallelWork ? std::min(kMaxShares, std::max(1, scratch.threads)) : 1;
-  const bool dot = dtype == DType::BF16 && input == GemmInput::Bf16 && simd::kernels().bf16_dot && scratch.xbf;
+  const bool dot = (dtype == DType::BF16 || linear_type(dtype).widen) && input == GemmInput::Bf16 && simd::kernels().bf16_dot && scratch.xbf;
   const uint16_t* xbf = dot ? scratch.xbf : nullptr;
   auto round_rows = [&](int i0, int i1) {
     const simd::Kernels& K = simd::kernels();
@@ -207,6 +218,10 @@ std::string gemm_description(DType weights, GemmInput input) {
     case DType::F32: return "f32 x f32 (OpenBLAS sgemm)";
     case DType::F16: return std::string("f32 activations x f16 weights widened (") + K.isa + " FMA)";
     case DType::BF16: break;
+    case DType::Q8_0:
+    case DType::Q4_0:
+      return fmt::format("{} weights widened to bf16 per L2 tile, then {}", dtype_name(weights),
+                         gemm_description(DType::BF16, input));
   }
   if (input == GemmInput::Bf16 && K.bf16_dot) return "bf16 x bf16 (AVX512_BF16 vdpbf16ps), activations rounded to bf16";
   return std::string("f32 activations x bf16 weights widened (") + K.isa + " FMA)" +

@@ -48,4 +48,23 @@ inline float f16_to_f32(uint16_t h) {
   return f;
 }
 
+// IEEE half, rounded to nearest, ties to even; overflow to infinity, NaN stays NaN (a quiet one).
+inline uint16_t f32_to_f16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
+  const uint32_t abs = bits & 0x7fffffffu;
+  if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);
+  if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to 65536 or more: infinity
+  if (abs < 0x38800000u) {  // below the smallest normal half, 2^-14: a subnormal (or zero), in units of 2^-24
+    if (abs < 0x33000000u) return sign;  // below half of 2^-24: zero
+    const uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
+    const int shift = 126 - static_cast<int>(abs >> 23);  // 14..24: mant * 2^(e-150) / 2^-24
+    const uint32_t q = mant >> shift, rest = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+    return static_cast<uint16_t>(sign | (q + (rest > half || (rest == half && (q & 1u)))));
+  }
+  const uint32_t r = abs + 0xfffu + ((abs >> 13) & 1u);  // round the 13 dropped bits, ties to even
+  return static_cast<uint16_t>(sign | ((r - 0x38000000u) >> 13));  // rebias 127 -> 15
+}
+
 }  // namespace resa::simd

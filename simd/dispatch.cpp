@@ -25,6 +25,7 @@ struct Cpu {
   bool avx2 = false;    // AVX2 + FMA + F16C, YMM state saved by the OS
   bool avx512 = false;  // AVX-512 F/BW/VL/DQ, ZMM and opmask state saved by the OS
   bool avx512_bf16 = false;
+  bool avx512_vnni = false;
 };
 
 uint64_t xgetbv0() {
@@ -44,9 +45,11 @@ Cpu detect() {
   const bool zmm_saved = ymm_saved && (xcr0 & 0xe0) == 0xe0;  // opmask, ZMM0-15 upper halves, ZMM16-31
   if (__get_cpuid_max(0, nullptr) < 7) return cpu;
   __cpuid_count(7, 0, a, b, c, d);
+  cpu.avx512_vnni = c & (1u << 11);  // made conditional on avx512 below
   const bool avx2 = b & (1u << 5), f = b & (1u << 16), dq = b & (1u << 17), bw = b & (1u << 30), vl = b & (1u << 31);
   cpu.avx2 = ymm_saved && avx2 && fma && f16c;
   cpu.avx512 = cpu.avx2 && zmm_saved && f && dq && bw && vl;
+  cpu.avx512_vnni = cpu.avx512 && cpu.avx512_vnni;
   __cpuid_count(7, 1, a, b, c, d);
   cpu.avx512_bf16 = cpu.avx512 && (a & (1u << 5));
   return cpu;
@@ -60,6 +63,7 @@ const Cpu& cpu() {
 }  // namespace
 
 bool cpu_has_avx512_bf16() { return cpu().avx512_bf16; }
+bool cpu_has_avx512_vnni() { return cpu().avx512_vnni; }
 
 const Kernels* kernels_for(std::string_view isa) {
   if (isa == "scalar") return &scalar_kernels();
@@ -71,7 +75,12 @@ const Kernels* kernels_for(std::string_view isa) {
 std::string supported_isas() {
   std::string s = "scalar";
   if (cpu().avx2) s += ", avx2";
-  if (cpu().avx512) s += cpu().avx512_bf16 ? ", avx512 with AVX512_BF16" : ", avx512";
+  if (cpu().avx512) {
+    s += ", avx512";
+    if (cpu().avx512_bf16 || cpu().avx512_vnni)
+      s += std::string(" with ") + (cpu().avx512_bf16 ? "AVX512_BF16" : "") +
+           (cpu().avx512_bf16 && cpu().avx512_vnni ? ", " : "") + (cpu().avx512_vnni ? "AVX512_VNNI" : "");
+  }
   return s;
 }
 

@@ -96,6 +96,21 @@ struct Kernels {
   GemmF32W16 gemm_f32_bf16 = nullptr;
   GemmF32W16 gemm_f32_f16 = nullptr;
   bool bf16_dot = false;  // gemm_bf16 runs on AVX512_BF16 dot products (2 bf16 products per f32 lane and instruction)
+
+  // ---- Quantized weights (simd/quant.hpp's block layouts; cols and n multiples of 32)
+  // Activations to int8 per block of 32: q[n] and d[n / 32] (simd/quant.hpp says how).
+  void (*quantize_q8)(int8_t* q, float* d, const float* x, int n) = nullptr;
+  // out[r] = W[r] . x for rows of q8_0 / q4_0 blocks, x given as quantize_q8 made it: per block, the integer dot
+  // product exact, times the two scales, summed in f32.
+  using MatvecQ = void (*)(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols);
+  MatvecQ matvec_q8_0 = nullptr;
+  MatvecQ matvec_q4_0 = nullptr;
+  // n_blocks consecutive blocks as bf16 weights (d * q in f32, rounded to nearest even): a tile of a quantized matrix
+  // widened for the chunk products above.
+  using WidenQ = void (*)(uint16_t* dst, const void* blocks, int n_blocks);
+  WidenQ widen_q8_0 = nullptr;
+  WidenQ widen_q4_0 = nullptr;
+  const char* int8_dot = "";  // how matvec_q* multiply: "AVX512_VNNI vpdpbusd", "AVX2 vpmaddubsw", "scalar"
 };
 
 // The plain loops, in the summation order of llama2.c's run.c.
@@ -115,5 +130,6 @@ const Kernels* kernels_for(std::string_view isa);
 // What this CPU (and its OS) can run, e.g. "scalar, avx2, avx512 with AVX512_BF16".
 std::string supported_isas();
 bool cpu_has_avx512_bf16();
+bool cpu_has_avx512_vnni();
 
 }  // namespace resa::simd

@@ -1,4 +1,10 @@
-// Element types of weights and of the KV cache, and the conversions between them.
+// Element types of weights and of the KV cache: one row of a table each (its name, and the block of elements it
+// stores together with the bytes of that block), and the conversions between them.
+//
+// f32, bf16 and f16 store elements one by one (a block of 1). The quantized types store blocks of 32 weights with
+// one scale, in GGUF's bit layouts (simd/quant.hpp): q8_0, 32 int8 and an f16 scale (34 bytes); q4_0, 32 4-bit
+// values and an f16 scale (18 bytes). A matrix row of a quantized type holds whole blocks. The KV cache holds f32 or
+// bf16; how a weight type's products are computed lives in lib/linear.cpp's table.
 // The scalar conversions live in simd/convert.hpp (kernels use them too); arrays convert on the kernel table.
 #pragma once
 
@@ -8,28 +14,50 @@
 
 #include "simd/convert.hpp"
 #include "simd/kernels.hpp"
+#include "simd/quant.hpp"
 
 namespace resa {
 
-enum class DType : uint8_t { F32, BF16, F16 };
+enum class DType : uint8_t { F32, BF16, F16, Q8_0, Q4_0 };
+constexpr int kDTypes = 5;
 
-inline size_t dtype_size(DType t) { return t == DType::F32 ? 4 : 2; }
-inline const char* dtype_name(DType t) { return t == DType::F32 ? "f32" : t == DType::BF16 ? "bf16" : "f16"; }
+struct DTypeInfo {
+  const char* name;
+  int block;        // elements stored together
+  int block_bytes;  // their bytes
+};
+
+inline const DTypeInfo& dtype_info(DType t) {
+  static constexpr DTypeInfo table[kDTypes] = {
+      {"f32", 1, 4}, {"bf16", 1, 2}, {"f16", 1, 2}, {"q8_0", 32, 34}, {"q4_0", 32, 18}};
+  return table[static_cast<int>(t)];
+}
+
+inline const char* dtype_name(DType t) { return dtype_info(t).name; }
+inline bool is_quantized(DType t) { return dtype_info(t).block > 1; }
+// Bytes of one element of an unquantized type (f32, bf16, f16).
+inline size_t dtype_size(DType t) { return static_cast<size_t>(dtype_info(t).block_bytes); }
+// Bytes of n elements (n a multiple of the type's block).
+inline size_t dtype_bytes(DType t, int64_t n) {
+  const DTypeInfo& i = dtype_info(t);
+  return static_cast<size_t>(n / i.block) * static_cast<size_t>(i.block_bytes);
+}
 
 using simd::bf16_to_f32;
 using simd::f16_to_f32;
 using simd::f32_to_bf16;
 
-// n elements of type t at src, as f32.
+// n elements of type t at src (n a multiple of its block), as f32.
 inline void to_f32(float* dst, const void* src, DType t, size_t n) {
-  if (t == DType::F32) {
-    std::memcpy(dst, src, n * 4);
-  } else {
-    const uint16_t* h = static_cast<const uint16_t*>(src);
-    if (t == DType::BF16)
-      simd::kernels().bf16_to_f32(dst, h, static_cast<int>(n));
-    else
+  const uint16_t* h = static_cast<const uint16_t*>(src);
+  switch (t) {
+    case DType::F32: std::memcpy(dst, src, n * 4); break;
+    case DType::BF16: simd::kernels().bf16_to_f32(dst, h, static_cast<int>(n)); break;
+    case DType::F16:
       for (size_t i = 0; i < n; ++i) dst[i] = f16_to_f32(h[i]);
+      break;
+    case DType::Q8_0: simd::dequantize_q8_0(dst, static_cast<const simd::BlockQ8_0*>(src), n); break;
+    case DType::Q4_0: simd::dequantize_q4_0(dst, static_cast<const simd::BlockQ4_0*>(src), n); break;
   }
 }
 

@@ -68,7 +68,7 @@ HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill
         const int64_t lo = p.stacked ? std::max(share.begin - first, int64_t{0}) : share.begin;
         const int64_t hi = p.stacked ? std::min(share.end - first, m->rows) : std::min(share.end, m->rows);
         if (lo < hi) {
-          const size_t row_bytes = static_cast<size_t>(s.cols) * dtype_size(s.dtype);
+          const size_t row_bytes = s.row_bytes();
           fill(index, s, lo, hi, arena.data() + offset[index] + static_cast<size_t>(lo) * row_bytes);
         }
         first += m->rows;
@@ -87,7 +87,7 @@ void copy_weights(ModelData& m, int threads) {
   // Each share's source pages are dropped from the process as soon as they are copied (they stay in the page cache),
   // so the process holds about one copy of the weights throughout rather than two at the end.
   m.weight_arena = place_weights(w, tied, threads, [&m](int, const Mat& s, int64_t begin, int64_t end, void* dst) {
-    const size_t bytes = static_cast<size_t>(end - begin) * s.cols * dtype_size(s.dtype);
+    const size_t bytes = static_cast<size_t>(end - begin) * s.row_bytes();
     std::memcpy(dst, s.row(begin), bytes);
     for (const MappedFile& f : m.files) f.release(s.row(begin), bytes);
   });

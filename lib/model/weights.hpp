@@ -1,5 +1,5 @@
 // Weights: per-layer views into the mapped checkpoint. Matrices are dtype-tagged views, used in place (a bf16
-// checkpoint is computed from as bf16, never copied to f32). Matrices are row-major [out_features, in_features],
+// checkpoint is computed from as bf16, never copied to f32), or in the arena they were placed or quantized into. Matrices are row-major [out_features, in_features],
 // as both llama2.c and PyTorch store them. Vectors (norm weights, biases) are small and held as f32.
 #pragma once
 
@@ -15,10 +15,9 @@ struct Mat {
   DType dtype = DType::F32;
   int64_t rows = 0, cols = 0;
 
-  size_t bytes() const { return static_cast<size_t>(rows * cols) * dtype_size(dtype); }
-  const void* row(int64_t r) const {
-    return static_cast<const uint8_t*>(data) + static_cast<size_t>(r * cols) * dtype_size(dtype);
-  }
+  size_t row_bytes() const { return dtype_bytes(dtype, cols); }
+  size_t bytes() const { return static_cast<size_t>(rows) * row_bytes(); }
+  const void* row(int64_t r) const { return static_cast<const uint8_t*>(data) + static_cast<size_t>(r) * row_bytes(); }
 };
 
 struct LayerWeights {

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "simd/kernels.hpp"
+#include "simd/quant.hpp"
 #include "simd/scalar/scalar.hpp"
 #include "simd/vec/vec_avx2.hpp"
 
@@ -18,6 +19,14 @@ using X = VecAvx2;
 #include "simd/vec/elementwise.inl"
 #include "simd/vec/gemm.inl"
 #include "simd/vec/lagkv.inl"
+// AVX2's int8 dot product: pairs of u8 x s8 summed to int16 (vpmaddubsw), then pairs of those to int32 (vpmaddwd).
+inline __m256i qdot(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+#define QDOT qdot
+constexpr const char* kInt8Dot = "AVX2 vpmaddubsw";
+#include "simd/vec/quant.inl"
+#undef QDOT
 #include "simd/vec/table.inl"
 }  // namespace
 

@@ -16,3 +16,12 @@ void gemm_dp(float* C, int ldc, const uint16_t* X, int ldx, const uint16_t* W, i
              bool accumulate);
 
 }  // namespace resa::simd::avx512_bf16
+
+namespace resa::simd::avx512_vnni {
+
+// The table's matvec_q8_0 / q4_0 with vpdpbusd (quant_avx512_vnni.cpp), and the name of that dot product.
+void matvec_q8_0_vnni(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols);
+void matvec_q4_0_vnni(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols);
+const char* int8_dot();
+
+}  // namespace resa::simd::avx512_vnni

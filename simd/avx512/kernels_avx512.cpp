@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "simd/kernels.hpp"
+#include "simd/quant.hpp"
 #include "simd/avx512/avx512.hpp"
 #include "simd/scalar/scalar.hpp"
 #include "simd/vec/vec_avx512.hpp"
@@ -23,6 +24,14 @@ using X = VecAvx512;
 #include "simd/vec/elementwise.inl"
 #include "simd/vec/gemm.inl"
 #include "simd/vec/lagkv.inl"
+// AVX2's int8 dot product: pairs of u8 x s8 summed to int16 (vpmaddubsw), then pairs of those to int32 (vpmaddwd).
+inline __m256i qdot(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+#define QDOT qdot
+constexpr const char* kInt8Dot = "AVX2 vpmaddubsw";
+#include "simd/vec/quant.inl"
+#undef QDOT
 #include "simd/vec/table.inl"
 }  // namespace
 
@@ -34,6 +43,11 @@ const Kernels& kernels() {
       t.causal_attn_bf16 = avx512_bf16::causal_attn;
       t.gemm_bf16 = avx512_bf16::gemm_dp;
       t.bf16_dot = true;
+    }
+    if (cpu_has_avx512_vnni()) {  // int8 products of quantized weights through vpdpbusd
+      t.matvec_q8_0 = avx512_vnni::matvec_q8_0_vnni;
+      t.matvec_q4_0 = avx512_vnni::matvec_q4_0_vnni;
+      t.int8_dot = avx512_vnni::int8_dot();
     }
     return t;
   }();

@@ -65,7 +65,13 @@ const Kernels& scalar_kernels() {
               .f32_to_bf16 = scalar::f32_to_bf16_n,
               .gemm_bf16 = scalar::gemm_bf16,
               .gemm_f32_bf16 = scalar::gemm_f32_bf16,
-              .gemm_f32_f16 = scalar::gemm_f32_f16};
+              .gemm_f32_f16 = scalar::gemm_f32_f16,
+              .quantize_q8 = scalar::quantize_q8,
+              .matvec_q8_0 = scalar::matvec_q8_0,
+              .matvec_q4_0 = scalar::matvec_q4_0,
+              .widen_q8_0 = scalar::widen_q8_0,
+              .widen_q4_0 = scalar::widen_q4_0,
+              .int8_dot = "scalar"};
     return t;
   }();
   return k;

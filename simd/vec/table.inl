@@ -23,5 +23,11 @@ Kernels vec_table(const char* isa) {
                  .f32_to_bf16 = f32_to_bf16,
                  .gemm_bf16 = gemm_bf16,
                  .gemm_f32_bf16 = gemm_f32_bf16,
-                 .gemm_f32_f16 = gemm_f32_f16};
+                 .gemm_f32_f16 = gemm_f32_f16,
+                 .quantize_q8 = quantize_q8,
+                 .matvec_q8_0 = matvec_q8_0,
+                 .matvec_q4_0 = matvec_q4_0,
+                 .widen_q8_0 = widen_q8_0,
+                 .widen_q4_0 = widen_q4_0,
+                 .int8_dot = kInt8Dot};
 }

@@ -1,0 +1,126 @@
+// The weight-type table and the decode step's products (lib/linear.hpp).
+#include "linear.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "parallel.hpp"
+#include "resa/resa.hpp"
+
+namespace resa {
+
+namespace {
+
+template <class T>
+const T* at(const void* p) {
+  return static_cast<const T*>(p);
+}
+
+void gemv_f32(const simd::Kernels& k, float* out, const void* w, const LinearInput& x, int rows, int cols) {
+  k.matvec_f32(out, at<float>(w), x.x, rows, cols);
+}
+void gemv_bf16(const simd::Kernels& k, float* out, const void* w, const LinearInput& x, int rows, int cols) {
+  k.matvec_bf16(out, at<uint16_t>(w), x.x, rows, cols);
+}
+void gemv_f16(const simd::Kernels& k, float* out, const void* w, const LinearInput& x, int rows, int cols) {
+  k.matvec_f16(out, at<uint16_t>(w), x.x, rows, cols);
+}
+void gemv_q8_0(const simd::Kernels& k, float* out, const void* w, const LinearInput& x, int rows, int cols) {
+  k.matvec_q8_0(out, w, x.q, x.d, rows, cols);
+}
+void gemv_q4_0(const simd::Kernels& k, float* out, const void* w, const LinearInput& x, int rows, int cols) {
+  k.matvec_q4_0(out, w, x.q, x.d, rows, cols);
+}
+
+// Rows of 32-weight blocks widened a block run at a time.
+template <simd::Kernels::WidenQ simd::Kernels::*kWiden>
+void widen_blocks(const simd::Kernels& k, uint16_t* dst, const Mat& W, int j0, int nj, int p0, int pk) {
+  const size_t block_bytes = static_cast<size_t>(dtype_info(W.dtype).block_bytes);
+  for (int j = 0; j < nj; ++j)
+    (k.*kWiden)(dst + static_cast<size_t>(j) * pk, static_cast<const uint8_t*>(W.row(j0 + j)) + p0 / 32 * block_bytes,
+                pk / 32);
+}
+
+constexpr LinearType kTypes[kDTypes] = {
+    {false, gemv_f32, nullptr},
+    {false, gemv_bf16, nullptr},
+    {false, gemv_f16, nullptr},
+    {true, gemv_q8_0, widen_blocks<&simd::Kernels::widen_q8_0>},
+    {true, gemv_q4_0, widen_blocks<&simd::Kernels::widen_q4_0>},
+};
+
+// x as the type's kernels take it; the int8 copy in a buffer of the calling thread (grown once, then reused).
+LinearInput prepare(DType t, const float* x, int64_t cols) {
+  LinearInput in{x};
+  if (!linear_type(t).int8_input) return in;
+  thread_local std::vector<int8_t> q;
+  thread_local std::vector<float> d;
+  if (q.size() < static_cast<size_t>(cols)) {
+    q.resize(cols);
+    d.resize(cols / 32);
+  }
+  simd::kernels().quantize_q8(q.data(), d.data(), x, static_cast<int>(cols));
+  in.q = q.data();
+  in.d = d.data();
+  return in;
+}
+
+void gemv_rows(const simd::Kernels& k, float* out, const Mat& W, const LinearInput& x, int64_t r0, int64_t r1) {
+  linear_type(W.dtype).gemv(k, out, W.row(r0), x, static_cast<int>(r1 - r0), static_cast<int>(W.cols));
+}
+
+}  // namespace
+
+const LinearType& linear_type(DType t) { return kTypes[static_cast<int>(t)]; }
+
+void matvec(float* out, const Mat& W, const float* x) {
+  const MatvecJob job{out, &W, nullptr};
+  matvec_fused(&job, 1, x);
+}
+
+void matvec_fused(const MatvecJob* jobs, int n_jobs, const float* x) {
+  int64_t rows = 0, work = 0;
+  for (int j = 0; j < n_jobs; ++j) {
+    if (jobs[j].W->dtype != jobs[0].W->dtype || jobs[j].W->cols != jobs[0].W->cols)
+      throw Error(fmt::format("matvec: the products of one call share x: {} columns of {}, got {} of {}",
+                              jobs[0].W->cols, dtype_name(jobs[0].W->dtype), jobs[j].W->cols,
+                              dtype_name(jobs[j].W->dtype)));
+    rows += jobs[j].W->rows;
+    work += jobs[j].W->rows * jobs[j].W->cols;
+  }
+  const LinearInput in = prepare(jobs[0].W->dtype, x, jobs[0].W->cols);
+  const simd::Kernels& k = simd::kernels();
+  // Rows [r0, r1) of the jobs' rows laid end to end, with their biases.
+  auto run = [&](int64_t r0, int64_t r1) {
+    int64_t first = 0;
+    for (int j = 0; j < n_jobs && first < r1; ++j) {
+      const MatvecJob& job = jobs[j];
+      const int64_t a = std::max(r0, first) - first, b = std::min(r1, first + job.W->rows) - first;
+      if (a < b) {
+        gemv_rows(k, job.out + a, *job.W, in, a, b);
+        if (job.bias)
+          for (int64_t r = a; r < b; ++r) job.out[r] += job.bias[r];
+      }
+      first += job.W->rows;
+    }
+  };
+  parallel_rows(rows, work, run);
+}
+
+void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const float* x) {
+  if (Wg.dtype != Wu.dtype) throw Error("matvec_swiglu: gate and up of different types");
+  const int64_t rows = Wg.rows;
+  const LinearInput in = prepare(Wg.dtype, x, Wg.cols);
+  const simd::Kernels& k = simd::kernels();
+  auto run = [&](int64_t r0, int64_t r1) {
+    if (r0 >= r1) return;
+    gemv_rows(k, gate + r0, Wg, in, r0, r1);
+    gemv_rows(k, up + r0, Wu, in, r0, r1);
+    k.swiglu(gate + r0, up + r0, static_cast<int>(r1 - r0));
+  };
+  parallel_rows(rows, 2 * rows * Wg.cols, run);
+}
+
+}  // namespace resa

@@ -1,0 +1,125 @@
+// The quantized-weight kernels (simd/kernels.hpp: quantize_q8, matvec_q8_0 / q4_0, widen_q8_0 / q4_0) on 256-bit
+// integer vectors, one block of 32 weights per vector. Included inside an anonymous namespace of each ISA's file
+// after elementwise.inl, with QDOT(u, s) defined as the integer dot product that ISA has: 8 int32 lanes, each the sum
+// of 4 products of unsigned bytes u and signed bytes s (AVX512_VNNI / AVX-VNNI: vpdpbusd; AVX2: vpmaddubsw then
+// vpmaddwd with ones, whose int16 pair sums cannot overflow here: |u| <= 127, |s| <= 127).
+//
+// The signed x signed product goes through the unsigned x signed instruction as |x| times (w with x's sign): |x| is
+// taken once per block of x and serves every row; a weight of -128 (which q8_0 files written by llama.cpp and resa
+// never hold, their q being in [-127, 127]) would come out wrong.
+
+// Activations: per block, d = max|x| / 127 and q = x * (127 / max|x|) rounded to nearest even (cvtps rounds so under
+// the default MXCSR), as the scalar twin does.
+void quantize_q8(int8_t* q, float* d, const float* x, int n) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (int b = 0; b < n / 32; ++b, x += 32, q += 32) {
+    __m256 v[4], amax = _mm256_setzero_ps();
+    for (int i = 0; i < 4; ++i) {
+      v[i] = _mm256_loadu_ps(x + 8 * i);
+      amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[i]));
+    }
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    const float a = _mm_cvtss_f32(m);
+    d[b] = a / 127.0f;
+    const __m256 id = _mm256_set1_ps(a != 0.0f ? 127.0f / a : 0.0f);
+    __m256i i32[4];
+    for (int i = 0; i < 4; ++i) i32[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], id));
+    // Pack 4 x 8 int32 to 32 int8 (packs work within 128-bit lanes: permute the result back to order).
+    const __m256i i16a = _mm256_packs_epi32(i32[0], i32[1]), i16b = _mm256_packs_epi32(i32[2], i32[3]);
+    const __m256i i8 = _mm256_packs_epi16(i16a, i16b);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q),
+                        _mm256_permutevar8x32_epi32(i8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+  }
+}
+
+// A block's 32 weights as signed bytes (q8_0: q; q4_0: q - 8), and its scale.
+inline __m256i block_bytes(const BlockQ8_0* b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->q)); }
+inline __m256i block_bytes(const BlockQ4_0* b) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->q));
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);  // low nibbles are q[0..15], high q[16..31]
+  return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
+}
+template <class Block>
+inline float block_scale(const Block* b) {
+  return _cvtsh_ss(b->d);
+}
+
+inline float hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// QR rows at a time, each row a stream read in order; per block and row, the integer dot product (8 lanes) scaled by
+// d_w * d_x into an f32 accumulator. Prefetch as matvec's (linear.inl): the same column of the next QR rows.
+constexpr int kQRows = 4;
+
+template <class Block>
+void matvec_q(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols) {
+  constexpr int R = kQRows;
+  const int nb = cols / 32;
+  const Block* base = static_cast<const Block*>(W);
+  const long ahead = static_cast<long>(R) * nb * static_cast<long>(sizeof(Block));
+  int r = 0;
+  for (; r + R <= rows; r += R) {
+    const Block* w[R];
+    __m256 acc[R];
+    for (int i = 0; i < R; ++i) {
+      w[i] = base + static_cast<long>(r + i) * nb;
+      acc[i] = _mm256_setzero_ps();
+    }
+    for (int b = 0; b < nb; ++b) {
+      for (int i = 0; i < R; ++i) __builtin_prefetch(reinterpret_cast<const char*>(w[i] + b) + ahead);
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b));
+      const __m256i ax = _mm256_sign_epi8(x, x);
+      const float dx = xd[b];
+      for (int i = 0; i < R; ++i) {
+        const __m256i s = _mm256_sign_epi8(block_bytes(w[i] + b), x);
+        const __m256 sum = _mm256_cvtepi32_ps(QDOT(ax, s));
+        acc[i] = _mm256_fmadd_ps(sum, _mm256_set1_ps(block_scale(w[i] + b) * dx), acc[i]);
+      }
+    }
+    for (int i = 0; i < R; ++i) out[r + i] = hsum8(acc[i]);
+  }
+  for (; r < rows; ++r) {
+    const Block* w = base + static_cast<long>(r) * nb;
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < nb; ++b) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b));
+      const __m256i s = _mm256_sign_epi8(block_bytes(w + b), x);
+      const __m256 sum = _mm256_cvtepi32_ps(QDOT(_mm256_sign_epi8(x, x), s));
+      acc = _mm256_fmadd_ps(sum, _mm256_set1_ps(block_scale(w + b) * xd[b]), acc);
+    }
+    out[r] = hsum8(acc);
+  }
+}
+
+void matvec_q8_0(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols) {
+  matvec_q<BlockQ8_0>(out, W, xq, xd, rows, cols);
+}
+void matvec_q4_0(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols) {
+  matvec_q<BlockQ4_0>(out, W, xq, xd, rows, cols);
+}
+
+// d * q in f32, then to bf16 by f32_to_bf16 (elementwise.inl): rounding as the scalar twin's.
+template <class Block>
+void widen_q(uint16_t* dst, const void* src, int n_blocks) {
+  const Block* blocks = static_cast<const Block*>(src);
+  alignas(32) float f[32];
+  for (int b = 0; b < n_blocks; ++b, dst += 32) {
+    const __m256i q = block_bytes(blocks + b);
+    const __m256 d = _mm256_set1_ps(block_scale(blocks + b));
+    const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    _mm256_store_ps(f, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))));
+    _mm256_store_ps(f + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
+    _mm256_store_ps(f + 16, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))));
+    _mm256_store_ps(f + 24, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
+    f32_to_bf16(dst, f, 32);
+  }
+}
+
+void widen_q8_0(uint16_t* dst, const void* src, int n_blocks) { widen_q<BlockQ8_0>(dst, src, n_blocks); }
+void widen_q4_0(uint16_t* dst, const void* src, int n_blocks) { widen_q<BlockQ4_0>(dst, src, n_blocks); }
