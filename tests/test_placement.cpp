@@ -51,7 +51,7 @@ TEST(Placement, EveryRowIsWrittenOnceByTheThreadThatReadsIt) {
     std::mutex mu;
     std::vector<std::vector<int>> writer(16);  // per matrix index: the thread that wrote each row (-1: none)
     std::vector<Mat> seen(16);
-    const HugeBuffer arena = place_weights(placed, false, T, [&](int i, const Mat& m, int64_t b, int64_t e, void* dst) {
+    const HugeBuffer arena = place_weights(placed, false, T, [&](int i, const Mat& m, DType, int64_t b, int64_t e, void* dst) {
       std::lock_guard<std::mutex> lock(mu);
       ASSERT_LT(i, 16);
       if (writer[i].empty()) writer[i].assign(m.rows, -1);
@@ -98,7 +98,7 @@ TEST(Placement, ATiedEmbeddingIsPlacedOnceAsTheLmHead) {
   Weights w;
   w.token_embedding = w.lm_head = {nullptr, DType::BF16, 300, 1024};
   std::atomic<int> calls{0}, other{0};
-  const HugeBuffer arena = place_weights(w, true, 2, [&](int i, const Mat&, int64_t, int64_t, void*) {
+  const HugeBuffer arena = place_weights(w, true, 2, [&](int i, const Mat&, DType, int64_t, int64_t, void*) {
     ++calls;
     if (i != 0) ++other;
   });

@@ -21,7 +21,7 @@ namespace resa::cli {
 namespace {
 
 struct BenchArgs {
-  WeightLoad load = WeightLoad::Copy;
+  LoadOptions load;
   std::string model;
   std::string synthetic;
   std::string depths = "0";
@@ -275,14 +275,14 @@ int run_bench_command(BenchArgs& a) {
   Model model;
   if (!a.synthetic.empty()) {
     if (tty) a.opt.progress(fmt::format("making random weights at the shape of {}", a.synthetic));
-    model = synthetic_model(a.synthetic, a.opt.seed, a.opt.threads);
+    model = synthetic_model(a.synthetic, a.opt.seed, a.opt.threads, a.load.type);
     x.synthetic = true;
     x.model = std::filesystem::path(a.synthetic).filename().string();
   } else {
-    model = load_model(a.model.empty() ? default_model_path() : a.model, "", {a.load, a.opt.threads});
+    model = load_model(a.model.empty() ? default_model_path() : a.model, "", with_threads(a.load, a.opt.threads));
     x.model = a.model.empty() ? "stories260K (shipped)" : a.model;
   }
-  x.load = x.synthetic ? "synthetic" : weight_load_name(a.load);
+  x.load = x.synthetic ? "synthetic" : weight_load_name(a.load.weights);
   const ModelInfo info = model_info(model);
   x.weights = info.weight_dtypes;
   x.parameters = info.parameters;

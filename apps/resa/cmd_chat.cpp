@@ -16,14 +16,14 @@ namespace resa::cli {
 namespace {
 
 struct ChatArgs {
-  WeightLoad load = WeightLoad::Copy;
+  LoadOptions load;
   std::string model, tokenizer;
   ChatOptions chat_opt;
   GenerateOptions opt;
 };
 
 int run_chat(ChatArgs& a) {
-  Model model = load_model(a.model.empty() ? default_model_path() : a.model, a.tokenizer, {a.load, a.opt.threads});
+  Model model = load_model(a.model.empty() ? default_model_path() : a.model, a.tokenizer, with_threads(a.load, a.opt.threads));
   Chat session = start_chat(model, a.opt, a.chat_opt);
   const bool interactive = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
   std::string line;

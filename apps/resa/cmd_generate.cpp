@@ -12,7 +12,7 @@ namespace resa::cli {
 namespace {
 
 struct GenerateArgs {
-  WeightLoad load = WeightLoad::Copy;
+  LoadOptions load;
   std::string model;
   std::string tokenizer;
   std::string prompt;
@@ -26,7 +26,7 @@ struct GenerateArgs {
 
 int run_generate(GenerateArgs& a) {
   const std::string path = a.model.empty() ? default_model_path() : a.model;
-  Model model = load_model(path, a.tokenizer, {a.load, a.opt.threads});
+  Model model = load_model(path, a.tokenizer, with_threads(a.load, a.opt.threads));
   // Without a tokenizer there is no text to print: ids it is.
   const bool ids_out = a.print_ids || !model_info(model).has_tokenizer;
   bool first = true;

@@ -14,6 +14,7 @@ namespace {
 struct InfoArgs {
   std::string model;
   int context = 0;
+  WeightType weights = WeightType::AsStored;
 };
 
 std::string bytes_str(double b) {
@@ -27,8 +28,10 @@ std::string bytes_str(double b) {
 }
 
 int run_info(const InfoArgs& a) {
-  // Mapped, not copied: info reads no weights.
-  Model model = load_model(a.model.empty() ? default_model_path() : a.model, "", {WeightLoad::Mmap});
+  // Mapped, not copied: info reads no weights (unless --weights asks for them converted, to show the result).
+  LoadOptions load{WeightLoad::Mmap};
+  if (a.weights != WeightType::AsStored) load = {WeightLoad::Copy, 0, a.weights};
+  Model model = load_model(a.model.empty() ? default_model_path() : a.model, "", load);
   const ModelInfo i = model_info(model);
   if (a.context > i.max_seq_len)
     throw Error(fmt::format("-c {} is beyond the model's maximum of {} positions", a.context, i.max_seq_len));
@@ -69,6 +72,7 @@ Runner add_info(CLI::App& app) {
   auto args = std::make_shared<InfoArgs>();
   CLI::App* cmd = app.add_subcommand("info", "Describe a model: architecture, shapes, dtypes, sizes");
   add_model_option(cmd, args->model);
+  add_weights_option(cmd, args->weights);
   cmd->add_option("-c,--ctx-size", args->context, "Context for the KV cache size; 0 = the model's maximum, at most 4096")
       ->check(number_in(0, 1e9));
   return [cmd, args]() { return cmd->parsed() ? run_info(*args) : -1; };

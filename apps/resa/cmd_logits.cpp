@@ -15,7 +15,7 @@ namespace resa::cli {
 namespace {
 
 struct LogitsArgs {
-  WeightLoad load = WeightLoad::Copy;
+  LoadOptions load;
   std::string model;
   std::string prompt_ids;
   std::string out;
@@ -25,7 +25,7 @@ struct LogitsArgs {
 
 int run_logits(const LogitsArgs& a) {
   const std::vector<int> ids = parse_ids(a.prompt_ids, "--prompt-ids");
-  Model model = load_model(a.model.empty() ? default_model_path() : a.model, "", {a.load, a.threads});
+  Model model = load_model(a.model.empty() ? default_model_path() : a.model, "", with_threads(a.load, a.threads));
   const std::vector<float> logits = prompt_logits(model, ids, a.kv_type, a.threads);
   std::FILE* f = std::fopen(a.out.c_str(), "wb");
   if (!f) throw Error(fmt::format("cannot write '{}': {}", a.out, std::strerror(errno)));

@@ -56,8 +56,12 @@ CLI::Validator one_of(const std::map<std::string, E>& names) {
 
 // -m/--model: a Hugging Face directory or a llama2.c checkpoint; empty = the shipped model.
 CLI::Option* add_model_option(CLI::App* cmd, std::string& model);
-// --load copy|mmap: where the weight matrices live (resa::WeightLoad).
-CLI::Option* add_load_option(CLI::App* cmd, WeightLoad& load);
+// --load copy|mmap: where the weight matrices live (resa::WeightLoad), and --weights (add_weights_option).
+void add_load_option(CLI::App* cmd, LoadOptions& load);
+// --weights stored|bf16|q8_0|q4_0: the type the matrices are computed in (resa::WeightType).
+CLI::Option* add_weights_option(CLI::App* cmd, WeightType& type);
+// o with its threads set.
+LoadOptions with_threads(LoadOptions o, int threads);
 
 // --attn and its knobs (SPEC §2.3), into o; default_attn: "dense", "sparse" or "resa".
 void add_attention_options(CLI::App* cmd, AttentionOptions& o, const std::string& default_attn);

@@ -20,13 +20,31 @@ CLI::Option* add_model_option(CLI::App* cmd, std::string& model) {
                          "default: the shipped stories260K");
 }
 
-CLI::Option* add_load_option(CLI::App* cmd, WeightLoad& load) {
+void add_load_option(CLI::App* cmd, LoadOptions& load) {
   static const std::map<std::string, WeightLoad> names{{"copy", WeightLoad::Copy}, {"mmap", WeightLoad::Mmap}};
-  return cmd->add_option("--load", load,
-                         "Weights: copy (into 2 MiB pages, each row by the thread that reads it: fastest decode, 1-3 s "
-                         "per 3 GB at load, memory of its own) or mmap (the file mapping in place: instant, shared)")
+  cmd->add_option("--load", load.weights,
+                  "Weights: copy (into 2 MiB pages, each row by the thread that reads it: fastest decode, 1-3 s "
+                  "per 3 GB at load, memory of its own) or mmap (the file mapping in place: instant, shared)")
       ->transform(one_of(names))
       ->default_str("copy");
+  add_weights_option(cmd, load.type);
+}
+
+CLI::Option* add_weights_option(CLI::App* cmd, WeightType& type) {
+  static const std::map<std::string, WeightType> types{{"stored", WeightType::AsStored},
+                                                       {"bf16", WeightType::BF16},
+                                                       {"q8_0", WeightType::Q8_0},
+                                                       {"q4_0", WeightType::Q4_0}};
+  return cmd->add_option("--weights", type,
+                         "Weight type: stored (the checkpoint's own), bf16, q8_0 (8.5 bits per weight) or q4_0 (4.5 "
+                         "bits), converted at load; norms and biases stay f32")
+      ->transform(one_of(types))
+      ->default_str("stored");
+}
+
+LoadOptions with_threads(LoadOptions o, int threads) {
+  o.threads = threads;
+  return o;
 }
 
 }  // namespace resa::cli

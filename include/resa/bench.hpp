@@ -21,8 +21,10 @@ namespace resa {
 // one), made in memory: nothing is read but the config, nothing is written. Uniform weights with the config's
 // initializer_range as standard deviation (0.02 without one), norms 1, biases like the weights. It has no
 // tokenizer; benchmarks feed it random ids. Its depths are not limited to the config's maximum positions. Its
-// matrices are placed for decode on `threads` threads (0: OpenMP's default), as WeightLoad::Copy places a checkpoint's.
-Model synthetic_model(const std::string& config_path, uint64_t seed = 1, int threads = 0);
+// matrices are placed for decode on `threads` threads (0: OpenMP's default), as WeightLoad::Copy places a checkpoint's,
+// in bf16 or as `weights` asks (the bf16 values quantized as a checkpoint's are at load).
+Model synthetic_model(const std::string& config_path, uint64_t seed = 1, int threads = 0,
+                      WeightType weights = WeightType::AsStored);
 
 // How the KV cache reaches a test's depth. Prefill: the real forward pass over random tokens (exact, as slow as
 // prefill). Synthetic: keys and values written straight into the cache, drawn per layer, KV head and channel with

@@ -125,7 +125,7 @@ struct ModelInfo {
   int vocab_size = 0, max_seq_len = 0;
   int default_context = 0;       // what -c 0 gives: the model's maximum, at most 4096
   std::string rope;              // e.g. "rotate_half, theta 1000000, default"
-  std::string weight_dtypes;     // of the matrices: "f32", "bf16", "f16", or "mixed"
+  std::string weight_dtypes;     // of the matrices, with their counts when mixed: "bf16", "q8_0 x196, f32 x1"
   bool tied_embeddings = false;
   bool qkv_bias = false;
   int bos_id = -1;
@@ -155,9 +155,19 @@ struct Model {
 enum class WeightLoad { Copy, Mmap };
 const char* weight_load_name(WeightLoad w);  // "copy", "mmap"
 
+// The type the weight matrices are computed in. AsStored: the checkpoint's own (f32, bf16 or f16). The others
+// convert at load (so they need WeightLoad::Copy): BF16 rounds f32/f16 weights to bf16; Q8_0 and Q4_0 quantize every
+// matrix, the embedding and the LM head included, to GGUF's q8_0 (8 bits per weight and an f16 scale per 32: 8.5
+// bits) or q4_0 (4.5 bits per weight); norms and biases stay f32. A matrix whose rows do not hold whole blocks of 32
+// stays as stored. Decode multiplies quantized weights in int8 (the activations quantized per block of 32, once per
+// product); a chunk's products widen them to bf16 tile by tile.
+enum class WeightType { AsStored, BF16, Q8_0, Q4_0 };
+const char* weight_type_name(WeightType t);  // "stored", "bf16", "q8_0", "q4_0"
+
 struct LoadOptions {
   WeightLoad weights = WeightLoad::Copy;
   int threads = 0;  // the threads decode will run on (Copy places rows for them); 0 = OpenMP's default
+  WeightType type = WeightType::AsStored;
 };
 
 // Loads a model: a Hugging Face directory (config.json + model.safetensors or a sharded index; path may also name

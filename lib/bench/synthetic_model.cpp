@@ -12,6 +12,7 @@
 
 #include "model/config.hpp"
 #include "model/model.hpp"
+#include "model/load.hpp"
 #include "model/placement.hpp"
 #include "resa/bench.hpp"
 #include "simd/convert.hpp"
@@ -29,16 +30,16 @@ uint64_t splitmix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// n values uniform in [-a, a), as bf16, from a seed (each row of a matrix seeded from (matrix, row), so the weights
-// depend neither on the thread count nor on which thread writes them).
-void fill_uniform_bf16(uint16_t* out, size_t n, float a, uint64_t seed) {
+// n values uniform in [-a, a), rounded to bf16, from a seed (each row of a matrix seeded from (matrix, row), so the
+// weights depend neither on the thread count nor on which thread writes them).
+void fill_uniform(float* out, size_t n, float a, uint64_t seed) {
   uint64_t state = splitmix(seed) | 1;
   for (size_t i = 0; i < n; ++i) {
     state ^= state << 13;
     state ^= state >> 7;
     state ^= state << 17;
     const float u = static_cast<float>(state >> 40) * (2.0f / 16777216.0f) - 1.0f;  // [-1, 1)
-    out[i] = simd::f32_to_bf16(a * u);
+    out[i] = simd::bf16_to_f32(simd::f32_to_bf16(a * u));
   }
 }
 
@@ -54,7 +55,8 @@ std::string read_config(const std::string& path) {
 
 }  // namespace
 
-Model synthetic_model(const std::string& config_path, uint64_t seed, int threads) {
+Model synthetic_model(const std::string& config_path, uint64_t seed, int threads, WeightType weights) {
+  const DType type = weights == WeightType::AsStored ? DType::BF16 : dtype_of(weights);
   const std::string text = read_config(config_path);
   auto data = std::make_shared<ModelData>();
   ModelData& m = *data;
@@ -75,10 +77,8 @@ Model synthetic_model(const std::string& config_path, uint64_t seed, int threads
     return m.weights.owned.emplace_back(static_cast<size_t>(n), value).data();
   };
   auto bias = [&](int64_t n) {
-    std::vector<uint16_t> raw(n);
-    fill_uniform_bf16(raw.data(), raw.size(), a, splitmix(seed + ++index));
     std::vector<float>& v = m.weights.owned.emplace_back(n);
-    for (int64_t i = 0; i < n; ++i) v[i] = simd::bf16_to_f32(raw[i]);
+    fill_uniform(v.data(), v.size(), a, splitmix(seed + ++index));
     return v.data();
   };
 
@@ -103,15 +103,19 @@ Model synthetic_model(const std::string& config_path, uint64_t seed, int threads
   }
   w.final_norm = vec(c.dim, 1.0f);
   w.lm_head = c.tied_embeddings ? w.token_embedding : mat(c.vocab_size, c.dim);
-  // Each row from its own seed (matrix, row), straight into the decode placement.
-  auto rows = [&](int matrix, const Mat& mt, int64_t begin, int64_t end, void* dst) {
-    uint16_t* out = static_cast<uint16_t*>(dst);
-    for (int64_t r = begin; r < end; ++r, out += mt.cols) {
-      const uint64_t row = (uint64_t{1} << 40) * (matrix + 1) + r;
-      fill_uniform_bf16(out, static_cast<size_t>(mt.cols), a, splitmix(seed ^ splitmix(row)));
+  // Each row from its own seed (matrix, row), straight into the decode placement as `type` (bf16: as generated).
+  auto rows = [&](int matrix, const Mat& mt, DType to, int64_t begin, int64_t end, void* dst) {
+    thread_local std::vector<float> row;
+    row.resize(static_cast<size_t>(mt.cols));
+    const size_t row_bytes = dtype_bytes(to, mt.cols);
+    for (int64_t r = begin; r < end; ++r) {
+      const uint64_t id = (uint64_t{1} << 40) * (matrix + 1) + r;
+      fill_uniform(row.data(), row.size(), a, splitmix(seed ^ splitmix(id)));
+      from_f32(static_cast<uint8_t*>(dst) + static_cast<size_t>(r - begin) * row_bytes, row.data(), to, row.size());
     }
   };
-  m.weight_arena = place_weights(w, c.tied_embeddings, threads > 0 ? threads : omp_get_max_threads(), rows);
+  m.weight_arena = place_weights(w, c.tied_embeddings, threads > 0 ? threads : omp_get_max_threads(), rows,
+                                 [type](const Mat& mat) { return placed_type(mat, type); });
   return Model{std::move(data)};
 }
 

@@ -61,4 +61,22 @@ inline void to_f32(float* dst, const void* src, DType t, size_t n) {
   }
 }
 
+// n f32 values stored as type t at dst (n a multiple of its block): rounded to nearest even (bf16, f16), or quantized
+// (simd/quant.hpp's reference).
+inline void from_f32(void* dst, const float* src, DType t, size_t n) {
+  uint16_t* h = static_cast<uint16_t*>(dst);
+  const int64_t count = static_cast<int64_t>(n);
+  switch (t) {
+    case DType::F32: std::memcpy(dst, src, n * 4); break;
+    case DType::BF16:
+      for (size_t i = 0; i < n; ++i) h[i] = simd::f32_to_bf16(src[i]);
+      break;
+    case DType::F16:
+      for (size_t i = 0; i < n; ++i) h[i] = simd::f32_to_f16(src[i]);
+      break;
+    case DType::Q8_0: simd::quantize_q8_0(static_cast<simd::BlockQ8_0*>(dst), src, count); break;
+    case DType::Q4_0: simd::quantize_q4_0(static_cast<simd::BlockQ4_0*>(dst), src, count); break;
+  }
+}
+
 }  // namespace resa

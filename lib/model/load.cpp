@@ -74,10 +74,34 @@ int default_context(const ModelConfig& c) { return std::min(c.max_seq_len, kDefa
 
 const char* weight_load_name(WeightLoad w) { return w == WeightLoad::Copy ? "copy" : "mmap"; }
 
+const char* weight_type_name(WeightType t) {
+  switch (t) {
+    case WeightType::AsStored: return "stored";
+    case WeightType::BF16: return "bf16";
+    case WeightType::Q8_0: return "q8_0";
+    case WeightType::Q4_0: return "q4_0";
+  }
+  return "?";
+}
+
+DType dtype_of(WeightType t) {
+  switch (t) {
+    case WeightType::BF16: return DType::BF16;
+    case WeightType::Q8_0: return DType::Q8_0;
+    case WeightType::Q4_0: return DType::Q4_0;
+    case WeightType::AsStored: break;
+  }
+  throw Error("dtype_of: the stored type is the checkpoint's");
+}
+
 namespace {
 
 Model placed(std::shared_ptr<ModelData> data, const LoadOptions& o) {
-  if (o.weights == WeightLoad::Copy) copy_weights(*data, o.threads > 0 ? o.threads : omp_get_max_threads());
+  if (o.weights == WeightLoad::Copy) {
+    const DType want = o.type == WeightType::AsStored ? DType::F32 : dtype_of(o.type);
+    copy_weights(*data, o.threads > 0 ? o.threads : omp_get_max_threads(),
+                 o.type == WeightType::AsStored ? nullptr : &want);
+  }
   return Model{std::move(data)};
 }
 
@@ -85,6 +109,10 @@ Model placed(std::shared_ptr<ModelData> data, const LoadOptions& o) {
 
 Model load_model(const std::string& model_path, const std::string& tokenizer_path, const LoadOptions& options) {
   kernel_info();  // a bad RESA_ISA is an error before the weights are mapped
+  if (options.type != WeightType::AsStored && options.weights == WeightLoad::Mmap)
+    throw Error(fmt::format("--weights {} converts the weights at load into memory of their own: it cannot compute "
+                            "from the file mapping (--load mmap)",
+                            weight_type_name(options.type)));
   auto data = std::make_shared<ModelData>();
   data->path = model_path;
   if (const std::string dir = hf_dir_of(model_path); !dir.empty()) {
@@ -160,16 +188,26 @@ ModelInfo model_info(const Model& model) {
   if (!info.tied_embeddings) mats.push_back(&w.lm_head);
   for (const LayerWeights& lw : w.layers)
     for (const Mat* mat : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) mats.push_back(mat);
-  bool f32 = false, bf16 = false, f16 = false;
+  int count[kDTypes] = {};
   for (const Mat* mat : mats) {
     info.parameters += mat->rows * mat->cols;
     info.weight_bytes += static_cast<int64_t>(mat->bytes());
-    (mat->dtype == DType::F32 ? f32 : mat->dtype == DType::BF16 ? bf16 : f16) = true;
+    ++count[static_cast<int>(mat->dtype)];
   }
   const int64_t vec = vec_params(c);
   info.parameters += vec;
-  info.weight_bytes += vec * static_cast<int64_t>(dtype_size(mats[0]->dtype));  // vectors are stored like the rest
-  info.weight_dtypes = f32 + bf16 + f16 > 1 ? "mixed" : f32 ? "f32" : bf16 ? "bf16" : "f16";
+  info.weight_bytes += vec * 4;  // norms and biases, held as f32
+  int kinds = 0;
+  for (int t = 0; t < kDTypes; ++t) kinds += count[t] > 0;
+  for (int listed = 0; listed < kinds; ++listed) {  // the most common type first
+    int t = 0;
+    for (int u = 1; u < kDTypes; ++u)
+      if (count[u] > count[t]) t = u;
+    if (!info.weight_dtypes.empty()) info.weight_dtypes += ", ";
+    info.weight_dtypes += dtype_name(static_cast<DType>(t));
+    if (kinds > 1) info.weight_dtypes += fmt::format(" x{}", count[t]);
+    count[t] = 0;
+  }
   info.kv_bytes_per_token_f32 = static_cast<int64_t>(kv_bytes_per_token(c, DType::F32));
   info.kv_bytes_per_token_bf16 = static_cast<int64_t>(kv_bytes_per_token(c, DType::BF16));
   return info;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "model/config.hpp"
+#include "model/dtype.hpp"
 #include "resa/resa.hpp"
 
 namespace resa {
@@ -11,5 +12,8 @@ const ModelData& model_data(const Model& model);
 
 // The context a generation gets when none is asked for: the model's maximum positions, at most 4096.
 int default_context(const ModelConfig& config);
+
+// The matrices' type a WeightType other than AsStored asks for.
+DType dtype_of(WeightType t);
 
 }  // namespace resa

@@ -37,16 +37,22 @@ std::vector<Product> decode_products(Weights& w, bool tied) {
 
 }  // namespace
 
-HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill) {
+DType placed_type(const Mat& mat, DType want) {
+  return mat.cols % dtype_info(want).block == 0 ? want : mat.dtype;
+}
+
+HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill, const PlacedType& type) {
   const std::vector<Product> products = decode_products(w, tied);
   std::vector<Mat*> order;  // the matrices in fill's index order
+  std::vector<DType> to;    // and their placed types
   std::vector<size_t> offset;
   size_t total = 0;
   for (const Product& p : products)
     for (Mat* m : p.mats) {
       order.push_back(m);
+      to.push_back(type ? type(*m) : m->dtype);
       offset.push_back(total);
-      total += (m->bytes() + kAlign - 1) / kAlign * kAlign;
+      total += (static_cast<size_t>(m->rows) * dtype_bytes(to.back(), m->cols) + kAlign - 1) / kAlign * kAlign;
     }
   HugeBuffer arena(total);  // the views move to it after the fills, which read the matrices as they were
 
@@ -68,29 +74,48 @@ HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill
         const int64_t lo = p.stacked ? std::max(share.begin - first, int64_t{0}) : share.begin;
         const int64_t hi = p.stacked ? std::min(share.end - first, m->rows) : std::min(share.end, m->rows);
         if (lo < hi) {
-          const size_t row_bytes = s.row_bytes();
-          fill(index, s, lo, hi, arena.data() + offset[index] + static_cast<size_t>(lo) * row_bytes);
+          const size_t row_bytes = dtype_bytes(to[index], s.cols);
+          fill(index, s, to[index], lo, hi, arena.data() + offset[index] + static_cast<size_t>(lo) * row_bytes);
         }
         first += m->rows;
         ++index;
       }
     }
   }
-  for (size_t i = 0; i < order.size(); ++i) order[i]->data = arena.data() + offset[i];
+  for (size_t i = 0; i < order.size(); ++i) {
+    order[i]->data = arena.data() + offset[i];
+    order[i]->dtype = to[i];
+  }
   if (tied) w.token_embedding = w.lm_head;
   return arena;
 }
 
-void copy_weights(ModelData& m, int threads) {
+void copy_weights(ModelData& m, int threads, const DType* want) {
   Weights& w = m.weights;
   const bool tied = w.lm_head.data == w.token_embedding.data;
   // Each share's source pages are dropped from the process as soon as they are copied (they stay in the page cache),
   // so the process holds about one copy of the weights throughout rather than two at the end.
-  m.weight_arena = place_weights(w, tied, threads, [&m](int, const Mat& s, int64_t begin, int64_t end, void* dst) {
+  auto fill = [&m](int, const Mat& s, DType to, int64_t begin, int64_t end, void* dst) {
     const size_t bytes = static_cast<size_t>(end - begin) * s.row_bytes();
-    std::memcpy(dst, s.row(begin), bytes);
+    if (to == s.dtype) {
+      std::memcpy(dst, s.row(begin), bytes);
+    } else {  // converted row by row through f32
+      thread_local std::vector<float> row;
+      row.resize(static_cast<size_t>(s.cols));
+      const size_t out_bytes = dtype_bytes(to, s.cols);
+      for (int64_t r = begin; r < end; ++r) {
+        to_f32(row.data(), s.row(r), s.dtype, row.size());
+        from_f32(static_cast<uint8_t*>(dst) + static_cast<size_t>(r - begin) * out_bytes, row.data(), to, row.size());
+      }
+    }
     for (const MappedFile& f : m.files) f.release(s.row(begin), bytes);
-  });
+  };
+  if (want) {
+    const DType t = *want;
+    m.weight_arena = place_weights(w, tied, threads, fill, [t](const Mat& mat) { return placed_type(mat, t); });
+  } else {
+    m.weight_arena = place_weights(w, tied, threads, fill);
+  }
 }
 
 }  // namespace resa

@@ -28,17 +28,26 @@ namespace resa {
 
 struct ModelData;
 
-// fill(index, mat, begin, end, dst): writes rows [begin, end) of a matrix at dst (mat's dtype, row after row); index
-// numbers the matrices in a fixed order (the embedding when untied, then per layer k, v, q, o, gate, up, down, then
-// the LM head), so a generator can seed each one.
-using RowFill = std::function<void(int index, const Mat& mat, int64_t begin, int64_t end, void* dst)>;
+// fill(index, mat, to, begin, end, dst): writes rows [begin, end) of a matrix at dst as type `to` (row after row);
+// mat is the matrix as it was before placement (its type may differ from `to`); index numbers the matrices in a fixed
+// order (the embedding when untied, then per layer k, v, q, o, gate, up, down, then the LM head), so a generator can
+// seed each one.
+using RowFill =
+    std::function<void(int index, const Mat& mat, DType to, int64_t begin, int64_t end, void* dst)>;
+// The type a matrix is placed as (nullptr: as it is).
+using PlacedType = std::function<DType(const Mat& mat)>;
 
 // Allocates the arena for w's matrices, fills it on `threads` threads in the decode shares and points the matrices
-// at it. tied: the LM head is the token embedding (placed once).
-HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill);
+// at it, each with its placed type. tied: the LM head is the token embedding (placed once).
+HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill, const PlacedType& type = nullptr);
+
+// The type a matrix is placed as for `want` (its own when want is the stored type): a quantized type only for
+// matrices whose rows hold whole blocks of it, the others staying as they are.
+DType placed_type(const Mat& mat, DType want);
 
 // --load copy: the model's matrices copied into m.weight_arena (their views then point there; the file mapping stays
-// for the vectors). threads: those decode will run on.
-void copy_weights(ModelData& m, int threads);
+// for the vectors), converted to `want` (bf16, f16, q8_0, q4_0; placed_type) unless it is null. threads: those
+// decode will run on.
+void copy_weights(ModelData& m, int threads, const DType* want = nullptr);
 
 }  // namespace resa

@@ -1,0 +1,237 @@
+// Quantized weights: the block layouts against hand-made blocks (simd/quant.hpp's reference, bit for bit), the
+// f32 -> f16 rounding, and the kernels of every kernel table this CPU runs against the scalar twin and against a
+// double-precision sum.
+//
+// Bounds: a block's integer dot product is exact (|q| <= 127, 32 terms); each block's term d_w * d_x * isum is one
+// f32 product off by at most 2^-23 relative, and summing the nb terms in f32, in any order, by gamma_nb * sum |term|
+// (gamma_n ~ n * 2^-24). So the kernels agree with the double sum to within (nb + 4) * 2^-24 * sum |term|.
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "simd/convert.hpp"
+#include "simd/kernels.hpp"
+#include "simd/quant.hpp"
+
+namespace resa::simd {
+namespace {
+
+TEST(F16, RoundsToNearestEven) {
+  EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
+  EXPECT_EQ(f32_to_f16(-2.0f), 0xc000);
+  EXPECT_EQ(f32_to_f16(0.0f), 0x0000);
+  EXPECT_EQ(f32_to_f16(-0.0f), 0x8000);
+  EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);               // the largest half
+  EXPECT_EQ(f32_to_f16(65519.0f), 0x7bff);               // below the halfway point to 65536
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);               // the tie rounds to even: 65536, infinity
+  EXPECT_EQ(f32_to_f16(1e10f), 0x7c00);
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001);  // the smallest subnormal
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);  // half of it: a tie, to even (zero)
+  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);  // 1.5 units: a tie, to even (2)
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -14)), 0x0400);  // the smallest normal
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);  // a tie between 1 and 1 + 2^-10: to even
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(3.0f, -11)), 0x3c02);  // a tie between 1 + 2^-10 and 1 + 2^-9: to even
+  EXPECT_EQ(f32_to_f16(0.1f), 0x2e66);
+  EXPECT_EQ(f32_to_f16(NAN) & 0x7c00, 0x7c00);
+  EXPECT_NE(f32_to_f16(NAN) & 0x03ff, 0);
+  // Every finite half comes back to itself.
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    if ((h & 0x7c00) == 0x7c00) continue;
+    ASSERT_EQ(f32_to_f16(f16_to_f32(static_cast<uint16_t>(h))), h) << std::hex << h;
+  }
+}
+
+TEST(QuantLayout, Q8_0HandMadeBlocks) {
+  float x[64] = {};
+  x[0] = 127.0f;  // the largest magnitude: d = 1
+  x[1] = -127.0f;
+  x[2] = 63.5f;  // halves round away from zero
+  x[3] = -63.5f;
+  x[4] = 0.49f;
+  x[5] = -0.5f;
+  x[31] = 2.0f;
+  // The second block all zero: d = 0, q = 0.
+  BlockQ8_0 b[2];
+  quantize_q8_0(b, x, 64);
+  EXPECT_EQ(b[0].d, 0x3c00);
+  const int8_t want[32] = {127, -127, 64, -64, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                           0,   0,    0,  0,   0, 0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  EXPECT_EQ(std::memcmp(b[0].q, want, 32), 0);
+  EXPECT_EQ(b[1].d, 0);
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(b[1].q[i], 0);
+
+  // A scale that half precision rounds: d = 0.3 / 127 stored as f16, q computed from the exact d.
+  float y[32];
+  for (int i = 0; i < 32; ++i) y[i] = 0.3f * static_cast<float>(i - 16) / 16.0f;
+  BlockQ8_0 c;
+  quantize_q8_0(&c, y, 32);
+  EXPECT_EQ(c.d, f32_to_f16(0.3f / 127.0f));
+  EXPECT_EQ(c.q[0], -127);
+  EXPECT_EQ(c.q[8], static_cast<int8_t>(std::roundf(y[8] * (127.0f / 0.3f))));
+  float back[32];
+  dequantize_q8_0(back, &c, 32);
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(back[i], f16_to_f32(c.d) * c.q[i]);
+}
+
+TEST(QuantLayout, Q4_0HandMadeBlocks) {
+  float x[32] = {};
+  x[0] = -16.0f;  // the largest magnitude, negative: d = -16 / -8 = 2
+  x[1] = 14.0f;   // 14 / 2 + 8.5 = 15.5 -> 15
+  x[2] = 15.0f;   // 16 -> clamped to 15
+  x[3] = 1.0f;    // 9
+  x[4] = -1.0f;   // 8
+  x[16] = -3.0f;  // -1.5 + 8.5 = 7
+  x[17] = 16.0f;  // as large as the first but not first: 16.5 -> 15
+  BlockQ4_0 b;
+  quantize_q4_0(&b, x, 32);
+  EXPECT_EQ(b.d, 0x4000);  // 2
+  EXPECT_EQ(b.q[0], 0 | 7 << 4);
+  EXPECT_EQ(b.q[1], 15 | 15 << 4);
+  EXPECT_EQ(b.q[2], 15 | 8 << 4);
+  EXPECT_EQ(b.q[3], 9 | 8 << 4);
+  EXPECT_EQ(b.q[4], 8 | 8 << 4);
+  float back[32];
+  dequantize_q4_0(back, &b, 32);
+  EXPECT_EQ(back[0], -16.0f);
+  EXPECT_EQ(back[1], 14.0f);
+  EXPECT_EQ(back[16], -2.0f);
+  EXPECT_EQ(back[17], 14.0f);
+  EXPECT_EQ(back[5], 0.0f);
+
+  // The largest magnitude positive: d negative, and it comes back exactly.
+  float y[32] = {};
+  y[7] = 8.0f;
+  y[8] = -7.0f;
+  quantize_q4_0(&b, y, 32);
+  EXPECT_EQ(b.d, f32_to_f16(-1.0f));
+  dequantize_q4_0(back, &b, 32);
+  EXPECT_EQ(back[7], 8.0f);
+  EXPECT_EQ(back[8], -7.0f);
+  EXPECT_EQ(back[0], 0.0f);
+
+  // All zero: d = 0 / -8 = -0 (as llama.cpp stores it), every nibble 8 (the zero point).
+  std::fill(y, y + 32, 0.0f);
+  quantize_q4_0(&b, y, 32);
+  EXPECT_EQ(b.d, 0x8000);
+  for (int j = 0; j < 16; ++j) EXPECT_EQ(b.q[j], 0x88);
+}
+
+class QuantKernels : public ::testing::TestWithParam<std::string> {
+ protected:
+  const Kernels* k = nullptr;
+  void SetUp() override {
+    k = kernels_for(GetParam());
+    if (!k) GTEST_SKIP() << GetParam() << " is not supported by this CPU";
+  }
+};
+
+std::vector<float> randoms(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& f : v) f = dist(rng);
+  return v;
+}
+
+TEST_P(QuantKernels, ActivationsQuantizeLikeTheScalarTwin) {
+  for (int n : {32, 64, 1536, 8960}) {
+    std::vector<float> x = randoms(n, n);
+    x[5] = 0.0f;
+    std::fill(x.begin(), x.begin() + std::min(n, 64) / 2, 0.0f);  // a zero block
+    if (n > 64) x[40] = x[41] * 1000.0f;                          // a block with one outlier
+    std::vector<int8_t> q(n), q_ref(n);
+    std::vector<float> d(n / 32), d_ref(n / 32);
+    k->quantize_q8(q.data(), d.data(), x.data(), n);
+    scalar_kernels().quantize_q8(q_ref.data(), d_ref.data(), x.data(), n);
+    EXPECT_EQ(q, q_ref) << n;
+    EXPECT_EQ(d, d_ref) << n;
+    for (int b = 0; b < n / 32; ++b)  // each value within half a step of its quantized form
+      for (int i = 0; i < 32; ++i)
+        ASSERT_LE(std::fabs(x[b * 32 + i] - d[b] * q[b * 32 + i]), 0.5f * d[b] * 1.0001f + 1e-30f);
+  }
+}
+
+template <class Block>
+void quantize(Block* dst, const float* x, int64_t n);
+template <>
+void quantize(BlockQ8_0* dst, const float* x, int64_t n) {
+  quantize_q8_0(dst, x, n);
+}
+template <>
+void quantize(BlockQ4_0* dst, const float* x, int64_t n) {
+  quantize_q4_0(dst, x, n);
+}
+template <class Block>
+void dequantize(float* dst, const Block* src, int64_t n);
+template <>
+void dequantize(float* dst, const BlockQ8_0* src, int64_t n) {
+  dequantize_q8_0(dst, src, n);
+}
+template <>
+void dequantize(float* dst, const BlockQ4_0* src, int64_t n) {
+  dequantize_q4_0(dst, src, n);
+}
+
+// rows x cols weights quantized to Block; the kernel's product against a double sum of the dequantized weights times
+// the quantized x, and against the scalar twin; the widened tile bit for bit against the scalar twin's.
+template <class Block>
+void check_type(const Kernels& k, Kernels::MatvecQ mv, Kernels::MatvecQ mv_ref, Kernels::WidenQ widen,
+                Kernels::WidenQ widen_ref) {
+  struct Shape {
+    int rows, cols;
+  };
+  for (const Shape s : {Shape{1, 32}, Shape{3, 64}, Shape{4, 96}, Shape{9, 1536}, Shape{37, 256}, Shape{13, 8960}}) {
+    const int nb = s.cols / 32;
+    std::vector<float> wf = randoms(static_cast<size_t>(s.rows) * s.cols, s.rows * 7 + s.cols, 0.05f);
+    for (int c = 0; c < 32 && s.rows > 2; ++c) wf[2 * s.cols + c] = 0.0f;  // a zero block
+    std::vector<Block> w(static_cast<size_t>(s.rows) * nb);
+    quantize(w.data(), wf.data(), static_cast<int64_t>(wf.size()));
+    std::vector<float> wd(wf.size());
+    dequantize(wd.data(), w.data(), static_cast<int64_t>(wf.size()));
+    const std::vector<float> x = randoms(s.cols, s.cols, 3.0f);
+    std::vector<int8_t> xq(s.cols);
+    std::vector<float> xd(nb);
+    scalar_kernels().quantize_q8(xq.data(), xd.data(), x.data(), s.cols);
+
+    std::vector<float> out(s.rows), ref(s.rows);
+    mv(out.data(), w.data(), xq.data(), xd.data(), s.rows, s.cols);
+    mv_ref(ref.data(), w.data(), xq.data(), xd.data(), s.rows, s.cols);
+    for (int r = 0; r < s.rows; ++r) {
+      double sum = 0, mag = 0;
+      for (int c = 0; c < s.cols; ++c) {
+        const double t = static_cast<double>(wd[static_cast<size_t>(r) * s.cols + c]) * xd[c / 32] * xq[c];
+        sum += t;
+        mag += std::fabs(t);
+      }
+      const double bound = (nb + 4) * std::ldexp(1.0, -24) * mag + 1e-30;
+      EXPECT_LE(std::fabs(out[r] - sum), bound) << k.isa << " " << s.rows << "x" << s.cols << " row " << r;
+      EXPECT_LE(std::fabs(ref[r] - sum), bound) << "scalar " << s.rows << "x" << s.cols << " row " << r;
+    }
+
+    std::vector<uint16_t> tile(static_cast<size_t>(nb) * 32), tile_ref(tile.size());
+    widen(tile.data(), w.data() + nb * (s.rows - 1), nb);
+    widen_ref(tile_ref.data(), w.data() + nb * (s.rows - 1), nb);
+    EXPECT_EQ(tile, tile_ref) << k.isa << " " << s.cols;
+    for (int c = 0; c < s.cols; ++c)  // and it is the dequantized weight, rounded to bf16
+      ASSERT_EQ(tile[c], f32_to_bf16(wd[static_cast<size_t>(s.rows - 1) * s.cols + c]));
+  }
+}
+
+TEST_P(QuantKernels, Q8_0ProductsAndTiles) {
+  const Kernels& s = scalar_kernels();
+  check_type<BlockQ8_0>(*k, k->matvec_q8_0, s.matvec_q8_0, k->widen_q8_0, s.widen_q8_0);
+}
+
+TEST_P(QuantKernels, Q4_0ProductsAndTiles) {
+  const Kernels& s = scalar_kernels();
+  check_type<BlockQ4_0>(*k, k->matvec_q4_0, s.matvec_q4_0, k->widen_q4_0, s.widen_q4_0);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, QuantKernels, ::testing::Values("scalar", "avx2", "avx512"));
+
+}  // namespace
+}  // namespace resa::simd
