@@ -35,6 +35,8 @@
 #include "forward.hpp"
 #include "gemm.hpp"
 #include "huge_pages.hpp"
+#include "model/placement.hpp"
+#include "parallel.hpp"
 #include "simd/convert.hpp"
 #include "simd/kernels.hpp"
 
@@ -184,21 +186,27 @@ void BM_rectify(benchmark::State& st) {
   st.counters["peak_share"] = flops * static_cast<double>(st.iterations()) / sec / peak;
 }
 
-void BM_gemv_bf16(benchmark::State& st) {
+// A decode step's weight product (lib/linear.cpp): W[rows][cols] · x, W of the type argument 2 names (a DType:
+// 1 bf16, 3 q8_0, 4 q4_0, 5 q8_0_r8, 6 q4_0_r8: the form --load copy places them in), cold (every pass reads it from memory: the larger shapes exceed the caches).
+void BM_gemv(benchmark::State& st) {
   const int rows = static_cast<int>(st.range(0)), cols = static_cast<int>(st.range(1));
+  const DType type = static_cast<DType>(st.range(2));
   // In 2 MiB pages, written by the threads that will read it (the static row split of matvec), as a loaded model's
   // weights are (lib/model/placement.hpp): measured 35 -> 4x GB/s on this machine against writing it from one thread.
-  HugeBuffer buffer(static_cast<size_t>(rows) * cols * sizeof(uint16_t));
-  uint16_t* w = reinterpret_cast<uint16_t*>(buffer.data());
+  const size_t row_bytes = dtype_bytes(type, cols);
+  HugeBuffer buffer(static_cast<size_t>(rows) * row_bytes);
   std::vector<float> x(cols), out(rows);
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < rows; ++r) {
-    uint32_t seed = 7 + r;
-    for (int c = 0; c < cols; ++c) w[static_cast<size_t>(r) * cols + c] = simd::f32_to_bf16(uniform(seed) * 0.05f);
+#pragma omp parallel
+  {
+    const RowShare share = thread_share(rows, omp_get_thread_num(), omp_get_num_threads(), kDecodeRowAlign);
+    write_rows(buffer.data() + share.begin * row_bytes, type, cols, share.begin, share.end, [cols](int64_t r, float* row) {
+      uint32_t seed = 7 + static_cast<uint32_t>(r);
+      for (int c = 0; c < cols; ++c) row[c] = uniform(seed) * 0.05f;
+    });
   }
   uint32_t seed = 7;
   for (float& e : x) e = uniform(seed);
-  const Mat W{w, DType::BF16, rows, cols};
+  const Mat W{buffer.data(), type, rows, cols};
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
     matvec(out.data(), W, x.data());
@@ -206,6 +214,7 @@ void BM_gemv_bf16(benchmark::State& st) {
   }
   const double sec = since(t0);
   set_shares(st, static_cast<double>(W.bytes()), 2.0 * rows * cols, sec);
+  st.SetLabel(dtype_name(type));
 }
 
 // A chunk's weight product (lib/gemm.cpp, as prefill and the rectify pass run it): X[m][k] · W[n][k]^T, W bf16.
@@ -383,11 +392,11 @@ BENCHMARK(BM_gemm_bf16)
     ->Args({512, 1536, 8960, 0})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK(BM_gemv_bf16)
-    ->Args({1536, 1536})
-    ->Args({8960, 1536})
-    ->Args({1536, 8960})
-    ->Args({151936, 1536})
+BENCHMARK(BM_gemv)
+    ->ArgsProduct({{1536}, {1536}, {1, 3, 4, 5, 6}})
+    ->ArgsProduct({{8960}, {1536}, {1, 3, 4, 5, 6}})
+    ->ArgsProduct({{1536}, {8960}, {1, 3, 4, 5, 6}})
+    ->ArgsProduct({{151936}, {1536}, {1, 3, 4, 5, 6}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

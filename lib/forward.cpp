@@ -182,11 +182,11 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
   const float mscale = c.rope.attention_factor;  // YaRN's; 1 otherwise (exact)
   float* x = s.x.data();
 
-  s.profile.weight_bytes += static_cast<double>(n) * dim * dtype_size(w.token_embedding.dtype);
+  s.profile.weight_bytes += static_cast<double>(n) * w.token_embedding.row_bytes();
   for (int i = 0; i < n; ++i) {
     if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
       throw Error(fmt::format("token id {} is outside the vocabulary [0, {})", tokens[i], c.vocab_size));
-    to_f32(x + static_cast<size_t>(i) * dim, w.token_embedding.row(tokens[i]), w.token_embedding.dtype, dim);
+    row_to_f32(x + static_cast<size_t>(i) * dim, w.token_embedding, tokens[i]);
     for (int j = 0; j < half; ++j) {
       const float angle = static_cast<float>(pos + i) * s.inv_freq[j];
       s.rope_cos[static_cast<size_t>(i) * half + j] = std::cos(angle) * mscale;

@@ -34,6 +34,13 @@ void gemv_q4_0(const simd::Kernels& k, float* out, const void* w, const LinearIn
   k.matvec_q4_0(out, w, x.q, x.d, rows, cols);
 }
 
+void gemv_q8_0_r8(const simd::Kernels& k, float* out, const void* w, const LinearInput& x, int rows, int cols) {
+  k.matvec_q8_0_r8(out, w, x.q, x.d, x.sums, rows, cols);
+}
+void gemv_q4_0_r8(const simd::Kernels& k, float* out, const void* w, const LinearInput& x, int rows, int cols) {
+  k.matvec_q4_0_r8(out, w, x.q, x.d, x.sums, rows, cols);
+}
+
 // Rows of 32-weight blocks widened a block run at a time.
 template <simd::Kernels::WidenQ simd::Kernels::*kWiden>
 void widen_blocks(const simd::Kernels& k, uint16_t* dst, const Mat& W, int j0, int nj, int p0, int pk) {
@@ -43,12 +50,23 @@ void widen_blocks(const simd::Kernels& k, uint16_t* dst, const Mat& W, int j0, i
                 pk / 32);
 }
 
+// A row-group form: 8 rows at a time (j0 and nj multiples of 8, as the GEMM's row blocks are).
+template <simd::Kernels::WidenR8 simd::Kernels::*kWiden>
+void widen_groups(const simd::Kernels& k, uint16_t* dst, const Mat& W, int j0, int nj, int p0, int pk) {
+  const size_t group_block = static_cast<size_t>(dtype_info(W.dtype).block_bytes) * simd::kRowGroup;
+  for (int j = 0; j < nj; j += simd::kRowGroup)
+    (k.*kWiden)(dst + static_cast<size_t>(j) * pk, pk,
+                static_cast<const uint8_t*>(W.row(j0 + j)) + p0 / 32 * group_block, pk / 32);
+}
+
 constexpr LinearType kTypes[kDTypes] = {
     {false, gemv_f32, nullptr},
     {false, gemv_bf16, nullptr},
     {false, gemv_f16, nullptr},
     {true, gemv_q8_0, widen_blocks<&simd::Kernels::widen_q8_0>},
     {true, gemv_q4_0, widen_blocks<&simd::Kernels::widen_q4_0>},
+    {true, gemv_q8_0_r8, widen_groups<&simd::Kernels::widen_q8_0_r8>},
+    {true, gemv_q4_0_r8, widen_groups<&simd::Kernels::widen_q4_0_r8>},
 };
 
 // x as the type's kernels take it; the int8 copy in a buffer of the calling thread (grown once, then reused).
@@ -57,13 +75,16 @@ LinearInput prepare(DType t, const float* x, int64_t cols) {
   if (!linear_type(t).int8_input) return in;
   thread_local std::vector<int8_t> q;
   thread_local std::vector<float> d;
+  thread_local std::vector<int32_t> sums;
   if (q.size() < static_cast<size_t>(cols)) {
     q.resize(cols);
     d.resize(cols / 32);
+    sums.resize(cols / 16);
   }
-  simd::kernels().quantize_q8(q.data(), d.data(), x, static_cast<int>(cols));
+  simd::kernels().quantize_q8(q.data(), d.data(), sums.data(), x, static_cast<int>(cols));
   in.q = q.data();
   in.d = d.data();
+  in.sums = sums.data();
   return in;
 }
 

@@ -51,13 +51,17 @@ struct RowShare {
 inline bool product_alone(int64_t work, int T) { return work < kParallelProductWork || T == 1; }
 
 // Thread t's share of n rows split in T contiguous parts of ceil(n / T) rows, rounded up to a multiple of `align`
-// (the last parts may be short or empty). Decode's products split with align 1, a chunk's GEMM with its block rows
+// (the last parts may be short or empty). Decode's products split with align 8, a chunk's GEMM with its block rows
 // (lib/gemm.cpp), which gives the same shares whenever ceil(n / T) is a multiple of them (every Qwen2.5 shape on
 // 2 threads).
 inline RowShare thread_share(int64_t n, int64_t t, int64_t T, int64_t align = 1) {
   const int64_t per = ((n + T - 1) / T + align - 1) / align * align;
   return {std::min(n, t * per), std::min(n, (t + 1) * per)};
 }
+
+// Decode shares are multiples of this many rows: the row groups of the quantized types' placed form (simd/quant.hpp),
+// which a thread reads whole.
+constexpr int64_t kDecodeRowAlign = 8;
 
 // Most threads a product is spread over (more are left idle).
 constexpr int kMaxShares = 64;
@@ -94,13 +98,13 @@ void parallel_rows(int64_t rows, int64_t work, F&& run) {
   ShareCursor cursor[kMaxShares];
 #pragma omp parallel num_threads(T)
   claim_shares(
-      cursor, omp_get_thread_num(), T, 32, 8,
+      cursor, omp_get_thread_num(), T, 32, kDecodeRowAlign,
       [&](int u) {
-        const RowShare s = thread_share(rows, u, T);
+        const RowShare s = thread_share(rows, u, T, kDecodeRowAlign);
         return s.end - s.begin;
       },
       [&](int u, int64_t a, int64_t b) {
-        const int64_t begin = thread_share(rows, u, T).begin;
+        const int64_t begin = thread_share(rows, u, T, kDecodeRowAlign).begin;
         run(begin + a, begin + b);
       });
 }

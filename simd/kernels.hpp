@@ -98,8 +98,8 @@ struct Kernels {
   bool bf16_dot = false;  // gemm_bf16 runs on AVX512_BF16 dot products (2 bf16 products per f32 lane and instruction)
 
   // ---- Quantized weights (simd/quant.hpp's block layouts; cols and n multiples of 32)
-  // Activations to int8 per block of 32: q[n] and d[n / 32] (simd/quant.hpp says how).
-  void (*quantize_q8)(int8_t* q, float* d, const float* x, int n) = nullptr;
+  // Activations to int8 per block of 32: q[n], d[n / 32] and sums[n / 16] (simd/quant.hpp says how).
+  void (*quantize_q8)(int8_t* q, float* d, int32_t* sums, const float* x, int n) = nullptr;
   // out[r] = W[r] . x for rows of q8_0 / q4_0 blocks, x given as quantize_q8 made it: per block, the integer dot
   // product exact, times the two scales, summed in f32.
   using MatvecQ = void (*)(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols);
@@ -110,6 +110,15 @@ struct Kernels {
   using WidenQ = void (*)(uint16_t* dst, const void* blocks, int n_blocks);
   WidenQ widen_q8_0 = nullptr;
   WidenQ widen_q4_0 = nullptr;
+  // The row-group forms (rows a multiple of 8; xs: quantize_q8's sums), and a block run of one group widened to 8
+  // rows of bf16 (row i at dst + i * ld).
+  using MatvecR8 = void (*)(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs,
+                            int rows, int cols);
+  MatvecR8 matvec_q8_0_r8 = nullptr;
+  MatvecR8 matvec_q4_0_r8 = nullptr;
+  using WidenR8 = void (*)(uint16_t* dst, int ld, const void* blocks, int n_blocks);
+  WidenR8 widen_q8_0_r8 = nullptr;
+  WidenR8 widen_q4_0_r8 = nullptr;
   const char* int8_dot = "";  // how matvec_q* multiply: "AVX512_VNNI vpdpbusd", "AVX2 vpmaddubsw", "scalar"
 };
 

@@ -3,6 +3,7 @@
 // shapes), and a model loaded with --load copy computes exactly what the file mapping computes.
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -19,14 +20,14 @@
 namespace resa {
 namespace {
 
+// Rows per thread of a decode product: ceil(rows / T) rounded up to a multiple of 8 (whole row groups of the
+// quantized types' placed form).
+int64_t share_rows(int64_t rows, int T) { return ((rows + T - 1) / T + 7) / 8 * 8; }
+
 // The thread a decode step's product gives row r of a product of `rows` rows doing `work` multiply-adds.
 int reader(int64_t r, int64_t rows, int64_t work, int T) {
   if (work < kParallelProductWork || T == 1) return 0;
-  for (int t = 0; t < T; ++t) {
-    const RowShare s = thread_share(rows, t, T);
-    if (r >= s.begin && r < s.end) return t;
-  }
-  return -1;
+  return r < rows ? static_cast<int>(r / share_rows(rows, T)) : -1;
 }
 
 TEST(Placement, EveryRowIsWrittenOnceByTheThreadThatReadsIt) {
@@ -144,10 +145,8 @@ TEST(Placement, ParallelRowsCoversEveryRowOnceInRunsOfOneShare) {
       std::atomic<bool> crossed{false};
       parallel_rows(rows, kParallelProductWork * 4, [&](int64_t a, int64_t b) {
         ++runs;
-        int share = -1;
-        for (int t = 0; t < T; ++t)
-          if (a >= thread_share(rows, t, T).begin && a < thread_share(rows, t, T).end) share = t;
-        if (share < 0 || b > thread_share(rows, share, T).end || b <= a) crossed = true;
+        const int64_t per = share_rows(rows, T), share = a / per;
+        if (share >= T || b > std::min(rows, (share + 1) * per) || b <= a || (a % 8 != 0)) crossed = true;
         for (int64_t r = a; r < b; ++r) ++hits[r];
       });
       EXPECT_FALSE(crossed) << T << " threads, " << rows << " rows";

@@ -120,6 +120,35 @@ TEST(QuantLayout, Q4_0HandMadeBlocks) {
   for (int j = 0; j < 16; ++j) EXPECT_EQ(b.q[j], 0x88);
 }
 
+TEST(QuantLayout, RowGroupsInterleaveGroupsOfFour) {
+  // Row i's weight j is i * 32 + j - 128 (q8_0, d = 1) / its nibble pattern (q4_0).
+  BlockQ8_0 rows8[kRowGroup];
+  BlockQ4_0 rows4[kRowGroup];
+  const BlockQ8_0* p8[kRowGroup];
+  const BlockQ4_0* p4[kRowGroup];
+  for (int i = 0; i < kRowGroup; ++i) {
+    rows8[i].d = static_cast<uint16_t>(0x3c00 + i);
+    rows4[i].d = static_cast<uint16_t>(0x4000 + i);
+    for (int j = 0; j < 32; ++j) rows8[i].q[j] = static_cast<int8_t>(i * 16 + j - 64);
+    for (int j = 0; j < 16; ++j) rows4[i].q[j] = static_cast<uint8_t>(i * 16 + j);
+    p8[i] = &rows8[i];
+    p4[i] = &rows4[i];
+  }
+  BlockQ8_0x8 g8;
+  BlockQ4_0x8 g4;
+  pack_rows(&g8, p8, 1);
+  pack_rows(&g4, p4, 1);
+  EXPECT_EQ(g8.d[3], 0x3c03);
+  EXPECT_EQ(g4.d[5], 0x4005);
+  // q8_0_r8: byte 32 g + 4 i + k is row i's weight 4 g + k, offset by 128.
+  EXPECT_EQ(g8.q[0], static_cast<uint8_t>(-64 + 128));                   // row 0, weight 0
+  EXPECT_EQ(g8.q[4 * 2 + 1], static_cast<uint8_t>(2 * 16 + 1 - 64 + 128));  // row 2, weight 1
+  EXPECT_EQ(g8.q[32 * 7 + 4 * 7 + 3], static_cast<uint8_t>(7 * 16 + 31 - 64 + 128));  // row 7, weight 31
+  // q4_0_r8: byte 32 c + 4 i + k is row i's byte 4 c + k.
+  EXPECT_EQ(g4.q[0], 0);
+  EXPECT_EQ(g4.q[32 * 3 + 4 * 6 + 2], 6 * 16 + 14);
+}
+
 class QuantKernels : public ::testing::TestWithParam<std::string> {
  protected:
   const Kernels* k = nullptr;
@@ -145,10 +174,18 @@ TEST_P(QuantKernels, ActivationsQuantizeLikeTheScalarTwin) {
     if (n > 64) x[40] = x[41] * 1000.0f;                          // a block with one outlier
     std::vector<int8_t> q(n), q_ref(n);
     std::vector<float> d(n / 32), d_ref(n / 32);
-    k->quantize_q8(q.data(), d.data(), x.data(), n);
-    scalar_kernels().quantize_q8(q_ref.data(), d_ref.data(), x.data(), n);
+    std::vector<int32_t> sums(n / 16), sums_ref(n / 16);
+    k->quantize_q8(q.data(), d.data(), sums.data(), x.data(), n);
+    scalar_kernels().quantize_q8(q_ref.data(), d_ref.data(), sums_ref.data(), x.data(), n);
     EXPECT_EQ(q, q_ref) << n;
     EXPECT_EQ(d, d_ref) << n;
+    EXPECT_EQ(sums, sums_ref) << n;
+    for (int b = 0; b < n / 32; ++b) {  // the sums of the even and the odd groups of 4
+      int even = 0, odd = 0;
+      for (int i = 0; i < 32; ++i) ((i / 4) % 2 ? odd : even) += q[b * 32 + i];
+      ASSERT_EQ(sums[2 * b], even);
+      ASSERT_EQ(sums[2 * b + 1], odd);
+    }
     for (int b = 0; b < n / 32; ++b)  // each value within half a step of its quantized form
       for (int i = 0; i < 32; ++i)
         ASSERT_LE(std::fabs(x[b * 32 + i] - d[b] * q[b * 32 + i]), 0.5f * d[b] * 1.0001f + 1e-30f);
@@ -178,13 +215,15 @@ void dequantize(float* dst, const BlockQ4_0* src, int64_t n) {
 
 // rows x cols weights quantized to Block; the kernel's product against a double sum of the dequantized weights times
 // the quantized x, and against the scalar twin; the widened tile bit for bit against the scalar twin's.
-template <class Block>
+template <class Block, class Group>
 void check_type(const Kernels& k, Kernels::MatvecQ mv, Kernels::MatvecQ mv_ref, Kernels::WidenQ widen,
-                Kernels::WidenQ widen_ref) {
+                Kernels::WidenQ widen_ref, Kernels::MatvecR8 mv8, Kernels::MatvecR8 mv8_ref, Kernels::WidenR8 widen8,
+                Kernels::WidenR8 widen8_ref) {
   struct Shape {
     int rows, cols;
   };
-  for (const Shape s : {Shape{1, 32}, Shape{3, 64}, Shape{4, 96}, Shape{9, 1536}, Shape{37, 256}, Shape{13, 8960}}) {
+  for (const Shape s : {Shape{1, 32}, Shape{3, 64}, Shape{8, 96}, Shape{9, 1536}, Shape{37, 256}, Shape{16, 8960},
+                        Shape{24, 32}}) {
     const int nb = s.cols / 32;
     std::vector<float> wf = randoms(static_cast<size_t>(s.rows) * s.cols, s.rows * 7 + s.cols, 0.05f);
     for (int c = 0; c < 32 && s.rows > 2; ++c) wf[2 * s.cols + c] = 0.0f;  // a zero block
@@ -195,7 +234,8 @@ void check_type(const Kernels& k, Kernels::MatvecQ mv, Kernels::MatvecQ mv_ref, 
     const std::vector<float> x = randoms(s.cols, s.cols, 3.0f);
     std::vector<int8_t> xq(s.cols);
     std::vector<float> xd(nb);
-    scalar_kernels().quantize_q8(xq.data(), xd.data(), x.data(), s.cols);
+    std::vector<int32_t> xs(2 * nb);
+    scalar_kernels().quantize_q8(xq.data(), xd.data(), xs.data(), x.data(), s.cols);
 
     std::vector<float> out(s.rows), ref(s.rows);
     mv(out.data(), w.data(), xq.data(), xd.data(), s.rows, s.cols);
@@ -218,17 +258,56 @@ void check_type(const Kernels& k, Kernels::MatvecQ mv, Kernels::MatvecQ mv_ref, 
     EXPECT_EQ(tile, tile_ref) << k.isa << " " << s.cols;
     for (int c = 0; c < s.cols; ++c)  // and it is the dequantized weight, rounded to bf16
       ASSERT_EQ(tile[c], f32_to_bf16(wd[static_cast<size_t>(s.rows - 1) * s.cols + c]));
+
+    // The row-group form of the same weights (whole groups of 8 rows): the same products and tiles.
+    const int groups = s.rows / kRowGroup;
+    if (groups == 0) continue;
+    std::vector<Group> packed(static_cast<size_t>(groups) * nb);
+    for (int g = 0; g < groups; ++g) {
+      const Block* rows[kRowGroup];
+      for (int i = 0; i < kRowGroup; ++i) rows[i] = w.data() + static_cast<size_t>(g * kRowGroup + i) * nb;
+      pack_rows(packed.data() + static_cast<size_t>(g) * nb, rows, nb);
+      for (int i = 0; i < kRowGroup; ++i) {  // and each row comes back out as it went in
+        std::vector<Block> back(nb);
+        unpack_row(back.data(), packed.data() + static_cast<size_t>(g) * nb, i, nb);
+        ASSERT_EQ(std::memcmp(back.data(), rows[i], nb * sizeof(Block)), 0) << "group " << g << " row " << i;
+      }
+    }
+    const int grouped = groups * kRowGroup;
+    std::vector<float> out8(grouped), ref8(grouped);
+    mv8(out8.data(), packed.data(), xq.data(), xd.data(), xs.data(), grouped, s.cols);
+    mv8_ref(ref8.data(), packed.data(), xq.data(), xd.data(), xs.data(), grouped, s.cols);
+    for (int r = 0; r < grouped; ++r) {
+      double mag = 0;
+      for (int c = 0; c < s.cols; ++c)
+        mag += std::fabs(static_cast<double>(wd[static_cast<size_t>(r) * s.cols + c]) * xd[c / 32] * xq[c]);
+      const double bound = 2 * (nb + 4) * std::ldexp(1.0, -24) * mag + 1e-30;
+      EXPECT_LE(std::fabs(out8[r] - ref[r]), bound) << k.isa << " r8 " << s.rows << "x" << s.cols << " row " << r;
+      EXPECT_LE(std::fabs(ref8[r] - ref[r]), bound) << "scalar r8 " << s.rows << "x" << s.cols << " row " << r;
+    }
+    const int ld = s.cols + 5;
+    std::vector<uint16_t> tile8(static_cast<size_t>(kRowGroup) * ld), tile8_ref(tile8.size());
+    widen8(tile8.data(), ld, packed.data(), nb);
+    widen8_ref(tile8_ref.data(), ld, packed.data(), nb);
+    for (int i = 0; i < kRowGroup; ++i)
+      for (int c = 0; c < s.cols; ++c) {
+        const uint16_t want = f32_to_bf16(wd[static_cast<size_t>(i) * s.cols + c]);
+        ASSERT_EQ(tile8[static_cast<size_t>(i) * ld + c], want) << k.isa << " row " << i << " col " << c;
+        ASSERT_EQ(tile8_ref[static_cast<size_t>(i) * ld + c], want) << "scalar row " << i << " col " << c;
+      }
   }
 }
 
 TEST_P(QuantKernels, Q8_0ProductsAndTiles) {
   const Kernels& s = scalar_kernels();
-  check_type<BlockQ8_0>(*k, k->matvec_q8_0, s.matvec_q8_0, k->widen_q8_0, s.widen_q8_0);
+  check_type<BlockQ8_0, BlockQ8_0x8>(*k, k->matvec_q8_0, s.matvec_q8_0, k->widen_q8_0, s.widen_q8_0,
+                                     k->matvec_q8_0_r8, s.matvec_q8_0_r8, k->widen_q8_0_r8, s.widen_q8_0_r8);
 }
 
 TEST_P(QuantKernels, Q4_0ProductsAndTiles) {
   const Kernels& s = scalar_kernels();
-  check_type<BlockQ4_0>(*k, k->matvec_q4_0, s.matvec_q4_0, k->widen_q4_0, s.widen_q4_0);
+  check_type<BlockQ4_0, BlockQ4_0x8>(*k, k->matvec_q4_0, s.matvec_q4_0, k->widen_q4_0, s.widen_q4_0,
+                                     k->matvec_q4_0_r8, s.matvec_q4_0_r8, k->widen_q4_0_r8, s.widen_q4_0_r8);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, QuantKernels, ::testing::Values("scalar", "avx2", "avx512"));

@@ -105,14 +105,10 @@ Model synthetic_model(const std::string& config_path, uint64_t seed, int threads
   w.lm_head = c.tied_embeddings ? w.token_embedding : mat(c.vocab_size, c.dim);
   // Each row from its own seed (matrix, row), straight into the decode placement as `type` (bf16: as generated).
   auto rows = [&](int matrix, const Mat& mt, DType to, int64_t begin, int64_t end, void* dst) {
-    thread_local std::vector<float> row;
-    row.resize(static_cast<size_t>(mt.cols));
-    const size_t row_bytes = dtype_bytes(to, mt.cols);
-    for (int64_t r = begin; r < end; ++r) {
+    write_rows(dst, to, mt.cols, begin, end, [&](int64_t r, float* row) {
       const uint64_t id = (uint64_t{1} << 40) * (matrix + 1) + r;
-      fill_uniform(row.data(), row.size(), a, splitmix(seed ^ splitmix(id)));
-      from_f32(static_cast<uint8_t*>(dst) + static_cast<size_t>(r - begin) * row_bytes, row.data(), to, row.size());
-    }
+      fill_uniform(row, static_cast<size_t>(mt.cols), a, splitmix(seed ^ splitmix(id)));
+    });
   };
   m.weight_arena = place_weights(w, c.tied_embeddings, threads > 0 ? threads : omp_get_max_threads(), rows,
                                  [type](const Mat& mat) { return placed_type(mat, type); });

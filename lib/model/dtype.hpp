@@ -3,7 +3,8 @@
 //
 // f32, bf16 and f16 store elements one by one (a block of 1). The quantized types store blocks of 32 weights with
 // one scale, in GGUF's bit layouts (simd/quant.hpp): q8_0, 32 int8 and an f16 scale (34 bytes); q4_0, 32 4-bit
-// values and an f16 scale (18 bytes). A matrix row of a quantized type holds whole blocks. The KV cache holds f32 or
+// values and an f16 scale (18 bytes). A matrix row of a quantized type holds whole blocks. Their row-group forms
+// (q8_0_r8, q4_0_r8) hold the same blocks with 8 rows interleaved, the form --load copy places them in for decode. The KV cache holds f32 or
 // bf16; how a weight type's products are computed lives in lib/linear.cpp's table.
 // The scalar conversions live in simd/convert.hpp (kernels use them too); arrays convert on the kernel table.
 #pragma once
@@ -18,18 +19,23 @@
 
 namespace resa {
 
-enum class DType : uint8_t { F32, BF16, F16, Q8_0, Q4_0 };
-constexpr int kDTypes = 5;
+enum class DType : uint8_t { F32, BF16, F16, Q8_0, Q4_0, Q8_0_R8, Q4_0_R8 };
+constexpr int kDTypes = 7;
 
 struct DTypeInfo {
   const char* name;
-  int block;        // elements stored together
+  int block;        // elements of a row stored together
   int block_bytes;  // their bytes
+  int row_group;    // rows stored interleaved (the row-group forms, simd/quant.hpp), else 1
+  DType holds;      // the type whose values it holds: itself, or a row-group form's plain type
 };
 
 inline const DTypeInfo& dtype_info(DType t) {
   static constexpr DTypeInfo table[kDTypes] = {
-      {"f32", 1, 4}, {"bf16", 1, 2}, {"f16", 1, 2}, {"q8_0", 32, 34}, {"q4_0", 32, 18}};
+      {"f32", 1, 4, 1, DType::F32},           {"bf16", 1, 2, 1, DType::BF16},
+      {"f16", 1, 2, 1, DType::F16},           {"q8_0", 32, 34, 1, DType::Q8_0},
+      {"q4_0", 32, 18, 1, DType::Q4_0},       {"q8_0_r8", 32, 34, 8, DType::Q8_0},
+      {"q4_0_r8", 32, 18, 8, DType::Q4_0}};
   return table[static_cast<int>(t)];
 }
 
@@ -37,7 +43,8 @@ inline const char* dtype_name(DType t) { return dtype_info(t).name; }
 inline bool is_quantized(DType t) { return dtype_info(t).block > 1; }
 // Bytes of one element of an unquantized type (f32, bf16, f16).
 inline size_t dtype_size(DType t) { return static_cast<size_t>(dtype_info(t).block_bytes); }
-// Bytes of n elements (n a multiple of the type's block).
+// Bytes of n elements (n a multiple of the type's block); of a row, for the row-group forms too (a group of 8 rows
+// takes 8 rows' bytes).
 inline size_t dtype_bytes(DType t, int64_t n) {
   const DTypeInfo& i = dtype_info(t);
   return static_cast<size_t>(n / i.block) * static_cast<size_t>(i.block_bytes);
@@ -47,7 +54,8 @@ using simd::bf16_to_f32;
 using simd::f16_to_f32;
 using simd::f32_to_bf16;
 
-// n elements of type t at src (n a multiple of its block), as f32.
+// n elements of type t at src (n a multiple of its block), as f32. Not for the row-group forms (row_to_f32 in
+// weights.hpp reads one of their rows).
 inline void to_f32(float* dst, const void* src, DType t, size_t n) {
   const uint16_t* h = static_cast<const uint16_t*>(src);
   switch (t) {
@@ -58,11 +66,13 @@ inline void to_f32(float* dst, const void* src, DType t, size_t n) {
       break;
     case DType::Q8_0: simd::dequantize_q8_0(dst, static_cast<const simd::BlockQ8_0*>(src), n); break;
     case DType::Q4_0: simd::dequantize_q4_0(dst, static_cast<const simd::BlockQ4_0*>(src), n); break;
+    case DType::Q8_0_R8:
+    case DType::Q4_0_R8: break;  // rows interleaved: see row_to_f32
   }
 }
 
 // n f32 values stored as type t at dst (n a multiple of its block): rounded to nearest even (bf16, f16), or quantized
-// (simd/quant.hpp's reference).
+// (simd/quant.hpp's reference). Not for the row-group forms (lib/model/placement.cpp writes those 8 rows at a time).
 inline void from_f32(void* dst, const float* src, DType t, size_t n) {
   uint16_t* h = static_cast<uint16_t*>(dst);
   const int64_t count = static_cast<int64_t>(n);
@@ -76,6 +86,8 @@ inline void from_f32(void* dst, const float* src, DType t, size_t n) {
       break;
     case DType::Q8_0: simd::quantize_q8_0(static_cast<simd::BlockQ8_0*>(dst), src, count); break;
     case DType::Q4_0: simd::quantize_q4_0(static_cast<simd::BlockQ4_0*>(dst), src, count); break;
+    case DType::Q8_0_R8:
+    case DType::Q4_0_R8: break;
   }
 }
 

@@ -38,7 +38,48 @@ std::vector<Product> decode_products(Weights& w, bool tied) {
 }  // namespace
 
 DType placed_type(const Mat& mat, DType want) {
-  return mat.cols % dtype_info(want).block == 0 ? want : mat.dtype;
+  if (mat.cols % dtype_info(want).block != 0) return mat.dtype;
+  if (mat.rows % simd::kRowGroup == 0) {  // decode reads the row-group form 8 rows per instruction
+    if (want == DType::Q8_0) return DType::Q8_0_R8;
+    if (want == DType::Q4_0) return DType::Q4_0_R8;
+  }
+  return want;
+}
+
+void write_rows(void* dst, DType to, int64_t cols, int64_t begin, int64_t end, const RowSource& row_f32) {
+  thread_local std::vector<float> row;
+  row.resize(static_cast<size_t>(cols));
+  uint8_t* out = static_cast<uint8_t*>(dst);
+  const size_t row_bytes = dtype_bytes(to, cols);
+  if (dtype_info(to).row_group == 1) {
+    for (int64_t r = begin; r < end; ++r, out += row_bytes) {
+      row_f32(r, row.data());
+      from_f32(out, row.data(), to, row.size());
+    }
+    return;
+  }
+  // A row-group form: 8 rows quantized to the plain blocks, then interleaved.
+  const DType plain = dtype_info(to).holds;
+  const int64_t nb = cols / simd::kQBlock;
+  thread_local std::vector<uint8_t> blocks;
+  blocks.resize(simd::kRowGroup * row_bytes);
+  for (int64_t r = begin; r < end; r += simd::kRowGroup, out += simd::kRowGroup * row_bytes) {
+    for (int i = 0; i < simd::kRowGroup; ++i) {
+      row_f32(r + i, row.data());
+      from_f32(blocks.data() + i * row_bytes, row.data(), plain, row.size());
+    }
+    if (plain == DType::Q8_0) {
+      const simd::BlockQ8_0* rows[simd::kRowGroup];
+      for (int i = 0; i < simd::kRowGroup; ++i)
+        rows[i] = reinterpret_cast<const simd::BlockQ8_0*>(blocks.data() + i * row_bytes);
+      simd::pack_rows(reinterpret_cast<simd::BlockQ8_0x8*>(out), rows, nb);
+    } else {
+      const simd::BlockQ4_0* rows[simd::kRowGroup];
+      for (int i = 0; i < simd::kRowGroup; ++i)
+        rows[i] = reinterpret_cast<const simd::BlockQ4_0*>(blocks.data() + i * row_bytes);
+      simd::pack_rows(reinterpret_cast<simd::BlockQ4_0x8*>(out), rows, nb);
+    }
+  }
 }
 
 HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill, const PlacedType& type) {
@@ -67,7 +108,7 @@ HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill
         rows = p.stacked ? rows + m->rows : std::max(rows, m->rows);
         work += m->rows * m->cols;
       }
-      const RowShare share = product_alone(work, T) ? RowShare{t == 0 ? 0 : rows, rows} : thread_share(rows, t, T);
+      const RowShare share = product_alone(work, T) ? RowShare{t == 0 ? 0 : rows, rows} : thread_share(rows, t, T, kDecodeRowAlign);
       int64_t first = 0;  // a stacked product's first row of this matrix
       for (const Mat* m : p.mats) {
         const Mat& s = *m;
@@ -97,17 +138,10 @@ void copy_weights(ModelData& m, int threads, const DType* want) {
   // so the process holds about one copy of the weights throughout rather than two at the end.
   auto fill = [&m](int, const Mat& s, DType to, int64_t begin, int64_t end, void* dst) {
     const size_t bytes = static_cast<size_t>(end - begin) * s.row_bytes();
-    if (to == s.dtype) {
+    if (to == s.dtype)
       std::memcpy(dst, s.row(begin), bytes);
-    } else {  // converted row by row through f32
-      thread_local std::vector<float> row;
-      row.resize(static_cast<size_t>(s.cols));
-      const size_t out_bytes = dtype_bytes(to, s.cols);
-      for (int64_t r = begin; r < end; ++r) {
-        to_f32(row.data(), s.row(r), s.dtype, row.size());
-        from_f32(static_cast<uint8_t*>(dst) + static_cast<size_t>(r - begin) * out_bytes, row.data(), to, row.size());
-      }
-    }
+    else  // converted through f32
+      write_rows(dst, to, s.cols, begin, end, [&s](int64_t r, float* row) { row_to_f32(row, s, r); });
     for (const MappedFile& f : m.files) f.release(s.row(begin), bytes);
   };
   if (want) {

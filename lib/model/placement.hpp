@@ -41,8 +41,14 @@ using PlacedType = std::function<DType(const Mat& mat)>;
 // at it, each with its placed type. tied: the LM head is the token embedding (placed once).
 HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill, const PlacedType& type = nullptr);
 
+// Rows [begin, end) of a matrix of `cols` columns written at dst as type `to`, each made by row_f32(r, out) in f32
+// (a row-group form 8 rows at a time: begin and end multiples of 8).
+using RowSource = std::function<void(int64_t r, float* out)>;
+void write_rows(void* dst, DType to, int64_t cols, int64_t begin, int64_t end, const RowSource& row_f32);
+
 // The type a matrix is placed as for `want` (its own when want is the stored type): a quantized type only for
-// matrices whose rows hold whole blocks of it, the others staying as they are.
+// matrices whose rows hold whole blocks of it, the others staying as they are; in its row-group form (q8_0_r8,
+// q4_0_r8) when the matrix has a multiple of 8 rows.
 DType placed_type(const Mat& mat, DType want);
 
 // --load copy: the model's matrices copied into m.weight_arena (their views then point there; the file mapping stays

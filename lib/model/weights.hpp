@@ -17,8 +17,28 @@ struct Mat {
 
   size_t row_bytes() const { return dtype_bytes(dtype, cols); }
   size_t bytes() const { return static_cast<size_t>(rows) * row_bytes(); }
+  // Row r's first byte (of its group's first byte in a row-group form: r a multiple of 8 there).
   const void* row(int64_t r) const { return static_cast<const uint8_t*>(data) + static_cast<size_t>(r) * row_bytes(); }
 };
+
+// Row r of m as f32 (dim = m.cols values): the embedding lookup, whatever m's type.
+inline void row_to_f32(float* dst, const Mat& m, int64_t r) {
+  const DTypeInfo& info = dtype_info(m.dtype);
+  if (info.row_group == 1) return to_f32(dst, m.row(r), m.dtype, static_cast<size_t>(m.cols));
+  const int64_t nb = m.cols / simd::kQBlock, i = r % simd::kRowGroup;
+  const void* group = m.row(r - i);
+  if (m.dtype == DType::Q8_0_R8) {
+    thread_local std::vector<simd::BlockQ8_0> row;  // grown once: a decode step allocates nothing
+    row.resize(static_cast<size_t>(nb));
+    simd::unpack_row(row.data(), static_cast<const simd::BlockQ8_0x8*>(group), static_cast<int>(i), nb);
+    simd::dequantize_q8_0(dst, row.data(), m.cols);
+  } else {
+    thread_local std::vector<simd::BlockQ4_0> row;
+    row.resize(static_cast<size_t>(nb));
+    simd::unpack_row(row.data(), static_cast<const simd::BlockQ4_0x8*>(group), static_cast<int>(i), nb);
+    simd::dequantize_q4_0(dst, row.data(), m.cols);
+  }
+}
 
 struct LayerWeights {
   const float* attn_norm = nullptr;  // [dim]

@@ -22,6 +22,10 @@ namespace resa::simd::avx512_vnni {
 // The table's matvec_q8_0 / q4_0 with vpdpbusd (quant_avx512_vnni.cpp), and the name of that dot product.
 void matvec_q8_0_vnni(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols);
 void matvec_q4_0_vnni(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols);
+void matvec_q8_0_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                         int cols);
+void matvec_q4_0_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                         int cols);
 const char* int8_dot();
 
 }  // namespace resa::simd::avx512_vnni

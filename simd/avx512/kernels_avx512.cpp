@@ -47,6 +47,8 @@ const Kernels& kernels() {
     if (cpu_has_avx512_vnni()) {  // int8 products of quantized weights through vpdpbusd
       t.matvec_q8_0 = avx512_vnni::matvec_q8_0_vnni;
       t.matvec_q4_0 = avx512_vnni::matvec_q4_0_vnni;
+      t.matvec_q8_0_r8 = avx512_vnni::matvec_q8_0_r8_vnni;
+      t.matvec_q4_0_r8 = avx512_vnni::matvec_q4_0_r8_vnni;
       t.int8_dot = avx512_vnni::int8_dot();
     }
     return t;

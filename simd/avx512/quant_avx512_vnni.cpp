@@ -3,6 +3,9 @@
 // (CMakeLists.txt); avx512::kernels() puts these in its table only on a CPU with AVX512_VNNI.
 // quant.inl's other kernels come with it and stay unused here (the avx512 table keeps its AVX2 forms of them).
 #pragma GCC diagnostic ignored "-Wunused-function"
+// GCC 12's AVX-512 intrinsics and its uninitialised-value analysis (GCC bug 105593), as in kernels_avx512.cpp.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <cstdint>
@@ -20,7 +23,60 @@ inline void f32_to_bf16(uint16_t* out, const float* in, int n) { scalar::f32_to_
 constexpr const char* kInt8Dot = "AVX512_VNNI vpdpbusd";
 #include "simd/vec/quant.inl"
 #undef QDOT
+// The row-group forms with 512-bit vpdpbusd. A block's quant bytes, 64 at a time, are 2 groups of 4 weights of the
+// 8 rows: lanes 0-7 group g (rows 0-7), lanes 8-15 group g + 1. x's block, broadcast to both halves and permuted so
+// that each lane holds the 4 bytes of x its weights meet, is the signed operand; the weights the unsigned one: q8_0's
+// stored + 128, q4_0's nibbles (0..15) as they are. So sum (w + Offset) x = sum w x + Offset sum x, and each lane's
+// integer sum starts at -Offset times the sum of x over its groups (lanes 0-7 the even groups, 8-15 the odd ones:
+// quantize_q8's sums). The 16 lanes are scaled by [d_0..d_7, d_0..d_7] * d_x and summed in halves at the end.
+template <class Group>
+void matvec_r8_zmm(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                   int cols) {
+  constexpr bool kQ4 = sizeof(Group) == sizeof(BlockQ4_0x8);
+  constexpr int kOffset = kQ4 ? 8 : 128;
+  const int nb = cols / 32;
+  const long ahead = static_cast<long>(nb) * static_cast<long>(sizeof(Group));  // the next group, same block
+  __m512i idx[4];
+  for (int j = 0; j < 4; ++j)
+    idx[j] = _mm512_mask_blend_epi32(0xff00, _mm512_set1_epi32(2 * j), _mm512_set1_epi32(2 * j + 1));
+  const __m512i low = _mm512_set1_epi8(0x0f);
+  for (int r = 0; r < rows; r += 8) {
+    const Group* blk = static_cast<const Group*>(W) + static_cast<long>(r / 8) * nb;
+    __m512 acc = _mm512_setzero_ps();
+    for (int b = 0; b < nb; ++b, ++blk) {
+      for (int line = 0; line < static_cast<int>(sizeof(Group)); line += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(blk) + ahead + line);
+      const __m512i xv = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b)));
+      __m512i sum = _mm512_mask_blend_epi32(0xff00, _mm512_set1_epi32(-kOffset * xs[2 * b]),
+                                            _mm512_set1_epi32(-kOffset * xs[2 * b + 1]));
+      if constexpr (kQ4) {
+        for (int j = 0; j < 2; ++j) {
+          const __m512i raw = _mm512_loadu_si512(blk->q + 64 * j);
+          sum = _mm512_dpbusd_epi32(sum, _mm512_and_si512(raw, low), _mm512_permutexvar_epi32(idx[j], xv));
+          sum = _mm512_dpbusd_epi32(sum, _mm512_and_si512(_mm512_srli_epi16(raw, 4), low),
+                                    _mm512_permutexvar_epi32(idx[j + 2], xv));
+        }
+      } else {
+        for (int j = 0; j < 4; ++j)
+          sum = _mm512_dpbusd_epi32(sum, _mm512_loadu_si512(blk->q + 64 * j), _mm512_permutexvar_epi32(idx[j], xv));
+      }
+      const __m512 d = _mm512_cvtph_ps(_mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->d))));
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(d, _mm512_set1_ps(xd[b])), acc);
+    }
+    _mm256_storeu_ps(out + r, _mm256_add_ps(_mm512_castps512_ps256(acc), _mm512_extractf32x8_ps(acc, 1)));
+  }
+}
+
 }  // namespace
+
+void matvec_q8_0_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                         int cols) {
+  matvec_r8_zmm<BlockQ8_0x8>(out, W, xq, xd, xs, rows, cols);
+}
+void matvec_q4_0_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                         int cols) {
+  matvec_r8_zmm<BlockQ4_0x8>(out, W, xq, xd, xs, rows, cols);
+}
 
 void matvec_q8_0_vnni(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols) {
   matvec_q8_0(out, W, xq, xd, rows, cols);

@@ -71,6 +71,10 @@ const Kernels& scalar_kernels() {
               .matvec_q4_0 = scalar::matvec_q4_0,
               .widen_q8_0 = scalar::widen_q8_0,
               .widen_q4_0 = scalar::widen_q4_0,
+              .matvec_q8_0_r8 = scalar::matvec_q8_0_r8,
+              .matvec_q4_0_r8 = scalar::matvec_q4_0_r8,
+              .widen_q8_0_r8 = scalar::widen_q8_0_r8,
+              .widen_q4_0_r8 = scalar::widen_q4_0_r8,
               .int8_dot = "scalar"};
     return t;
   }();

@@ -51,15 +51,53 @@ void dequantize_q4_0(float* dst, const BlockQ4_0* src, int64_t n) {
   }
 }
 
+void pack_rows(BlockQ8_0x8* dst, const BlockQ8_0* const* rows, int64_t nb) {
+  for (int64_t b = 0; b < nb; ++b)
+    for (int i = 0; i < kRowGroup; ++i) {
+      dst[b].d[i] = rows[i][b].d;
+      for (int g = 0; g < 8; ++g)
+        for (int k = 0; k < 4; ++k) dst[b].q[32 * g + 4 * i + k] = static_cast<uint8_t>(rows[i][b].q[4 * g + k] + 128);
+    }
+}
+
+void pack_rows(BlockQ4_0x8* dst, const BlockQ4_0* const* rows, int64_t nb) {
+  for (int64_t b = 0; b < nb; ++b)
+    for (int i = 0; i < kRowGroup; ++i) {
+      dst[b].d[i] = rows[i][b].d;
+      for (int c = 0; c < 4; ++c)
+        for (int k = 0; k < 4; ++k) dst[b].q[32 * c + 4 * i + k] = rows[i][b].q[4 * c + k];
+    }
+}
+
+void unpack_row(BlockQ8_0* dst, const BlockQ8_0x8* group, int i, int64_t nb) {
+  for (int64_t b = 0; b < nb; ++b) {
+    dst[b].d = group[b].d[i];
+    for (int g = 0; g < 8; ++g)
+      for (int k = 0; k < 4; ++k) dst[b].q[4 * g + k] = static_cast<int8_t>(group[b].q[32 * g + 4 * i + k] - 128);
+  }
+}
+
+void unpack_row(BlockQ4_0* dst, const BlockQ4_0x8* group, int i, int64_t nb) {
+  for (int64_t b = 0; b < nb; ++b) {
+    dst[b].d = group[b].d[i];
+    for (int c = 0; c < 4; ++c)
+      for (int k = 0; k < 4; ++k) dst[b].q[4 * c + k] = group[b].q[32 * c + 4 * i + k];
+  }
+}
+
 namespace scalar {
 
-void quantize_q8(int8_t* q, float* d, const float* x, int n) {
+void quantize_q8(int8_t* q, float* d, int32_t* sums, const float* x, int n) {
   for (int b = 0; b < n / kQBlock; ++b, x += kQBlock, q += kQBlock) {
     float amax = 0.0f;
     for (int i = 0; i < kQBlock; ++i) amax = std::fmax(amax, std::fabs(x[i]));
     d[b] = amax / 127.0f;
     const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-    for (int i = 0; i < kQBlock; ++i) q[i] = static_cast<int8_t>(std::nearbyintf(x[i] * id));
+    sums[2 * b] = sums[2 * b + 1] = 0;
+    for (int i = 0; i < kQBlock; ++i) {
+      q[i] = static_cast<int8_t>(std::nearbyintf(x[i] * id));
+      sums[2 * b + (i / 4) % 2] += q[i];
+    }
   }
 }
 
@@ -105,7 +143,65 @@ void widen_q(uint16_t* dst, const void* src, int n_blocks) {
   }
 }
 
+// The row-group forms: row r's weights as integers from its group's block, and its scale.
+inline float block_ints(const BlockQ8_0x8& b, int i, int* w) {
+  for (int g = 0; g < 8; ++g)
+    for (int k = 0; k < 4; ++k) w[4 * g + k] = b.q[32 * g + 4 * i + k] - 128;
+  return f16_to_f32(b.d[i]);
+}
+inline float block_ints(const BlockQ4_0x8& b, int i, int* w) {
+  for (int c = 0; c < 4; ++c)
+    for (int k = 0; k < 4; ++k) {
+      w[4 * c + k] = (b.q[32 * c + 4 * i + k] & 0xf) - 8;
+      w[16 + 4 * c + k] = (b.q[32 * c + 4 * i + k] >> 4) - 8;
+    }
+  return f16_to_f32(b.d[i]);
+}
+
+template <class Group>
+void matvec_r8(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols) {
+  const int nb = cols / kQBlock;
+  for (int r = 0; r < rows; ++r) {
+    const Group* group = static_cast<const Group*>(W) + static_cast<long>(r / kRowGroup) * nb;
+    float acc = 0.0f;
+    for (int b = 0; b < nb; ++b) {
+      int w[kQBlock], sum = 0;
+      const float d = block_ints(group[b], r % kRowGroup, w);
+      for (int i = 0; i < kQBlock; ++i) sum += w[i] * xq[b * kQBlock + i];
+      acc += d * xd[b] * static_cast<float>(sum);
+    }
+    out[r] = acc;
+  }
+}
+
+template <class Group>
+void widen_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
+  const Group* blocks = static_cast<const Group*>(src);
+  for (int i = 0; i < kRowGroup; ++i)
+    for (int b = 0; b < n_blocks; ++b) {
+      int w[kQBlock];
+      const float d = block_ints(blocks[b], i, w);
+      for (int k = 0; k < kQBlock; ++k)
+        dst[static_cast<long>(i) * ld + b * kQBlock + k] = f32_to_bf16(d * static_cast<float>(w[k]));
+    }
+}
+
 }  // namespace
+
+void matvec_q8_0_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t*, int rows,
+                    int cols) {
+  matvec_r8<BlockQ8_0x8>(out, W, xq, xd, rows, cols);
+}
+void matvec_q4_0_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t*, int rows,
+                    int cols) {
+  matvec_r8<BlockQ4_0x8>(out, W, xq, xd, rows, cols);
+}
+void widen_q8_0_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
+  widen_r8<BlockQ8_0x8>(dst, ld, src, n_blocks);
+}
+void widen_q4_0_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
+  widen_r8<BlockQ4_0x8>(dst, ld, src, n_blocks);
+}
 
 void matvec_q8_0(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols) {
   matvec_q<BlockQ8_0>(out, W, xq, xd, rows, cols);

@@ -35,7 +35,13 @@ void gemm_f32_bf16(float* C, int ldc, const float* X, int ldx, const uint16_t* W
 void gemm_f32_f16(float* C, int ldc, const float* X, int ldx, const uint16_t* W, int ldw, int m, int n, int k,
                   bool accumulate);
 
-void quantize_q8(int8_t* q, float* d, const float* x, int n);
+void quantize_q8(int8_t* q, float* d, int32_t* sums, const float* x, int n);
+void matvec_q8_0_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                    int cols);
+void matvec_q4_0_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                    int cols);
+void widen_q8_0_r8(uint16_t* dst, int ld, const void* src, int n_blocks);
+void widen_q4_0_r8(uint16_t* dst, int ld, const void* src, int n_blocks);
 void matvec_q8_0(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols);
 void matvec_q4_0(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols);
 void widen_q8_0(uint16_t* dst, const void* src, int n_blocks);

@@ -10,7 +10,7 @@
 
 // Activations: per block, d = max|x| / 127 and q = x * (127 / max|x|) rounded to nearest even (cvtps rounds so under
 // the default MXCSR), as the scalar twin does.
-void quantize_q8(int8_t* q, float* d, const float* x, int n) {
+void quantize_q8(int8_t* q, float* d, int32_t* sums, const float* x, int n) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
   for (int b = 0; b < n / 32; ++b, x += 32, q += 32) {
     __m256 v[4], amax = _mm256_setzero_ps();
@@ -26,6 +26,13 @@ void quantize_q8(int8_t* q, float* d, const float* x, int n) {
     const __m256 id = _mm256_set1_ps(a != 0.0f ? 127.0f / a : 0.0f);
     __m256i i32[4];
     for (int i = 0; i < 4; ++i) i32[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], id));
+    // Lanes 0-3 of each are an even group of 4, lanes 4-7 an odd one.
+    const __m256i t = _mm256_add_epi32(_mm256_add_epi32(i32[0], i32[1]), _mm256_add_epi32(i32[2], i32[3]));
+    __m128i e = _mm256_castsi256_si128(t), o = _mm256_extracti128_si256(t, 1);
+    e = _mm_add_epi32(e, _mm_shuffle_epi32(e, 0x4e));
+    o = _mm_add_epi32(o, _mm_shuffle_epi32(o, 0x4e));
+    sums[2 * b] = _mm_cvtsi128_si32(e) + _mm_extract_epi32(e, 1);
+    sums[2 * b + 1] = _mm_cvtsi128_si32(o) + _mm_extract_epi32(o, 1);
     // Pack 4 x 8 int32 to 32 int8 (packs work within 128-bit lanes: permute the result back to order).
     const __m256i i16a = _mm256_packs_epi32(i32[0], i32[1]), i16b = _mm256_packs_epi32(i32[2], i32[3]);
     const __m256i i8 = _mm256_packs_epi16(i16a, i16b);
@@ -123,3 +130,102 @@ void widen_q(uint16_t* dst, const void* src, int n_blocks) {
 
 void widen_q8_0(uint16_t* dst, const void* src, int n_blocks) { widen_q<BlockQ8_0>(dst, src, n_blocks); }
 void widen_q4_0(uint16_t* dst, const void* src, int n_blocks) { widen_q<BlockQ4_0>(dst, src, n_blocks); }
+
+// ---- The row-group forms (simd/quant.hpp): one 256-bit vector holds 4 weights of each of a group's 8 rows, so the
+// integer sums of all 8 rows build up in one vector's 8 lanes, scaled once per block by the 8 rows' scales.
+
+inline __m256i bcast4(const int8_t* p) {  // 4 bytes into every 32-bit lane
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// q8_0_r8: per group of 4, w (stored + 128, flipped back to signed) times x through the sign trick above.
+inline __m256i group_sums(const BlockQ8_0x8* blk, const int8_t* x, const int32_t*) {
+  const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  __m256i sum = _mm256_setzero_si256();
+  for (int g = 0; g < 8; ++g) {
+    const __m256i w = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->q + 32 * g)), flip);
+    const __m256i xb = bcast4(x + 4 * g);
+    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(xb, xb),
+                                                                      _mm256_sign_epi8(w, xb)), ones));
+  }
+  return sum;
+}
+// q4_0_r8: the nibbles (0..15) are the unsigned operand as they are; the offset of 8 comes off as 8 * sum(x).
+inline __m256i group_sums(const BlockQ4_0x8* blk, const int8_t* x, const int32_t* xs) {
+  const __m256i ones = _mm256_set1_epi16(1), low = _mm256_set1_epi8(0x0f);
+  __m256i sum = _mm256_set1_epi32(-8 * (xs[0] + xs[1]));
+  for (int c = 0; c < 4; ++c) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->q + 32 * c));
+    const __m256i lo = _mm256_and_si256(raw, low), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low);
+    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, bcast4(x + 4 * c)), ones));
+    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, bcast4(x + 16 + 4 * c)), ones));
+  }
+  return sum;
+}
+
+template <class Group>
+void matvec_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows, int cols) {
+  const int nb = cols / 32;
+  const long ahead = static_cast<long>(nb) * static_cast<long>(sizeof(Group));  // the next group, same block
+  for (int r = 0; r < rows; r += 8) {
+    const Group* blk = static_cast<const Group*>(W) + static_cast<long>(r / 8) * nb;
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < nb; ++b, ++blk) {
+      for (int line = 0; line < static_cast<int>(sizeof(Group)); line += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(blk) + ahead + line);
+      const __m256i sum = group_sums(blk, xq + 32 * b, xs + 2 * b);
+      const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->d))),
+                                     _mm256_set1_ps(xd[b]));
+      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), d, acc);
+    }
+    _mm256_storeu_ps(out + r, acc);
+  }
+}
+
+void matvec_q8_0_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                    int cols) {
+  matvec_r8<BlockQ8_0x8>(out, W, xq, xd, xs, rows, cols);
+}
+void matvec_q4_0_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                    int cols) {
+  matvec_r8<BlockQ4_0x8>(out, W, xq, xd, xs, rows, cols);
+}
+
+// Row i's 32 weights of a group's block as signed bytes, in order.
+inline __m256i row_bytes_r8(const BlockQ8_0x8* blk, int i) {
+  const __m256i idx = _mm256_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224);
+  const __m256i q = _mm256_i32gather_epi32(reinterpret_cast<const int*>(blk->q + 4 * i), idx, 1);
+  return _mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80)));
+}
+inline __m256i row_bytes_r8(const BlockQ4_0x8* blk, int i) {
+  const __m128i idx = _mm_setr_epi32(0, 32, 64, 96);
+  const __m128i raw = _mm_i32gather_epi32(reinterpret_cast<const int*>(blk->q + 4 * i), idx, 1);
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
+  return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
+}
+
+template <class Group>
+void widen_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
+  const Group* blocks = static_cast<const Group*>(src);
+  alignas(32) float f[32];
+  for (int b = 0; b < n_blocks; ++b)
+    for (int i = 0; i < 8; ++i) {
+      const __m256i q = row_bytes_r8(blocks + b, i);
+      const __m256 d = _mm256_set1_ps(_cvtsh_ss(blocks[b].d[i]));
+      const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+      _mm256_store_ps(f, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))));
+      _mm256_store_ps(f + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
+      _mm256_store_ps(f + 16, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))));
+      _mm256_store_ps(f + 24, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
+      f32_to_bf16(dst + static_cast<long>(i) * ld + 32 * b, f, 32);
+    }
+}
+
+void widen_q8_0_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
+  widen_r8<BlockQ8_0x8>(dst, ld, src, n_blocks);
+}
+void widen_q4_0_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
+  widen_r8<BlockQ4_0x8>(dst, ld, src, n_blocks);
+}

@@ -29,5 +29,9 @@ Kernels vec_table(const char* isa) {
                  .matvec_q4_0 = matvec_q4_0,
                  .widen_q8_0 = widen_q8_0,
                  .widen_q4_0 = widen_q4_0,
+                 .matvec_q8_0_r8 = matvec_q8_0_r8,
+                 .matvec_q4_0_r8 = matvec_q4_0_r8,
+                 .widen_q8_0_r8 = widen_q8_0_r8,
+                 .widen_q4_0_r8 = widen_q4_0_r8,
                  .int8_dot = kInt8Dot};
 }
