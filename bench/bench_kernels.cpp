@@ -218,7 +218,7 @@ void BM_gemv(benchmark::State& st) {
 }
 
 // A chunk's weight product (lib/gemm.cpp, as prefill and the rectify pass run it): X[m][k] · W[n][k]^T, W bf16.
-// Argument 3: 1 = activations rounded to bf16 (the fast default: vdpbf16ps on AVX512_BF16), 0 = f32 activations (the
+// Argument 4: W's type (a DType: 1 bf16, 3 q8_0, 5 q8_0_r8). Argument 3: 1 = activations rounded to bf16 (the fast default: vdpbf16ps on AVX512_BF16), 0 = f32 activations (the
 // exact mode, W widened). peak_share = FLOPS / the peak of the instruction the kernel runs on: the bf16 dot peak for
 // vdpbf16ps, the f32 FMA peak for widen + FMA (256-bit FMA's under RESA_ISA=avx2).
 void BM_gemm_bf16(benchmark::State& st) {
@@ -226,13 +226,19 @@ void BM_gemm_bf16(benchmark::State& st) {
   const GemmInput input = st.range(3) ? GemmInput::Bf16 : GemmInput::F32;
   // W in 2 MiB pages, as a loaded model's weights are (lib/model/placement.hpp): in 4 KiB pages a TLB miss every few
   // rows of W would be measured too.
+  const DType type = static_cast<DType>(st.range(4));  // 1 bf16; a quantized type widened per tile
   HugeVector<uint16_t> w(static_cast<size_t>(n) * k);
   std::vector<uint16_t> xbf(static_cast<size_t>(m) * k);
   std::vector<float> x(static_cast<size_t>(m) * k), y(static_cast<size_t>(m) * n);
   uint32_t seed = 9;
   for (uint16_t& e : w) e = simd::f32_to_bf16(uniform(seed) * 0.05f);
   for (float& e : x) e = uniform(seed);
-  const Mat W{w.data(), DType::BF16, n, k};
+  HugeBuffer wq(static_cast<size_t>(n) * dtype_bytes(type, k));
+  if (type != DType::BF16)
+    write_rows(wq.data(), type, k, 0, n, [&](int64_t r, float* row) {
+      for (int c = 0; c < k; ++c) row[c] = simd::bf16_to_f32(w[static_cast<size_t>(r) * k + c]);
+    });
+  const Mat W{type == DType::BF16 ? static_cast<void*>(w.data()) : static_cast<void*>(wq.data()), type, n, k};
   const GemmScratch scratch{xbf.data(), omp_get_max_threads()};
   gemm(y.data(), n, x.data(), m, W, false, input, scratch);  // warm: pages touched, W in the caches it fits
   const Clock::time_point t0 = Clock::now();
@@ -246,7 +252,7 @@ void BM_gemm_bf16(benchmark::State& st) {
   const bool dot = input == GemmInput::Bf16 && simd::kernels().bf16_dot;
   const bool ymm = std::string(simd::kernels().isa) == "avx2";
   st.counters["peak_share"] = rate / (dot ? g_bf16_peak : ymm ? g_fma256_peak : g_fma_peak);
-  st.SetLabel(gemm_description(DType::BF16, input));
+  st.SetLabel(gemm_description(type, input));
 }
 
 const std::vector<int64_t> kContexts = {4096, 16384, 32768, 131072};
@@ -378,18 +384,21 @@ BENCHMARK(BM_rectify)->ArgsProduct({kContexts, {32, 64, 128}})->Unit(benchmark::
 // 1536), gate/up (8960 x 1536), down (1536 x 8960); and as a 256-row chunk runs them (the default): Q, K and V in one
 // pass (2048 x 1536), gate and up in one (17920 x 1536), O, down.
 BENCHMARK(BM_gemm_bf16)
-    ->ArgsProduct({{512, 32}, {1536}, {1536}, {1, 0}})
-    ->Args({512, 256, 1536, 1})
-    ->Args({256, 2048, 1536, 1})
-    ->Args({256, 17920, 1536, 1})
-    ->Args({256, 1536, 1536, 1})
-    ->Args({256, 1536, 8960, 1})
-    ->Args({512, 8960, 1536, 1})
-    ->Args({512, 1536, 8960, 1})
-    ->Args({32, 8960, 1536, 1})
-    ->Args({32, 1536, 8960, 1})
-    ->Args({512, 8960, 1536, 0})
-    ->Args({512, 1536, 8960, 0})
+    ->ArgsProduct({{512, 32}, {1536}, {1536}, {1, 0}, {1}})
+    ->Args({512, 256, 1536, 1, 1})
+    ->Args({256, 2048, 1536, 1, 1})
+    ->Args({256, 17920, 1536, 1, 1})
+    ->Args({256, 1536, 1536, 1, 1})
+    ->Args({256, 1536, 8960, 1, 1})
+    ->Args({512, 8960, 1536, 1, 1})
+    ->Args({512, 1536, 8960, 1, 1})
+    ->Args({32, 8960, 1536, 1, 1})
+    ->Args({32, 1536, 8960, 1, 1})
+    ->Args({512, 8960, 1536, 0, 1})
+    ->Args({512, 1536, 8960, 0, 1})
+    ->Args({512, 8960, 1536, 1, 5})
+    ->Args({512, 1536, 8960, 1, 5})
+    ->Args({512, 8960, 1536, 1, 3})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_gemv)

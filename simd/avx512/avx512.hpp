@@ -15,6 +15,12 @@ void causal_attn(float* out, int out_stride, const float* q, int q_stride, int g
 void gemm_dp(float* C, int ldc, const uint16_t* X, int ldx, const uint16_t* W, int ldw, int m, int n, int k,
              bool accumulate);
 
+// The table's widen_q* with vcvtneps2bf16 (quant_avx512_bf16.cpp).
+void widen_q8_0_bf16(uint16_t* dst, const void* src, int n_blocks);
+void widen_q4_0_bf16(uint16_t* dst, const void* src, int n_blocks);
+void widen_q8_0_r8_bf16(uint16_t* dst, int ld, const void* src, int n_blocks);
+void widen_q4_0_r8_bf16(uint16_t* dst, int ld, const void* src, int n_blocks);
+
 }  // namespace resa::simd::avx512_bf16
 
 namespace resa::simd::avx512_vnni {

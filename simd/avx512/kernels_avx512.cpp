@@ -43,6 +43,10 @@ const Kernels& kernels() {
       t.causal_attn_bf16 = avx512_bf16::causal_attn;
       t.gemm_bf16 = avx512_bf16::gemm_dp;
       t.bf16_dot = true;
+      t.widen_q8_0 = avx512_bf16::widen_q8_0_bf16;
+      t.widen_q4_0 = avx512_bf16::widen_q4_0_bf16;
+      t.widen_q8_0_r8 = avx512_bf16::widen_q8_0_r8_bf16;
+      t.widen_q4_0_r8 = avx512_bf16::widen_q4_0_r8_bf16;
     }
     if (cpu_has_avx512_vnni()) {  // int8 products of quantized weights through vpdpbusd
       t.matvec_q8_0 = avx512_vnni::matvec_q8_0_vnni;

@@ -111,21 +111,41 @@ void matvec_q4_0(float* out, const void* W, const int8_t* xq, const float* xd, i
   matvec_q<BlockQ4_0>(out, W, xq, xd, rows, cols);
 }
 
-// d * q in f32, then to bf16 by f32_to_bf16 (elementwise.inl): rounding as the scalar twin's.
+// 32 signed bytes times d into 32 bf16 at dst. d * q is exact in f32 (an 11-bit by an 8-bit significand), so the
+// one rounding is to bf16: to nearest even, as f32_to_bf16 does (no NaN or infinity can arise here).
+#if defined(__AVX512BF16__)
+inline void widen_bytes(uint16_t* dst, __m256i q, float scale) {  // vcvtneps2bf16 rounds to nearest even
+  const __m512 d = _mm512_set1_ps(scale);
+  for (int h = 0; h < 2; ++h) {
+    const __m128i bytes = h ? _mm256_extracti128_si256(q, 1) : _mm256_castsi256_si128(q);
+    const __m512 f = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 16 * h), reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(f)));
+  }
+}
+#else
+inline void widen_bytes(uint16_t* dst, __m256i q, float scale) {
+  const __m256 d = _mm256_set1_ps(scale);
+  const __m256i bias = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1);
+  const __m128i half[2] = {_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)};
+  for (int h = 0; h < 2; ++h) {
+    __m256i r[2];
+    for (int e = 0; e < 2; ++e) {
+      const __m128i bytes = e ? _mm_srli_si128(half[h], 8) : half[h];
+      const __m256i bits = _mm256_castps_si256(_mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes))));
+      const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), one);
+      r[e] = _mm256_srli_epi32(_mm256_add_epi32(bits, _mm256_add_epi32(bias, lsb)), 16);
+    }
+    // packus works within 128-bit lanes: [r0 0-3, r1 0-3 | r0 4-7, r1 4-7], put back in order.
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), 0xd8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 16 * h), packed);
+  }
+}
+#endif
+
 template <class Block>
 void widen_q(uint16_t* dst, const void* src, int n_blocks) {
   const Block* blocks = static_cast<const Block*>(src);
-  alignas(32) float f[32];
-  for (int b = 0; b < n_blocks; ++b, dst += 32) {
-    const __m256i q = block_bytes(blocks + b);
-    const __m256 d = _mm256_set1_ps(block_scale(blocks + b));
-    const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
-    _mm256_store_ps(f, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))));
-    _mm256_store_ps(f + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
-    _mm256_store_ps(f + 16, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))));
-    _mm256_store_ps(f + 24, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
-    f32_to_bf16(dst, f, 32);
-  }
+  for (int b = 0; b < n_blocks; ++b, dst += 32) widen_bytes(dst, block_bytes(blocks + b), block_scale(blocks + b));
 }
 
 void widen_q8_0(uint16_t* dst, const void* src, int n_blocks) { widen_q<BlockQ8_0>(dst, src, n_blocks); }
@@ -193,34 +213,53 @@ void matvec_q4_0_r8(float* out, const void* W, const int8_t* xq, const float* xd
   matvec_r8<BlockQ4_0x8>(out, W, xq, xd, xs, rows, cols);
 }
 
-// Row i's 32 weights of a group's block as signed bytes, in order.
-inline __m256i row_bytes_r8(const BlockQ8_0x8* blk, int i) {
-  const __m256i idx = _mm256_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224);
-  const __m256i q = _mm256_i32gather_epi32(reinterpret_cast<const int*>(blk->q + 4 * i), idx, 1);
-  return _mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80)));
+// The 8 rows' 32 weights of a group's block as signed bytes, in order: an 8 x 8 transpose of 4-byte groups (q8_0)
+// or two 4 x 4 transposes of 4-byte groups, then the nibbles (q4_0).
+inline void transpose8(__m256i* v) {  // 8 x 8 of 32-bit elements, rows to columns
+  __m256i t[8], u[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+  }
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j) {
+      u[4 * i + j] = _mm256_unpacklo_epi64(t[4 * i + j], t[4 * i + 2 + j]);
+      u[4 * i + 2 + j] = _mm256_unpackhi_epi64(t[4 * i + j], t[4 * i + 2 + j]);
+    }
+  // u[0]: rows 0-1 of columns 0,4 ..., reassemble the 128-bit halves.
+  const int order[4] = {0, 2, 1, 3};
+  for (int i = 0; i < 4; ++i) {
+    v[order[i]] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x20);
+    v[order[i] + 4] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x31);
+  }
 }
-inline __m256i row_bytes_r8(const BlockQ4_0x8* blk, int i) {
-  const __m128i idx = _mm_setr_epi32(0, 32, 64, 96);
-  const __m128i raw = _mm_i32gather_epi32(reinterpret_cast<const int*>(blk->q + 4 * i), idx, 1);
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
-  return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
+inline void group_rows(const BlockQ8_0x8* blk, __m256i* rows) {
+  for (int g = 0; g < 8; ++g) rows[g] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->q + 32 * g));
+  transpose8(rows);
+  for (int i = 0; i < 8; ++i) rows[i] = _mm256_xor_si256(rows[i], _mm256_set1_epi8(static_cast<char>(0x80)));
+}
+inline void group_rows(const BlockQ4_0x8* blk, __m256i* rows) {
+  __m256i v[8];
+  for (int c = 0; c < 4; ++c) {  // chunk c: rows 0-3 in the low half, 4-7 in the high half
+    v[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->q + 32 * c));
+    v[c + 4] = _mm256_setzero_si256();
+  }
+  transpose8(v);  // row i's 16 bytes in the low half of v[i] (columns 4-7 were zero)
+  for (int i = 0; i < 8; ++i) {
+    const __m128i raw = _mm256_castsi256_si128(v[i]);
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
+    rows[i] = _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
+  }
 }
 
 template <class Group>
 void widen_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
   const Group* blocks = static_cast<const Group*>(src);
-  alignas(32) float f[32];
-  for (int b = 0; b < n_blocks; ++b)
-    for (int i = 0; i < 8; ++i) {
-      const __m256i q = row_bytes_r8(blocks + b, i);
-      const __m256 d = _mm256_set1_ps(_cvtsh_ss(blocks[b].d[i]));
-      const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
-      _mm256_store_ps(f, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))));
-      _mm256_store_ps(f + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
-      _mm256_store_ps(f + 16, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))));
-      _mm256_store_ps(f + 24, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
-      f32_to_bf16(dst + static_cast<long>(i) * ld + 32 * b, f, 32);
-    }
+  for (int b = 0; b < n_blocks; ++b) {
+    __m256i rows[8];
+    group_rows(blocks + b, rows);
+    for (int i = 0; i < 8; ++i) widen_bytes(dst + static_cast<long>(i) * ld + 32 * b, rows[i], _cvtsh_ss(blocks[b].d[i]));
+  }
 }
 
 void widen_q8_0_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
