@@ -220,7 +220,9 @@ std::string gemm_description(DType weights, GemmInput input) {
     case DType::BF16: break;
     case DType::Q8_0:
     case DType::Q4_0:
-      return fmt::format("{} weights widened to bf16 per L2 tile, then {}", dtype_name(weights),
+    case DType::Q8_0_R8:
+    case DType::Q4_0_R8:
+      return fmt::format("{} weights widened to bf16 per L2 tile, then {}", dtype_name(dtype_info(weights).holds),
                          gemm_description(DType::BF16, input));
   }
   if (input == GemmInput::Bf16 && K.bf16_dot) return "bf16 x bf16 (AVX512_BF16 vdpbf16ps), activations rounded to bf16";

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "model/load.hpp"
+#include "model/model.hpp"
 #include "parallel.hpp"
 #include "resa/resa.hpp"
 
@@ -95,6 +97,17 @@ void gemv_rows(const simd::Kernels& k, float* out, const Mat& W, const LinearInp
 }  // namespace
 
 const LinearType& linear_type(DType t) { return kTypes[static_cast<int>(t)]; }
+
+std::string decode_products(const Model& model) {
+  const Weights& w = model_data(model).weights;
+  const DType t = w.layers.empty() ? w.lm_head.dtype : w.layers[0].w_gate.dtype;
+  const simd::Kernels& k = simd::kernels();
+  const DTypeInfo& info = dtype_info(t);
+  if (!linear_type(t).int8_input)
+    return fmt::format("{} weights x f32 activations ({} FMA)", info.name, k.isa);
+  return fmt::format("{} weights{} x int8 activations ({})", dtype_name(info.holds),
+                     info.row_group > 1 ? " in 8-row groups" : "", k.int8_dot);
+}
 
 void matvec(float* out, const Mat& W, const float* x) {
   const MatvecJob job{out, &W, nullptr};

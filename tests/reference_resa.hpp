@@ -128,8 +128,26 @@ struct Reference {
     }
   }
 
+  // Quantized weights (q8_0, q4_0, in any form) meet x quantized to int8 per block of 32 as simd/quant.hpp says
+  // (d = max|x| / 127, q = x * (127 / max|x|) rounded to nearest even), the products summed in double.
   static std::vector<float> matvec(const Mat& W, const std::vector<float>& x) {
     std::vector<float> out(W.rows), row(W.cols);
+    if (is_quantized(W.dtype)) {
+      std::vector<double> xq(W.cols);
+      for (int64_t b = 0; b < W.cols; b += 32) {
+        float amax = 0.0f;
+        for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[b + i]));
+        const float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        for (int i = 0; i < 32; ++i) xq[b + i] = static_cast<double>(d) * std::nearbyint(x[b + i] * id);
+      }
+      for (int64_t r = 0; r < W.rows; ++r) {
+        row_to_f32(row.data(), W, r);
+        double acc = 0.0;
+        for (int64_t i = 0; i < W.cols; ++i) acc += row[i] * xq[i];
+        out[r] = static_cast<float>(acc);
+      }
+      return out;
+    }
     for (int64_t r = 0; r < W.rows; ++r) {
       to_f32(row.data(), W.row(r), W.dtype, W.cols);
       float acc = 0.0f;
@@ -192,7 +210,7 @@ struct Reference {
     const Weights& w = m.weights;
     const int hd = c.head_dim, g = c.n_heads / c.n_kv_heads, kv_dim = c.kv_dim();
     std::vector<float> x(c.dim);
-    to_f32(x.data(), w.token_embedding.row(token), w.token_embedding.dtype, c.dim);
+    row_to_f32(x.data(), w.token_embedding, token);
     for (int l = 0; l < c.n_layers; ++l) {
       const LayerWeights& lw = w.layers[l];
       std::vector<float> xb = rmsnorm(x, lw.attn_norm);

@@ -195,6 +195,8 @@ KernelInfo kernel_info();
 // KvType::F32 the exact one (f32 activations, bf16/f16 weights widened). E.g. "bf16 x bf16 (AVX512_BF16 vdpbf16ps),
 // activations rounded to bf16".
 std::string prefill_products(const Model& model, KvType kv_type);
+// What a decode step's weight products run on, e.g. "q8_0 in 8-row groups x int8 activations (AVX512_VNNI vpdpbusd)".
+std::string decode_products(const Model& model);
 
 // Text -> token ids (with BOS first when bos is true), and one token id -> the text it prints after prev_token.
 // Both throw when the model has no tokenizer.

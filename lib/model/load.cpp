@@ -192,7 +192,7 @@ ModelInfo model_info(const Model& model) {
   for (const Mat* mat : mats) {
     info.parameters += mat->rows * mat->cols;
     info.weight_bytes += static_cast<int64_t>(mat->bytes());
-    ++count[static_cast<int>(mat->dtype)];
+    ++count[static_cast<int>(dtype_info(mat->dtype).holds)];  // a row-group form as the type it holds
   }
   const int64_t vec = vec_params(c);
   info.parameters += vec;
