@@ -10,6 +10,7 @@
 
 #include "chat_template.hpp"
 #include "kv_cache.hpp"
+#include "model/gguf_model.hpp"
 #include "model/hf_checkpoint.hpp"
 #include "model/llama2c.hpp"
 #include "model/model.hpp"
@@ -115,6 +116,14 @@ Model load_model(const std::string& model_path, const std::string& tokenizer_pat
                             weight_type_name(options.type)));
   auto data = std::make_shared<ModelData>();
   data->path = model_path;
+  if (is_gguf_file(model_path)) {
+    GgufCheckpoint ck = load_gguf_checkpoint(model_path);
+    data->config = std::move(ck.config);
+    data->weights = std::move(ck.weights);
+    data->files.push_back(std::move(ck.gguf.file));
+    if (!tokenizer_path.empty()) attach_tokenizer(*data, load_tokenizer(tokenizer_path));
+    return placed(std::move(data), options);
+  }
   if (const std::string dir = hf_dir_of(model_path); !dir.empty()) {
     HfCheckpoint ck = load_hf_checkpoint(dir);
     data->config = std::move(ck.config);

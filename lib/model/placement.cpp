@@ -46,6 +46,23 @@ DType placed_type(const Mat& mat, DType want) {
   return want;
 }
 
+void pack_groups(void* dst, DType to, const Mat& src, int64_t begin, int64_t end) {
+  const int64_t nb = src.cols / simd::kQBlock;
+  const size_t row_bytes = src.row_bytes();
+  uint8_t* out = static_cast<uint8_t*>(dst);
+  for (int64_t r = begin; r < end; r += simd::kRowGroup, out += simd::kRowGroup * row_bytes) {
+    if (to == DType::Q8_0_R8) {
+      const simd::BlockQ8_0* rows[simd::kRowGroup];
+      for (int i = 0; i < simd::kRowGroup; ++i) rows[i] = static_cast<const simd::BlockQ8_0*>(src.row(r + i));
+      simd::pack_rows(reinterpret_cast<simd::BlockQ8_0x8*>(out), rows, nb);
+    } else {
+      const simd::BlockQ4_0* rows[simd::kRowGroup];
+      for (int i = 0; i < simd::kRowGroup; ++i) rows[i] = static_cast<const simd::BlockQ4_0*>(src.row(r + i));
+      simd::pack_rows(reinterpret_cast<simd::BlockQ4_0x8*>(out), rows, nb);
+    }
+  }
+}
+
 void write_rows(void* dst, DType to, int64_t cols, int64_t begin, int64_t end, const RowSource& row_f32) {
   thread_local std::vector<float> row;
   row.resize(static_cast<size_t>(cols));
@@ -140,16 +157,16 @@ void copy_weights(ModelData& m, int threads, const DType* want) {
     const size_t bytes = static_cast<size_t>(end - begin) * s.row_bytes();
     if (to == s.dtype)
       std::memcpy(dst, s.row(begin), bytes);
+    else if (dtype_info(to).holds == s.dtype)  // a quantized file's blocks, regrouped as they are
+      pack_groups(dst, to, s, begin, end);
     else  // converted through f32
       write_rows(dst, to, s.cols, begin, end, [&s](int64_t r, float* row) { row_to_f32(row, s, r); });
     for (const MappedFile& f : m.files) f.release(s.row(begin), bytes);
   };
-  if (want) {
-    const DType t = *want;
-    m.weight_arena = place_weights(w, tied, threads, fill, [t](const Mat& mat) { return placed_type(mat, t); });
-  } else {
-    m.weight_arena = place_weights(w, tied, threads, fill);
-  }
+  // As stored, a quantized matrix still takes its row-group form.
+  m.weight_arena = place_weights(w, tied, threads, fill, [want](const Mat& mat) {
+    return placed_type(mat, want ? *want : mat.dtype);
+  });
 }
 
 }  // namespace resa
