@@ -189,6 +189,10 @@ std::vector<float> rope_inv_freq(const ModelConfig& c) {
   for (int i = 0; i < half; ++i)
     f[i] = 1.0f / std::pow(c.rope.theta, static_cast<float>(2 * i) / static_cast<float>(c.head_dim));
   const RopeConfig& r = c.rope;
+  if (!r.freq_factors.empty()) {  // a GGUF file's rope_freqs: each frequency divided by its factor
+    for (int i = 0; i < half; ++i) f[i] /= r.freq_factors[i];
+    return f;
+  }
   if (r.type == "linear") {
     for (float& x : f) x /= r.factor;
   } else if (r.type == "llama3") {

@@ -24,6 +24,9 @@ struct RopeConfig {
   // cos and sin are multiplied by it (yarn: 0.1 ln(factor) + 1 unless the config gives attention_factor or
   // mscale / mscale_all_dim); 1 for the other types.
   float attention_factor = 1.0f;
+  // Per-frequency divisors, [head_dim / 2] (a GGUF file's rope_freqs.weight: how llama.cpp stores Llama 3's
+  // scaling); empty otherwise.
+  std::vector<float> freq_factors;
 };
 
 struct ModelConfig {

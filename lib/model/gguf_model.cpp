@@ -122,10 +122,13 @@ GgufCheckpoint load_gguf_checkpoint(const std::string& path) {
   c.vocab_size = positive(ck.gguf, "token_embd.weight's rows", embd->dims[1]);
   c.tied_embeddings = b.find("output.weight") == nullptr;
   c.qkv_bias = b.find("blk.0.attn_q.bias") != nullptr;
-  if (b.find("rope_freqs.weight"))
-    throw Error(fmt::format("'{}': per-dimension RoPE factors (rope_freqs.weight, Llama 3.1's scaling) are not "
-                            "supported yet",
-                            path));
+  if (b.find("rope_freqs.weight")) {  // Llama 3's scaling, as llama.cpp's converter writes it
+    const float* f = b.vec("rope_freqs.weight", c.head_dim / 2);
+    c.rope.freq_factors.assign(f, f + c.head_dim / 2);
+    for (float x : c.rope.freq_factors)
+      if (!(x > 0.0f)) throw Error(fmt::format("'{}': rope_freqs.weight holds a factor of {}", path, x));
+    c.rope.type = "freq_factors";
+  }
   for (int id : c.eos_ids)
     if (id >= c.vocab_size) throw Error(fmt::format("'{}': end-of-text id {} is outside the vocabulary", path, id));
 

@@ -116,7 +116,7 @@ Model load_model(const std::string& model_path, const std::string& tokenizer_pat
                             weight_type_name(options.type)));
   auto data = std::make_shared<ModelData>();
   data->path = model_path;
-  if (is_gguf_file(model_path)) {
+  if (is_gguf_file(model_path) || fs::path(model_path).extension() == ".gguf") {
     GgufCheckpoint ck = load_gguf_checkpoint(model_path);
     data->config = std::move(ck.config);
     data->weights = std::move(ck.weights);
@@ -170,6 +170,7 @@ ModelInfo model_info(const Model& model) {
   info.rope = fmt::format("{}, theta {}, {}", c.rope.layout == RopeLayout::Interleaved ? "interleaved" : "rotate_half",
                           c.rope.theta, c.rope.type);
   if (c.rope.type == "linear") info.rope += fmt::format(" x{}", c.rope.factor);
+  if (c.rope.type == "freq_factors") info.rope += " (per-frequency factors from rope_freqs.weight)";
   if (c.rope.type == "llama3")
     info.rope += fmt::format(" (factor {}, low {}, high {}, original {})", c.rope.factor, c.rope.low_freq_factor,
                              c.rope.high_freq_factor, c.rope.original_max_positions);

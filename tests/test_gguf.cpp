@@ -1,0 +1,220 @@
+// GGUF models: files written at test time from the tiny Hugging Face checkpoints (tests/gguf_writer.hpp, as llama.cpp's
+// converter writes them) give the safetensors path's logits (F32: to f32 rounding; Q8_0: the same blocks as
+// --weights q8_0 gives); damaged files give one clear error each.
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "expect_error.hpp"
+#include "forward.hpp"
+#include "gguf_writer.hpp"
+#include "model/model.hpp"
+#include "resa/resa.hpp"
+#include "test_helpers.hpp"
+
+namespace resa {
+namespace {
+
+const std::vector<int> kTokens = {1, 17, 200, 33, 4, 99, 250, 7, 61, 300, 12, 45, 18, 2, 77, 140};
+
+// Every position's logits: a prefill chunk of all tokens, then the same tokens one decode step at a time.
+std::vector<float> logits_of(const Model& model) {
+  const ModelData& m = *model.data;
+  const int n = static_cast<int>(kTokens.size()), vocab = m.config.vocab_size;
+  RunState s = make_run_state(m.config, n, DType::F32);
+  std::vector<float> all(static_cast<size_t>(n) * vocab);
+  forward(m, s, kTokens.data(), n, 0, all.data());
+  RunState d = make_run_state(m.config, n, DType::F32);
+  for (int pos = 0; pos < n; ++pos) {
+    const float* l = forward_token(m, d, kTokens[pos], pos);
+    all.insert(all.end(), l, l + vocab);
+  }
+  return all;
+}
+
+float max_abs(const std::vector<float>& v) {
+  float m = 0.0f;
+  for (float f : v) m = std::max(m, std::fabs(f));
+  return m;
+}
+
+float max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float m = 0.0f;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+class GgufModel : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GgufModel, F32FileGivesTheSafetensorsLogits) {
+  test::TempDir tmp;
+  const std::string hf = test::data_path("hf/" + GetParam()), path = tmp.file("model-f32.gguf");
+  test::write_file(path, test::gguf_from_hf(hf, 0));
+  const std::vector<float> want = logits_of(load_model(hf));
+  for (WeightLoad load : {WeightLoad::Copy, WeightLoad::Mmap}) {
+    const Model g = load_model(path, "", {load, 2});
+    const ModelInfo info = model_info(g);
+    EXPECT_EQ(info.architecture, model_info(load_model(hf)).architecture);
+    EXPECT_EQ(info.weight_dtypes, "f32");
+    // A Llama file's Q and K rows are permuted for adjacent-pair RoPE: the same products, summed in another order.
+    EXPECT_LE(max_diff(logits_of(g), want), 1e-4f * std::max(1.0f, max_abs(want)))
+        << GetParam() << " " << weight_load_name(load);
+  }
+}
+
+TEST_P(GgufModel, Q8_0FileMatchesQuantizingAtLoad) {
+  test::TempDir tmp;
+  const std::string hf = test::data_path("hf/" + GetParam()), path = tmp.file("model-q8_0.gguf");
+  test::write_file(path, test::gguf_from_hf(hf, 8));
+  const Model g = load_model(path, "", {WeightLoad::Copy, 2});
+  EXPECT_EQ(g.data->weights.layers[0].wq.dtype, DType::Q8_0_R8);  // the file's blocks regrouped
+  EXPECT_EQ(model_info(g).weight_dtypes, model_info(load_model(hf, "", {WeightLoad::Copy, 2, WeightType::Q8_0})).weight_dtypes);
+  const std::vector<float> want = logits_of(load_model(hf, "", {WeightLoad::Copy, 2, WeightType::Q8_0}));
+  const std::vector<float> got = logits_of(g);
+  // The same quantizer on the same values: the same blocks. Qwen2's logits are bit for bit those of --weights q8_0;
+  // Llama's Q and K rows are in another order (the same blocks, summed in another order).
+  const float scale = std::max(1.0f, max_abs(want));
+  EXPECT_LE(max_diff(got, want), (GetParam().find("llama") != std::string::npos ? 1e-4f : 0.0f) * scale);
+  // Computed from the mapping (the blocks row by row): the same products, by other kernels.
+  EXPECT_LE(max_diff(logits_of(load_model(path, "", {WeightLoad::Mmap})), got), 3e-2f * scale);
+}
+
+INSTANTIATE_TEST_SUITE_P(Checkpoints, GgufModel,
+                         ::testing::Values("tiny-qwen2-f32", "tiny-qwen2-bf16", "tiny-llama3-f32"),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                           std::string n = i.param;
+                           for (char& ch : n)
+                             if (ch == '-') ch = '_';
+                           return n;
+                         });
+
+// A tiny model written by hand: 2 layers, dim 64, 2 heads of 32, MLP 96, vocab 128.
+test::GgufWriter tiny(const std::string& arch = "qwen2", uint32_t matrix_type = 0) {
+  test::GgufWriter g;
+  g.str("general.architecture", arch);
+  const std::string a = arch;
+  g.u32(a + ".context_length", 256);
+  g.u32(a + ".embedding_length", 64);
+  g.u32(a + ".block_count", 1);
+  g.u32(a + ".feed_forward_length", 96);
+  g.u32(a + ".attention.head_count", 2);
+  g.f32(a + ".attention.layer_norm_rms_epsilon", 1e-6f);
+  auto m = [&](const std::string& name, int64_t rows, int64_t cols) {
+    g.matrix(name, std::vector<float>(static_cast<size_t>(rows * cols), 0.01f), rows, cols, matrix_type);
+  };
+  auto v = [&](const std::string& name, int64_t n) { g.vector(name, std::vector<float>(n, 1.0f)); };
+  m("token_embd.weight", 128, 64);
+  v("blk.0.attn_norm.weight", 64);
+  m("blk.0.attn_q.weight", 64, 64);
+  m("blk.0.attn_k.weight", 64, 64);
+  m("blk.0.attn_v.weight", 64, 64);
+  m("blk.0.attn_output.weight", 64, 64);
+  v("blk.0.ffn_norm.weight", 64);
+  m("blk.0.ffn_gate.weight", 96, 64);
+  m("blk.0.ffn_up.weight", 96, 64);
+  m("blk.0.ffn_down.weight", 64, 96);
+  v("output_norm.weight", 64);
+  return g;
+}
+
+struct Damaged : ::testing::Test {
+  test::TempDir tmp;
+  void expect(const std::string& bytes, const std::string& needle) {
+    const std::string path = tmp.file("damaged.gguf");
+    test::write_file(path, bytes);
+    test::expect_error([&] { load_model(path, "", {WeightLoad::Copy, 2}); }, needle);
+    test::expect_error([&] { load_model(path, "", {WeightLoad::Mmap}); }, needle);
+  }
+  template <class T>
+  static void patch(std::string& s, size_t at, T v) {
+    std::memcpy(&s[at], &v, sizeof(T));
+  }
+};
+
+TEST_F(Damaged, TheHandWrittenModelLoads) {  // what the damaged cases start from is itself valid
+  const std::string path = tmp.file("ok.gguf");
+  test::write_file(path, tiny().bytes());
+  const Model m = load_model(path, "", {WeightLoad::Copy, 2});
+  EXPECT_EQ(m.data->config.dim, 64);
+  EXPECT_EQ(m.data->config.n_kv_heads, 2);  // head_count_kv defaults to head_count
+  EXPECT_EQ(m.data->config.head_dim, 32);
+  EXPECT_EQ(m.data->config.vocab_size, 128);
+  EXPECT_TRUE(m.data->config.tied_embeddings);
+  EXPECT_FALSE(m.data->config.qkv_bias);
+  EXPECT_FALSE(m.data->tokenizer.has_value());
+}
+
+TEST_F(Damaged, TruncatedFiles) {
+  const std::string ok = tiny().bytes();
+  expect(ok.substr(0, 3), "does not start with \"GGUF\"");
+  expect(ok.substr(0, 20), "runs past the end of the file");       // inside the counts
+  expect(ok.substr(0, 200), "11 tensors cannot fit in the file");  // too short for its own directory
+  expect(ok.substr(0, 600), "runs past the end of the file");      // inside the directory
+  expect(ok.substr(0, ok.size() - 100), "runs past the end of the file");  // the last tensor's data cut short
+}
+
+TEST_F(Damaged, BadMagicAndVersion) {
+  std::string s = tiny().bytes();
+  s[3] = 'X';
+  expect(s, "does not start with \"GGUF\"");
+  for (uint32_t v : {1u, 4u}) {
+    test::GgufWriter g = tiny();
+    g.version = v;
+    expect(g.bytes(), "version " + std::to_string(v));
+  }
+}
+
+TEST_F(Damaged, CountsTheFileCannotHold) {
+  std::string s = tiny().bytes();
+  patch<uint64_t>(s, 8, uint64_t{1} << 40);  // tensors
+  expect(s, "tensors cannot fit in the file");
+  s = tiny().bytes();
+  patch<uint64_t>(s, 16, uint64_t{1} << 40);  // metadata entries
+  expect(s, "metadata entries cannot fit in the file");
+  s = tiny().bytes();
+  patch<uint64_t>(s, 24, uint64_t{1} << 60);  // the first key's length
+  expect(s, "runs past the end of the file");
+
+  test::GgufWriter g = tiny();
+  g.key("general.huge", 9);  // an array of u32 claiming 2^40 elements
+  test::GgufWriter::put<uint32_t>(g.kv, 4);
+  test::GgufWriter::put<uint64_t>(g.kv, uint64_t{1} << 40);
+  expect(g.bytes(), "claims 1099511627776 elements");
+}
+
+TEST_F(Damaged, TensorsPastTheEndOrOfUnknownTypes) {
+  test::GgufWriter g = tiny();
+  g.tensors.back().dims = {640};  // 10x the data it has: runs past the end
+  expect(g.bytes(), "tensor 'output_norm.weight' (2560 bytes at offset");
+  g = tiny();
+  g.tensors[1].type = 99;
+  expect(g.bytes(), "tensor 'blk.0.attn_norm.weight' has unknown type 99");
+  g = tiny();
+  g.tensors[1].dims = {64, 0};
+  expect(g.bytes(), "has a dimension of 0");
+  g = tiny();
+  g.tensors[0].dims = {60, 128};  // F32 rows are fine at any length, but not the model's shape
+  expect(g.bytes(), "tensor 'token_embd.weight' has dims [60, 128], the metadata implies [64, 128]");
+  g = tiny();
+  g.tensors[0].type = 12;  // Q4_K, 144 bytes per 256 weights: the 128 x 64 matrix would need whole blocks of 256
+  expect(g.bytes(), "not whole blocks of 256");
+}
+
+TEST_F(Damaged, WhatTheModelNeeds) {
+  test::GgufWriter g = tiny();
+  g.tensors.erase(g.tensors.begin() + 7);  // blk.0.ffn_gate.weight
+  expect(g.bytes(), "tensor 'blk.0.ffn_gate.weight' is missing from the GGUF file");
+  expect(tiny("gpt2").bytes(), "unsupported GGUF architecture 'gpt2'");
+  g = tiny();
+  g.u32("qwen2.feed_forward_length", 128);  // a second time
+  expect(g.bytes(), "a metadata key appears twice");
+  g = tiny();
+  g.str("qwen2.rope.scaling.type", "longrope");
+  expect(g.bytes(), "RoPE scaling 'longrope' is not supported");
+}
+
+}  // namespace
+}  // namespace resa
