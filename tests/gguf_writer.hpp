@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "model/model.hpp"
 #include "resa/resa.hpp"
 #include "simd/quant.hpp"
@@ -112,6 +114,45 @@ inline std::vector<float> permute_rows(const std::vector<float>& w, int n_heads,
         std::memcpy(&out[static_cast<size_t>((h * hd + 2 * j + s) * cols)],
                     &w[static_cast<size_t>((h * hd + s * hd / 2 + j) * cols)], static_cast<size_t>(cols) * 4);
   return out;
+}
+
+// A GGUF holding only the tokenizer of a byte-level BPE tokenizer.json (as llama.cpp's converter writes it:
+// tokenizer.ggml.model "gpt2", the vocabulary by id in the byte-level alphabet, added tokens as control tokens
+// (type 3), the merges as "a b", the pre-tokenizer's name) and the given BOS/EOS and chat template.
+inline std::string gguf_tokenizer_from_json(const std::string& json_text, const std::string& pre, int bos, int eos,
+                                            const std::string& chat_template) {
+  const nlohmann::json j = nlohmann::json::parse(json_text);
+  std::vector<std::string> tokens;
+  std::vector<int32_t> types;
+  auto put = [&](int id, const std::string& text, int type) {
+    if (static_cast<size_t>(id) >= tokens.size()) {
+      tokens.resize(id + 1);
+      types.resize(id + 1, 5);  // unused until given
+    }
+    tokens[id] = text;
+    types[id] = type;
+  };
+  for (const auto& [text, id] : j["model"]["vocab"].items()) put(id.get<int>(), text, 1);
+  for (const auto& a : j["added_tokens"]) put(a["id"].get<int>(), a["content"].get<std::string>(), 3);
+  for (size_t id = 0; id < tokens.size(); ++id)
+    if (tokens[id].empty()) tokens[id] = "[PAD" + std::to_string(id) + "]";
+  std::vector<std::string> merges;
+  for (const auto& m : j["model"]["merges"])
+    merges.push_back(m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>());
+  GgufWriter g;
+  g.str("general.architecture", "qwen2");
+  g.str("tokenizer.ggml.model", "gpt2");
+  g.str("tokenizer.ggml.pre", pre);
+  g.str_array("tokenizer.ggml.tokens", tokens);
+  g.key("tokenizer.ggml.token_type", 9);
+  GgufWriter::put<uint32_t>(g.kv, 5);  // i32
+  GgufWriter::put<uint64_t>(g.kv, types.size());
+  for (int32_t t : types) GgufWriter::put<int32_t>(g.kv, t);
+  g.str_array("tokenizer.ggml.merges", merges);
+  if (bos >= 0) g.u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(bos));
+  if (eos >= 0) g.u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(eos));
+  if (!chat_template.empty()) g.str("tokenizer.chat_template", chat_template);
+  return g.bytes();
 }
 
 // The GGUF a converter would write for the Hugging Face checkpoint in dir (matrices as `type`: 0 F32, 8 Q8_0).

@@ -13,6 +13,7 @@
 #include "model/model.hpp"
 #include "resa/resa.hpp"
 #include "test_helpers.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace resa {
 namespace {
@@ -214,6 +215,40 @@ TEST_F(Damaged, WhatTheModelNeeds) {
   g = tiny();
   g.str("qwen2.rope.scaling.type", "longrope");
   expect(g.bytes(), "RoPE scaling 'longrope' is not supported");
+}
+
+}  // namespace
+}  // namespace resa
+
+namespace resa {
+namespace {
+
+TEST(GgufTokenizer, MetadataGivesBosEosSpecialsAndTheChatTemplate) {
+  test::TempDir tmp;
+  const std::string json = test::read_file(test::data_path("tokenizers/qwen2/tokenizer.json"));
+  const std::string tmpl = "{% for message in messages %}<|im_start|>{{ message.content }}<|im_end|>{% endfor %}";
+  const std::string path = tmp.file("tok.gguf");
+  test::write_file(path, test::gguf_tokenizer_from_json(json, "qwen2", 151643, 151645, tmpl));
+  const TextTokenizer t = open_tokenizer(path);
+  EXPECT_EQ(t.impl->kind, TokenizerKind::ByteLevelBpe);
+  EXPECT_EQ(t.impl->bos_id, 151643);
+  EXPECT_FALSE(t.impl->add_bos);  // tokenizer.ggml.add_bos_token absent: false, as Qwen2 has it
+  EXPECT_EQ(t.impl->eos_ids, std::vector<int>{151645});
+  EXPECT_EQ(t.impl->chat_template, tmpl);
+  EXPECT_EQ(tokenize(t, "<|im_start|>user", false), tokenize(open_tokenizer(
+      test::data_path("tokenizers/qwen2/tokenizer.json")), "<|im_start|>user", false));
+  EXPECT_EQ(tokenize(t, "<|im_start|>", false), std::vector<int>{151644});
+}
+
+TEST(GgufTokenizer, UnsupportedTokenizersAreNamed) {
+  test::TempDir tmp;
+  test::GgufWriter g;
+  g.str("tokenizer.ggml.model", "llama");
+  test::write_file(tmp.file("spm.gguf"), g.bytes());
+  test::expect_error([&] { open_tokenizer(tmp.file("spm.gguf")); }, "its tokenizer ('llama') is not one resa reads");
+  const std::string json = test::read_file(test::data_path("tokenizers/qwen2/tokenizer.json"));
+  test::write_file(tmp.file("pre.gguf"), test::gguf_tokenizer_from_json(json, "falcon", -1, -1, ""));
+  test::expect_error([&] { open_tokenizer(tmp.file("pre.gguf")); }, "pre-tokenizer 'falcon' is not one resa knows");
 }
 
 }  // namespace

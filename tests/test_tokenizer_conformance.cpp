@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "resa/resa.hpp"
+#include "gguf_writer.hpp"
 #include "test_helpers.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/utf8.hpp"
@@ -25,6 +26,7 @@ struct Family {
 
 const Family kFamilies[] = {
     {"qwen2", "qwen2/tokenizer.json", TokenizerKind::ByteLevelBpe},
+    {"qwen2", "qwen2 as GGUF metadata", TokenizerKind::ByteLevelBpe},
     {"llama-bpe", "llama3/tokenizer.model", TokenizerKind::ByteLevelBpe},
     {"llama-spm", "llama2/tokenizer.model", TokenizerKind::SentencePiece},
 };
@@ -33,6 +35,13 @@ const Family kFamilies[] = {
 const Tokenizer& tokenizer(const std::string& rel) {
   static std::map<std::string, Tokenizer> loaded;
   auto it = loaded.find(rel);
+  if (it == loaded.end() && rel == "qwen2 as GGUF metadata") {  // what llama.cpp's converter writes from it
+    static const test::TempDir dir;
+    const std::string file = dir.file("qwen2-tokenizer.gguf");
+    test::write_file(file, test::gguf_tokenizer_from_json(read_file(data_path("tokenizers/qwen2/tokenizer.json")),
+                                                          "qwen2", -1, 151645, ""));
+    it = loaded.emplace(rel, load_tokenizer(file)).first;
+  }
   if (it == loaded.end()) it = loaded.emplace(rel, load_tokenizer(data_path("tokenizers/" + rel))).first;
   return it->second;
 }
@@ -155,6 +164,7 @@ TEST_P(Conformance, StreamingDecodeNeverEmitsInvalidUtf8) {
 INSTANTIATE_TEST_SUITE_P(Families, Conformance, ::testing::ValuesIn(kFamilies),
                          [](const auto& info) {
                            std::string name = info.param.vectors;
+                           if (std::string(info.param.tokenizer).find("GGUF") != std::string::npos) name += "_gguf";
                            for (char& c : name)
                              if (c == '-') c = '_';
                            return name;

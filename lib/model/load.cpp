@@ -120,8 +120,11 @@ Model load_model(const std::string& model_path, const std::string& tokenizer_pat
     GgufCheckpoint ck = load_gguf_checkpoint(model_path);
     data->config = std::move(ck.config);
     data->weights = std::move(ck.weights);
+    if (!tokenizer_path.empty())
+      attach_tokenizer(*data, load_tokenizer(tokenizer_path));
+    else if (ck.gguf.find("tokenizer.ggml.model"))
+      attach_tokenizer(*data, tokenizer_from_gguf(ck.gguf));
     data->files.push_back(std::move(ck.gguf.file));
-    if (!tokenizer_path.empty()) attach_tokenizer(*data, load_tokenizer(tokenizer_path));
     return placed(std::move(data), options);
   }
   if (const std::string dir = hf_dir_of(model_path); !dir.empty()) {

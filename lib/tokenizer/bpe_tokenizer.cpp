@@ -317,6 +317,58 @@ BpeTokenizer bpe_from_tokenizer_json(std::string_view text, const std::string& p
   return t;
 }
 
+// Qwen2's pre-tokenizer regex (its tokenizer.json: a Split, then ByteLevel without its own regex), for GGUF files
+// whose tokenizer.ggml.pre is "qwen2".
+const char* const kQwen2SplitRegex =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+BpeTokenizer bpe_from_vocab(const std::vector<std::string>& tokens, const std::vector<bool>& in_vocab,
+                            const std::vector<std::string>& merges, const std::string& pre, const std::string& path) {
+  BpeTokenizer t;
+  if (pre == "qwen2") {
+    t.nfc = true;
+    t.splits.push_back(compile_split(kQwen2SplitRegex, path));
+  } else if (pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3") {
+    t.ignore_merges = true;
+    t.splits.push_back(compile_split(kLlama3SplitRegex, path));
+  } else if (pre == "gpt-2" || pre == "default") {
+    t.splits.push_back(compile_split(kGpt2SplitRegex, path));
+  } else {
+    throw Error(fmt::format("'{}': the byte-level BPE pre-tokenizer '{}' is not one resa knows (qwen2, llama-bpe, "
+                            "gpt-2); give the original model's tokenizer.json with --tokenizer",
+                            path, pre));
+  }
+  std::string bytes;
+  for (size_t id = 0; id < tokens.size(); ++id) {
+    if (!in_vocab[id]) {
+      set_token(t, static_cast<int>(id), "");
+      continue;
+    }
+    if (!byte_level_decode(tokens[id], bytes))
+      throw Error(fmt::format("'{}': token '{}' (id {}) is not in the byte-level alphabet", path, tokens[id], id));
+    set_token(t, static_cast<int>(id), bytes);
+  }
+  index_vocabulary(t, path);
+  t.merges.reserve(merges.size());
+  std::string left, right;
+  for (size_t rank = 0; rank < merges.size(); ++rank) {
+    const std::string& m = merges[rank];
+    const size_t space = m.find(' ');
+    if (space == std::string::npos || space == 0 || space + 1 >= m.size() ||
+        !byte_level_decode(std::string_view(m).substr(0, space), left) ||
+        !byte_level_decode(std::string_view(m).substr(space + 1), right))
+      throw Error(fmt::format("'{}': merge #{} '{}' is not two byte-level tokens", path, rank, m));
+    const int l = t.ids.find(t.tokens, left), r = t.ids.find(t.tokens, right);
+    left += right;
+    const int lr = t.ids.find(t.tokens, left);
+    if (l < 0 || r < 0 || lr < 0)
+      throw Error(fmt::format("'{}': merge #{} '{}' names a token not in the vocabulary", path, rank, m));
+    t.merges.insert(pair_key(l, r), BpeMerge{static_cast<int>(rank), lr});
+  }
+  index_byte_pairs(t);
+  return t;
+}
+
 namespace {
 
 int base64_value(char c) {

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/gguf.hpp"
 #include "model/mapped_file.hpp"
 #include "resa/resa.hpp"
 #include "tokenizer/utf8.hpp"
@@ -210,6 +211,7 @@ Tokenizer load_tokenizer(const std::string& path, int llama2c_vocab_size) {
   }
   const std::string name = fs::path(file).filename().string();
   Tokenizer t;
+  if (fs::path(file).extension() == ".gguf") return tokenizer_from_gguf(read_gguf(file));
   if (fs::path(file).extension() == ".json") {
     t = load_tokenizer_json(file);
   } else if (fs::path(file).extension() == ".bin") {
@@ -296,6 +298,54 @@ std::string decode(const Tokenizer& t, const std::vector<int>& ids) {
     prev = id;
   }
   return out + stream.finish();
+}
+
+Tokenizer tokenizer_from_gguf(const GgufFile& g) {
+  const std::string& path = g.file.path;
+  const std::string model = g.string("tokenizer.ggml.model", "");
+  if (model != "gpt2")
+    throw Error(fmt::format("'{}': its tokenizer ('{}') is not one resa reads from GGUF metadata yet (it reads gpt2, "
+                            "byte-level BPE); give the original model's tokenizer file with --tokenizer",
+                            path, model.empty() ? "none" : model));
+  const GgufValue* tokens = g.find("tokenizer.ggml.tokens");
+  const GgufValue* merges = g.find("tokenizer.ggml.merges");
+  const GgufValue* types = g.find("tokenizer.ggml.token_type");
+  if (!tokens || tokens->type != GgufType::Array || tokens->elem != GgufType::String || tokens->strings.empty())
+    throw Error(fmt::format("'{}': tokenizer.ggml.tokens is missing or not an array of strings", path));
+  if (!merges || merges->type != GgufType::Array || merges->elem != GgufType::String)
+    throw Error(fmt::format("'{}': tokenizer.ggml.merges is missing or not an array of strings", path));
+  const size_t n = tokens->strings.size();
+  if (types && (types->type != GgufType::Array || types->numbers.size() != n))
+    throw Error(fmt::format("'{}': tokenizer.ggml.token_type does not give one type per token", path));
+  // Types (llama.cpp's): 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte. Control and user-defined
+  // tokens are matched whole in the text (as tokenizer.json's added tokens), the others make up the BPE vocabulary.
+  std::vector<bool> in_vocab(n, true);
+  if (types)
+    for (size_t id = 0; id < n; ++id) in_vocab[id] = types->numbers[id] != 3 && types->numbers[id] != 4;
+  Tokenizer t;
+  t.kind = TokenizerKind::ByteLevelBpe;
+  t.path = path;
+  auto bpe = std::make_shared<BpeTokenizer>(
+      bpe_from_vocab(tokens->strings, in_vocab, merges->strings, g.string("tokenizer.ggml.pre", "default"), path));
+  t.token_text = bpe->tokens;
+  if (types)
+    for (size_t id = 0; id < n; ++id) {
+      const int type = static_cast<int>(types->numbers[id]);
+      if (type == 3 || type == 4) add_special(t, tokens->strings[id], static_cast<int>(id));
+    }
+  t.bpe = std::move(bpe);
+  t.bos_id = static_cast<int>(g.integer("tokenizer.ggml.bos_token_id", -1));
+  const GgufValue* add_bos = g.find("tokenizer.ggml.add_bos_token");
+  t.add_bos = t.bos_id >= 0 && add_bos && add_bos->integer != 0;
+  for (const char* k : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"})
+    if (const int64_t id = g.integer(k, -1); id >= 0 && static_cast<size_t>(id) < n) t.eos_ids.push_back(static_cast<int>(id));
+  if (t.bos_id >= static_cast<int>(n))
+    throw Error(fmt::format("'{}': BOS id {} is outside the vocabulary", path, t.bos_id));
+  t.chat_template = g.string("tokenizer.chat_template", "");
+  std::stable_sort(t.specials.begin(), t.specials.end(),
+                   [](const SpecialToken& a, const SpecialToken& b) { return a.text.size() > b.text.size(); });
+  for (const SpecialToken& s : t.specials) t.special_starts[static_cast<unsigned char>(s.text[0])] = true;
+  return t;
 }
 
 TextTokenizer open_tokenizer(const std::string& path) {

@@ -52,6 +52,11 @@ struct Tokenizer {
 // Throws resa::Error naming the file on anything missing or malformed.
 Tokenizer load_tokenizer(const std::string& path, int llama2c_vocab_size = -1);
 
+struct GgufFile;
+// A GGUF file's tokenizer (tokenizer.ggml.*: tokens, merges, token types, pre-tokenizer, BOS/EOS, chat template).
+// Byte-level BPE ("gpt2") only for now; throws resa::Error naming the file otherwise.
+Tokenizer tokenizer_from_gguf(const GgufFile& g);
+
 // The tokenizer file a model directory holds, or "" when it holds none.
 std::string find_tokenizer_file(const std::string& dir);
 
