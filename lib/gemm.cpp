@@ -29,6 +29,10 @@ constexpr int kRowAlign = 16;              // thread shares and W blocks in mult
 // Shut down where the library allows it (a weak reference: other BLAS builds simply lack the symbol).
 extern "C" int blas_thread_shutdown_(void) __attribute__((weak));
 
+// Whether weights of type t multiply X rounded to bf16 (on AVX512_BF16, in the fast mode): bf16 and every type
+// widened to bf16 tile by tile.
+bool takes_bf16_x(DType t) { return t == DType::BF16 || linear_type(t).widen != nullptr; }
+
 // What one thread does: rows [r0, r1) of one job's W against all m rows of X (xbf: X rounded, or null), its bias
 // added to those columns afterwards.
 struct Part {
@@ -39,6 +43,7 @@ struct Part {
 void run_part(const Part& part, const float* X, const uint16_t* xbf, int m, int k) {
   const GemmJob& job = *part.job;
   const Mat& W = *job.W;
+  if (!takes_bf16_x(W.dtype)) xbf = nullptr;  // f32 and f16 weights meet X as f32 (a call may mix types)
   const int r0 = part.r0, r1 = part.r1;
   if (r0 >= r1) return;
   if (W.dtype == DType::F32) {
@@ -142,16 +147,16 @@ void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput inpu
           JobSplit split) {
   if (n_jobs <= 0 || m <= 0) return;
   const int k = static_cast<int>(jobs[0].W->cols);
-  const DType dtype = jobs[0].W->dtype;
   double work = 0;
+  bool any_dot = false;  // some product multiplies bf16 (or widened) weights: X rounded to bf16 once for them
   for (int j = 0; j < n_jobs; ++j) {
-    if (jobs[j].W->cols != k || jobs[j].W->dtype != dtype)
-      throw Error(fmt::format("gemm: the products of one call share X: {} columns of {}, got {} of {}", k,
-                              dtype_name(dtype), jobs[j].W->cols, dtype_name(jobs[j].W->dtype)));
+    if (jobs[j].W->cols != k)
+      throw Error(fmt::format("gemm: the products of one call share X: {} columns, got {}", k, jobs[j].W->cols));
     work += static_cast<double>(m) * jobs[j].W->rows * k;
+    any_dot = any_dot || takes_bf16_x(jobs[j].W->dtype);
   }
   const int T = work >= kParallelWork ? std::min(kMaxShares, std::max(1, scratch.threads)) : 1;
-  const bool dot = (dtype == DType::BF16 || linear_type(dtype).widen) && input == GemmInput::Bf16 && simd::kernels().bf16_dot && scratch.xbf;
+  const bool dot = any_dot && input == GemmInput::Bf16 && simd::kernels().bf16_dot && scratch.xbf;
   const uint16_t* xbf = dot ? scratch.xbf : nullptr;
   auto round_rows = [&](int i0, int i1) {
     const simd::Kernels& K = simd::kernels();
@@ -222,6 +227,8 @@ std::string gemm_description(DType weights, GemmInput input) {
     case DType::Q4_0:
     case DType::Q8_0_R8:
     case DType::Q4_0_R8:
+    case DType::Q4_K:
+    case DType::Q6_K:
       return fmt::format("{} weights widened to bf16 per L2 tile, then {}", dtype_name(dtype_info(weights).holds),
                          gemm_description(DType::BF16, input));
   }

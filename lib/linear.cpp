@@ -43,6 +43,33 @@ void gemv_q4_0_r8(const simd::Kernels& k, float* out, const void* w, const Linea
   k.matvec_q4_0_r8(out, w, x.q, x.d, x.sums, rows, cols);
 }
 
+// Types without kernels of their own (the k-quants, computed from the mapping): each row dequantized to f32, then
+// multiplied by the f32 kernel. Correct, not fast: --load copy converts them (placement.cpp).
+void gemv_dequantized(const simd::Kernels& k, float* out, const void* w, const LinearInput& x, int rows, int cols,
+                      DType t) {
+  thread_local std::vector<float> row;
+  row.resize(static_cast<size_t>(cols));
+  const size_t row_bytes = dtype_bytes(t, cols);
+  for (int r = 0; r < rows; ++r) {
+    to_f32(row.data(), static_cast<const uint8_t*>(w) + r * row_bytes, t, row.size());
+    k.matvec_f32(out + r, row.data(), x.x, 1, cols);
+  }
+}
+void gemv_q4_k(const simd::Kernels& k, float* out, const void* w, const LinearInput& x, int rows, int cols) {
+  gemv_dequantized(k, out, w, x, rows, cols, DType::Q4_K);
+}
+void gemv_q6_k(const simd::Kernels& k, float* out, const void* w, const LinearInput& x, int rows, int cols) {
+  gemv_dequantized(k, out, w, x, rows, cols, DType::Q6_K);
+}
+void widen_dequantized(const simd::Kernels& k, uint16_t* dst, const Mat& W, int j0, int nj, int p0, int pk) {
+  thread_local std::vector<float> row;
+  row.resize(static_cast<size_t>(W.cols));
+  for (int j = 0; j < nj; ++j) {
+    to_f32(row.data(), W.row(j0 + j), W.dtype, row.size());
+    k.f32_to_bf16(dst + static_cast<size_t>(j) * pk, row.data() + p0, pk);
+  }
+}
+
 // Rows of 32-weight blocks widened a block run at a time.
 template <simd::Kernels::WidenQ simd::Kernels::*kWiden>
 void widen_blocks(const simd::Kernels& k, uint16_t* dst, const Mat& W, int j0, int nj, int p0, int pk) {
@@ -69,12 +96,14 @@ constexpr LinearType kTypes[kDTypes] = {
     {true, gemv_q4_0, widen_blocks<&simd::Kernels::widen_q4_0>},
     {true, gemv_q8_0_r8, widen_groups<&simd::Kernels::widen_q8_0_r8>},
     {true, gemv_q4_0_r8, widen_groups<&simd::Kernels::widen_q4_0_r8>},
+    {false, gemv_q4_k, widen_dequantized},
+    {false, gemv_q6_k, widen_dequantized},
 };
 
 // x as the type's kernels take it; the int8 copy in a buffer of the calling thread (grown once, then reused).
-LinearInput prepare(DType t, const float* x, int64_t cols) {
+LinearInput prepare(bool int8, const float* x, int64_t cols) {
   LinearInput in{x};
-  if (!linear_type(t).int8_input) return in;
+  if (!int8) return in;
   thread_local std::vector<int8_t> q;
   thread_local std::vector<float> d;
   thread_local std::vector<int32_t> sums;
@@ -103,6 +132,9 @@ std::string decode_products(const Model& model) {
   const DType t = w.layers.empty() ? w.lm_head.dtype : w.layers[0].w_gate.dtype;
   const simd::Kernels& k = simd::kernels();
   const DTypeInfo& info = dtype_info(t);
+  if (linear_type(t).widen && !linear_type(t).int8_input)
+    return fmt::format("{} weights dequantized row by row x f32 activations ({} FMA; --load copy decodes them as "
+                       "q8_0)", info.name, k.isa);
   if (!linear_type(t).int8_input)
     return fmt::format("{} weights x f32 activations ({} FMA)", info.name, k.isa);
   return fmt::format("{} weights{} x int8 activations ({})", dtype_name(info.holds),
@@ -116,15 +148,16 @@ void matvec(float* out, const Mat& W, const float* x) {
 
 void matvec_fused(const MatvecJob* jobs, int n_jobs, const float* x) {
   int64_t rows = 0, work = 0;
+  bool int8 = false;  // some product takes x as int8 blocks: quantized once for all of them
   for (int j = 0; j < n_jobs; ++j) {
-    if (jobs[j].W->dtype != jobs[0].W->dtype || jobs[j].W->cols != jobs[0].W->cols)
-      throw Error(fmt::format("matvec: the products of one call share x: {} columns of {}, got {} of {}",
-                              jobs[0].W->cols, dtype_name(jobs[0].W->dtype), jobs[j].W->cols,
-                              dtype_name(jobs[j].W->dtype)));
+    if (jobs[j].W->cols != jobs[0].W->cols)
+      throw Error(fmt::format("matvec: the products of one call share x: {} columns, got {}", jobs[0].W->cols,
+                              jobs[j].W->cols));
     rows += jobs[j].W->rows;
     work += jobs[j].W->rows * jobs[j].W->cols;
+    int8 = int8 || linear_type(jobs[j].W->dtype).int8_input;
   }
-  const LinearInput in = prepare(jobs[0].W->dtype, x, jobs[0].W->cols);
+  const LinearInput in = prepare(int8, x, jobs[0].W->cols);
   const simd::Kernels& k = simd::kernels();
   // Rows [r0, r1) of the jobs' rows laid end to end, with their biases.
   auto run = [&](int64_t r0, int64_t r1) {
@@ -144,9 +177,9 @@ void matvec_fused(const MatvecJob* jobs, int n_jobs, const float* x) {
 }
 
 void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const float* x) {
-  if (Wg.dtype != Wu.dtype) throw Error("matvec_swiglu: gate and up of different types");
   const int64_t rows = Wg.rows;
-  const LinearInput in = prepare(Wg.dtype, x, Wg.cols);
+  const LinearInput in =
+      prepare(linear_type(Wg.dtype).int8_input || linear_type(Wu.dtype).int8_input, x, Wg.cols);
   const simd::Kernels& k = simd::kernels();
   auto run = [&](int64_t r0, int64_t r1) {
     if (r0 >= r1) return;

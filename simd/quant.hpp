@@ -54,6 +54,33 @@ struct BlockQ4_0x8 {
 };
 static_assert(sizeof(BlockQ8_0x8) == 8 * 34 && sizeof(BlockQ4_0x8) == 8 * 18, "8 rows' blocks");
 
+// The k-quants of a Q4_K_M file (ggml-common.h), super-blocks of 256 weights:
+//   q4_K (144 bytes): d, dmin (f16), scales[12]: 8 sub-blocks of 32 with a 6-bit scale and a 6-bit min each (sub-block
+//     j < 4: scale scales[j] & 63, min scales[j + 4] & 63; j >= 4: scale (scales[j + 4] & 15) | (scales[j - 4] >> 6)
+//     << 4, min (scales[j + 4] >> 4) | (scales[j] >> 6) << 4), qs[128]: 4-bit values, the 64 weights of sub-blocks
+//     2i and 2i + 1 in bytes 32i .. 32i + 31 (low nibbles the first); weight = d * scale * q - dmin * min
+//   q6_K (210 bytes): ql[128] (low 4 bits), qh[64] (high 2 bits), scales[16] (int8, one per 16 weights), d (f16);
+//     weight = d * scale * (q - 32), in each half of 128: weight l (l < 32) from ql[l] low, qh[l] bits 0-1; l + 32
+//     from ql[l + 32] low, qh[l] bits 2-3; l + 64 from ql[l] high, qh[l] bits 4-5; l + 96 from ql[l + 32] high,
+//     qh[l] bits 6-7; scale index l / 16 + 0, 2, 4, 6 respectively
+constexpr int kKBlock = 256;
+struct BlockQ4_K {
+  uint16_t d, dmin;
+  uint8_t scales[12];
+  uint8_t qs[kKBlock / 2];
+};
+struct BlockQ6_K {
+  uint8_t ql[kKBlock / 2];
+  uint8_t qh[kKBlock / 4];
+  int8_t scales[kKBlock / 16];
+  uint16_t d;
+};
+static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ6_K) == 210, "GGUF's k-quant block sizes");
+
+// n weights (a multiple of 256) of k-quant blocks as f32, as llama.cpp's dequantize_row_q4_K / q6_K compute them.
+void dequantize_q4_k(float* dst, const BlockQ4_K* src, int64_t n);
+void dequantize_q6_k(float* dst, const BlockQ6_K* src, int64_t n);
+
 // n weights (a multiple of 32) from x into n / 32 blocks at dst, and back.
 void quantize_q8_0(BlockQ8_0* dst, const float* x, int64_t n);
 void quantize_q4_0(BlockQ4_0* dst, const float* x, int64_t n);

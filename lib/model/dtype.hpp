@@ -4,7 +4,9 @@
 // f32, bf16 and f16 store elements one by one (a block of 1). The quantized types store blocks of 32 weights with
 // one scale, in GGUF's bit layouts (simd/quant.hpp): q8_0, 32 int8 and an f16 scale (34 bytes); q4_0, 32 4-bit
 // values and an f16 scale (18 bytes). A matrix row of a quantized type holds whole blocks. Their row-group forms
-// (q8_0_r8, q4_0_r8) hold the same blocks with 8 rows interleaved, the form --load copy places them in for decode. The KV cache holds f32 or
+// (q8_0_r8, q4_0_r8) hold the same blocks with 8 rows interleaved, the form --load copy places them in for decode.
+// q4_k and q6_k (a GGUF file's k-quants, super-blocks of 256) are read, never written: --load copy converts them to
+// q8_0's row-group form (see lib/model/placement.cpp), --load mmap computes from them through f32 rows. The KV cache holds f32 or
 // bf16; how a weight type's products are computed lives in lib/linear.cpp's table.
 // The scalar conversions live in simd/convert.hpp (kernels use them too); arrays convert on the kernel table.
 #pragma once
@@ -19,8 +21,8 @@
 
 namespace resa {
 
-enum class DType : uint8_t { F32, BF16, F16, Q8_0, Q4_0, Q8_0_R8, Q4_0_R8 };
-constexpr int kDTypes = 7;
+enum class DType : uint8_t { F32, BF16, F16, Q8_0, Q4_0, Q8_0_R8, Q4_0_R8, Q4_K, Q6_K };
+constexpr int kDTypes = 9;
 
 struct DTypeInfo {
   const char* name;
@@ -35,7 +37,8 @@ inline const DTypeInfo& dtype_info(DType t) {
       {"f32", 1, 4, 1, DType::F32},           {"bf16", 1, 2, 1, DType::BF16},
       {"f16", 1, 2, 1, DType::F16},           {"q8_0", 32, 34, 1, DType::Q8_0},
       {"q4_0", 32, 18, 1, DType::Q4_0},       {"q8_0_r8", 32, 34, 8, DType::Q8_0},
-      {"q4_0_r8", 32, 18, 8, DType::Q4_0}};
+      {"q4_0_r8", 32, 18, 8, DType::Q4_0},    {"q4_k", 256, 144, 1, DType::Q4_K},
+      {"q6_k", 256, 210, 1, DType::Q6_K}};
   return table[static_cast<int>(t)];
 }
 
@@ -66,6 +69,8 @@ inline void to_f32(float* dst, const void* src, DType t, size_t n) {
       break;
     case DType::Q8_0: simd::dequantize_q8_0(dst, static_cast<const simd::BlockQ8_0*>(src), n); break;
     case DType::Q4_0: simd::dequantize_q4_0(dst, static_cast<const simd::BlockQ4_0*>(src), n); break;
+    case DType::Q4_K: simd::dequantize_q4_k(dst, static_cast<const simd::BlockQ4_K*>(src), n); break;
+    case DType::Q6_K: simd::dequantize_q6_k(dst, static_cast<const simd::BlockQ6_K*>(src), n); break;
     case DType::Q8_0_R8:
     case DType::Q4_0_R8: break;  // rows interleaved: see row_to_f32
   }
@@ -87,7 +92,9 @@ inline void from_f32(void* dst, const float* src, DType t, size_t n) {
     case DType::Q8_0: simd::quantize_q8_0(static_cast<simd::BlockQ8_0*>(dst), src, count); break;
     case DType::Q4_0: simd::quantize_q4_0(static_cast<simd::BlockQ4_0*>(dst), src, count); break;
     case DType::Q8_0_R8:
-    case DType::Q4_0_R8: break;
+    case DType::Q4_0_R8:
+    case DType::Q4_K:
+    case DType::Q6_K: break;  // not written by resa
   }
 }
 

@@ -167,6 +167,8 @@ bool ggml_to_dtype(uint32_t type, DType& dtype) {
     case 1: dtype = DType::F16; return true;
     case 2: dtype = DType::Q4_0; return true;
     case 8: dtype = DType::Q8_0; return true;
+    case 12: dtype = DType::Q4_K; return true;
+    case 14: dtype = DType::Q6_K; return true;
     case 30: dtype = DType::BF16; return true;
     default: return false;
   }

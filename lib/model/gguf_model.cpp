@@ -30,8 +30,8 @@ struct Binder {
                               dims_str(dims)));
     DType d;
     if (!ggml_to_dtype(t->ggml_type, d))
-      throw Error(fmt::format("'{}': tensor '{}' is {}, a type resa does not read (it reads F32, F16, BF16, Q8_0 "
-                              "and Q4_0)",
+      throw Error(fmt::format("'{}': tensor '{}' is {}, a type resa does not read (it reads F32, F16, BF16, Q8_0, "
+                              "Q4_0, Q4_K and Q6_K)",
                               path, name, ggml_type_name(t->ggml_type)));
     return *t;
   }
@@ -152,11 +152,6 @@ GgufCheckpoint load_gguf_checkpoint(const std::string& path) {
     lw.w_gate = b.mat(p + "ffn_gate.weight", c.hidden_dim, c.dim);
     lw.w_up = b.mat(p + "ffn_up.weight", c.hidden_dim, c.dim);
     lw.w_down = b.mat(p + "ffn_down.weight", c.dim, c.hidden_dim);
-    if (lw.wq.dtype != lw.wk.dtype || lw.wq.dtype != lw.wv.dtype || lw.w_gate.dtype != lw.w_up.dtype)
-      throw Error(fmt::format("'{}': layer {} mixes types within Q/K/V or gate/up ({} {} {}, {} {}), which resa "
-                              "multiplies together",
-                              path, l, dtype_name(lw.wq.dtype), dtype_name(lw.wk.dtype), dtype_name(lw.wv.dtype),
-                              dtype_name(lw.w_gate.dtype), dtype_name(lw.w_up.dtype)));
   }
   w.final_norm = b.vec("output_norm.weight", c.dim);
   w.lm_head = c.tied_embeddings ? w.token_embedding : b.mat("output.weight", c.vocab_size, c.dim);

@@ -51,6 +51,48 @@ void dequantize_q4_0(float* dst, const BlockQ4_0* src, int64_t n) {
   }
 }
 
+void dequantize_q4_k(float* dst, const BlockQ4_K* src, int64_t n) {
+  for (int64_t b = 0; b < n / kKBlock; ++b) {
+    const BlockQ4_K& x = src[b];
+    const float d = f16_to_f32(x.d), min = f16_to_f32(x.dmin);
+    const uint8_t* q = x.qs;
+    for (int j = 0; j < 8; j += 2, q += 32) {
+      float dj[2], mj[2];
+      for (int h = 0; h < 2; ++h) {
+        const int i = j + h;
+        const int sc = i < 4 ? x.scales[i] & 63 : (x.scales[i + 4] & 15) | ((x.scales[i - 4] >> 6) << 4);
+        const int m = i < 4 ? x.scales[i + 4] & 63 : (x.scales[i + 4] >> 4) | ((x.scales[i] >> 6) << 4);
+        dj[h] = d * static_cast<float>(sc);
+        mj[h] = min * static_cast<float>(m);
+      }
+      for (int l = 0; l < 32; ++l) *dst++ = dj[0] * static_cast<float>(q[l] & 0xf) - mj[0];
+      for (int l = 0; l < 32; ++l) *dst++ = dj[1] * static_cast<float>(q[l] >> 4) - mj[1];
+    }
+  }
+}
+
+void dequantize_q6_k(float* dst, const BlockQ6_K* src, int64_t n) {
+  for (int64_t b = 0; b < n / kKBlock; ++b) {
+    const BlockQ6_K& x = src[b];
+    const float d = f16_to_f32(x.d);
+    const uint8_t* ql = x.ql;
+    const uint8_t* qh = x.qh;
+    const int8_t* sc = x.scales;
+    for (int half = 0; half < 2; ++half, dst += 128, ql += 64, qh += 32, sc += 8)
+      for (int l = 0; l < 32; ++l) {
+        const int is = l / 16;
+        const int q1 = ((ql[l] & 0xf) | (((qh[l] >> 0) & 3) << 4)) - 32;
+        const int q2 = ((ql[l + 32] & 0xf) | (((qh[l] >> 2) & 3) << 4)) - 32;
+        const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+        const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+        dst[l] = d * static_cast<float>(sc[is]) * static_cast<float>(q1);
+        dst[l + 32] = d * static_cast<float>(sc[is + 2]) * static_cast<float>(q2);
+        dst[l + 64] = d * static_cast<float>(sc[is + 4]) * static_cast<float>(q3);
+        dst[l + 96] = d * static_cast<float>(sc[is + 6]) * static_cast<float>(q4);
+      }
+  }
+}
+
 void pack_rows(BlockQ8_0x8* dst, const BlockQ8_0* const* rows, int64_t nb) {
   for (int64_t b = 0; b < nb; ++b)
     for (int i = 0; i < kRowGroup; ++i) {
