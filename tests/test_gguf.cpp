@@ -253,3 +253,96 @@ TEST(GgufTokenizer, UnsupportedTokenizersAreNamed) {
 
 }  // namespace
 }  // namespace resa
+
+namespace resa {
+namespace {
+
+// Random k-quant blocks (any bytes are a valid block once its scales are set to finite values), and the same weights
+// as f32 through the reference dequantization (tested on hand-made blocks in test_quant.cpp).
+std::string kquant_bytes(uint32_t type, int64_t n, uint32_t seed, std::vector<float>& values) {
+  const size_t block = type == 12 ? 144 : 210;
+  std::string d(static_cast<size_t>(n / 256) * block, '\0');
+  uint32_t x = seed * 2654435761u + 1;
+  for (char& c : d) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    c = static_cast<char>(x >> 24);
+  }
+  values.resize(static_cast<size_t>(n));
+  for (int64_t b = 0; b < n / 256; ++b) {
+    char* blk = d.data() + b * block;
+    if (type == 12) {
+      auto* q = reinterpret_cast<simd::BlockQ4_K*>(blk);
+      q->d = simd::f32_to_f16(0.0001f);  // weights within ~0.1: a well-conditioned model
+      q->dmin = simd::f32_to_f16(0.0005f);
+    } else {
+      reinterpret_cast<simd::BlockQ6_K*>(blk)->d = simd::f32_to_f16(0.00002f);
+    }
+  }
+  if (type == 12)
+    simd::dequantize_q4_k(values.data(), reinterpret_cast<const simd::BlockQ4_K*>(d.data()), n);
+  else
+    simd::dequantize_q6_k(values.data(), reinterpret_cast<const simd::BlockQ6_K*>(d.data()), n);
+  return d;
+}
+
+TEST(GgufKQuants, MixedQ4_KAndQ6_KFileComputesItsValues) {
+  // 1 layer, dim 256, 4 heads of 64, 2 KV heads, MLP 512, vocab 512: every row whole 256-blocks. V and down in Q6_K
+  // beside Q4_K, as a Q4_K_M file mixes them.
+  const int64_t dim = 256, hidden = 512, vocab = 512, kv = 128;
+  test::GgufWriter kq, f32;
+  for (test::GgufWriter* g : {&kq, &f32}) {
+    g->str("general.architecture", "llama");
+    g->u32("llama.context_length", 128);
+    g->u32("llama.embedding_length", dim);
+    g->u32("llama.block_count", 1);
+    g->u32("llama.feed_forward_length", hidden);
+    g->u32("llama.attention.head_count", 4);
+    g->u32("llama.attention.head_count_kv", 2);
+    g->f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+  }
+  uint32_t seed = 1;
+  auto mat = [&](const std::string& name, int64_t rows, int64_t cols, uint32_t type) {
+    std::vector<float> v;
+    kq.tensor(name, {static_cast<uint64_t>(cols), static_cast<uint64_t>(rows)}, type,
+              kquant_bytes(type, rows * cols, seed++, v));
+    f32.matrix(name, v, rows, cols, 0);
+  };
+  auto vec = [&](const std::string& name, int64_t n) {
+    kq.vector(name, std::vector<float>(n, 1.0f));
+    f32.vector(name, std::vector<float>(n, 1.0f));
+  };
+  mat("token_embd.weight", vocab, dim, 14);
+  vec("blk.0.attn_norm.weight", dim);
+  mat("blk.0.attn_q.weight", dim, dim, 12);
+  mat("blk.0.attn_k.weight", kv, dim, 12);
+  mat("blk.0.attn_v.weight", kv, dim, 14);
+  mat("blk.0.attn_output.weight", dim, dim, 12);
+  vec("blk.0.ffn_norm.weight", dim);
+  mat("blk.0.ffn_gate.weight", hidden, dim, 12);
+  mat("blk.0.ffn_up.weight", hidden, dim, 12);
+  mat("blk.0.ffn_down.weight", dim, hidden, 14);
+  vec("output_norm.weight", dim);
+  test::TempDir tmp;
+  test::write_file(tmp.file("kq.gguf"), kq.bytes());
+  test::write_file(tmp.file("f32.gguf"), f32.bytes());
+
+  const std::vector<float> want = logits_of(load_model(tmp.file("f32.gguf"), "", {WeightLoad::Mmap}));
+  const Model mapped = load_model(tmp.file("kq.gguf"), "", {WeightLoad::Mmap});
+  EXPECT_EQ(mapped.data->weights.layers[0].wv.dtype, DType::Q6_K);
+  EXPECT_EQ(model_info(mapped).weight_dtypes, "q4_k x5, q6_k x3");
+  const float scale = std::max(1.0f, max_abs(want));
+  // Decode computes the f32 values themselves (through f32 rows); prefill widens them to bf16 (2^-9 each).
+  const std::vector<float> got = logits_of(mapped);
+  const size_t half = got.size() / 2;
+  float prefill = 0, decode = 0;
+  for (size_t i = 0; i < half; ++i) prefill = std::max(prefill, std::fabs(got[i] - want[i]));
+  for (size_t i = half; i < got.size(); ++i) decode = std::max(decode, std::fabs(got[i] - want[i]));
+  EXPECT_LE(decode, 1e-4f * scale);
+  EXPECT_LE(prefill, 1e-2f * scale);
+  const Model copied = load_model(tmp.file("kq.gguf"), "", {WeightLoad::Copy, 2});
+  EXPECT_EQ(copied.data->weights.layers[0].wv.dtype, DType::Q8_0_R8);  // converted for decode
+  EXPECT_LE(max_diff(logits_of(copied), want), 5e-2f * scale);
+}
+
+}  // namespace
+}  // namespace resa

@@ -149,6 +149,50 @@ TEST(QuantLayout, RowGroupsInterleaveGroupsOfFour) {
   EXPECT_EQ(g4.q[32 * 3 + 4 * 6 + 2], 6 * 16 + 14);
 }
 
+// The k-quants written by hand from their layout (simd/quant.hpp) and read back through llama.cpp's formulas.
+TEST(QuantLayout, Q4_KSixBitScalesAndMins) {
+  const int sc[8] = {1, 2, 3, 4, 17, 33, 48, 63}, mn[8] = {0, 1, 2, 63, 16, 5, 40, 62};
+  BlockQ4_K b{};
+  b.d = 0x3c00;     // 1
+  b.dmin = 0x3800;  // 0.5
+  for (int j = 0; j < 4; ++j) {  // sub-blocks 0-3 in the low 6 bits; 4-7 split: high 2 bits above them
+    b.scales[j] = static_cast<uint8_t>(sc[j] | (sc[j + 4] >> 4) << 6);
+    b.scales[j + 4] = static_cast<uint8_t>(mn[j] | (mn[j + 4] >> 4) << 6);
+    b.scales[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | (mn[j + 4] & 15) << 4);
+  }
+  for (int g = 0; g < 4; ++g)
+    for (int l = 0; l < 32; ++l) b.qs[32 * g + l] = static_cast<uint8_t>((l % 16) | (15 - l % 16) << 4);
+  float w[256];
+  dequantize_q4_k(w, &b, 256);
+  for (int g = 0; g < 4; ++g)
+    for (int l = 0; l < 32; ++l) {
+      ASSERT_EQ(w[64 * g + l], 1.0f * sc[2 * g] * (l % 16) - 0.5f * mn[2 * g]) << g << " " << l;
+      ASSERT_EQ(w[64 * g + 32 + l], 1.0f * sc[2 * g + 1] * (15 - l % 16) - 0.5f * mn[2 * g + 1]) << g << " " << l;
+    }
+  EXPECT_EQ(w[64 * 3 + 32 + 3], 63.0f * 12 - 31.0f);  // sub-block 7: scale 63, min 62
+  EXPECT_EQ(w[64 * 2 + 5], 17.0f * 5 - 8.0f);         // sub-block 4: scale 17, min 16
+}
+
+TEST(QuantLayout, Q6_KLowAndHighBits) {
+  BlockQ6_K b{};
+  b.d = 0x3400;  // 0.25
+  for (int i = 0; i < 16; ++i) b.scales[i] = static_cast<int8_t>(i * 9 - 70);
+  auto q = [](int i) { return (i * 7 + 3) % 64; };
+  for (int h = 0; h < 2; ++h)
+    for (int l = 0; l < 32; ++l) {
+      const int q1 = q(128 * h + l), q2 = q(128 * h + l + 32), q3 = q(128 * h + l + 64), q4 = q(128 * h + l + 96);
+      b.ql[64 * h + l] = static_cast<uint8_t>((q1 & 15) | (q3 & 15) << 4);
+      b.ql[64 * h + l + 32] = static_cast<uint8_t>((q2 & 15) | (q4 & 15) << 4);
+      b.qh[32 * h + l] = static_cast<uint8_t>((q1 >> 4) | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6);
+    }
+  float w[256];
+  dequantize_q6_k(w, &b, 256);
+  for (int i = 0; i < 256; ++i)
+    ASSERT_EQ(w[i], 0.25f * b.scales[8 * (i / 128) + (i % 128) / 16] * (q(i) - 32)) << i;
+  EXPECT_EQ(w[0], 0.25f * -70 * (3 - 32));
+  EXPECT_EQ(w[255], 0.25f * (15 * 9 - 70) * ((255 * 7 + 3) % 64 - 32));
+}
+
 class QuantKernels : public ::testing::TestWithParam<std::string> {
  protected:
   const Kernels* k = nullptr;
