@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <sentencepiece_processor.h>
 
 #include "model/model.hpp"
 #include "resa/resa.hpp"
@@ -152,6 +153,34 @@ inline std::string gguf_tokenizer_from_json(const std::string& json_text, const 
   if (bos >= 0) g.u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(bos));
   if (eos >= 0) g.u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(eos));
   if (!chat_template.empty()) g.str("tokenizer.chat_template", chat_template);
+  return g.bytes();
+}
+
+// A GGUF holding only the tokenizer of a SentencePiece tokenizer.model, as llama.cpp's converter writes it
+// (tokenizer.ggml.model "llama": every piece with its score and type, the unknown/BOS/EOS ids).
+inline std::string gguf_tokenizer_from_spm(const std::string& model_path) {
+  sentencepiece::SentencePieceProcessor sp;
+  if (!sp.Load(model_path).ok()) return "";
+  std::vector<std::string> pieces;
+  GgufWriter g;
+  g.str("general.architecture", "llama");
+  g.str("tokenizer.ggml.model", "llama");
+  for (int id = 0; id < sp.GetPieceSize(); ++id) pieces.push_back(sp.IdToPiece(id));
+  g.str_array("tokenizer.ggml.tokens", pieces);
+  g.key("tokenizer.ggml.scores", 9);
+  GgufWriter::put<uint32_t>(g.kv, 6);  // f32
+  GgufWriter::put<uint64_t>(g.kv, pieces.size());
+  for (int id = 0; id < sp.GetPieceSize(); ++id) GgufWriter::put<float>(g.kv, sp.GetScore(id));
+  g.key("tokenizer.ggml.token_type", 9);
+  GgufWriter::put<uint32_t>(g.kv, 5);  // i32
+  GgufWriter::put<uint64_t>(g.kv, pieces.size());
+  for (int id = 0; id < sp.GetPieceSize(); ++id) {
+    const int32_t type = sp.IsUnknown(id) ? 2 : sp.IsControl(id) ? 3 : sp.IsUnused(id) ? 5 : sp.IsByte(id) ? 6 : 1;
+    GgufWriter::put<int32_t>(g.kv, type);
+  }
+  g.u32("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(sp.unk_id()));
+  g.u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(sp.bos_id()));
+  g.u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(sp.eos_id()));
   return g.bytes();
 }
 

@@ -243,9 +243,13 @@ TEST(GgufTokenizer, MetadataGivesBosEosSpecialsAndTheChatTemplate) {
 TEST(GgufTokenizer, UnsupportedTokenizersAreNamed) {
   test::TempDir tmp;
   test::GgufWriter g;
-  g.str("tokenizer.ggml.model", "llama");
-  test::write_file(tmp.file("spm.gguf"), g.bytes());
-  test::expect_error([&] { open_tokenizer(tmp.file("spm.gguf")); }, "its tokenizer ('llama') is not one resa reads");
+  g.str("tokenizer.ggml.model", "bert");
+  test::write_file(tmp.file("wpm.gguf"), g.bytes());
+  test::expect_error([&] { open_tokenizer(tmp.file("wpm.gguf")); }, "its tokenizer ('bert') is not one resa reads");
+  test::GgufWriter spm;
+  spm.str("tokenizer.ggml.model", "llama");
+  test::write_file(tmp.file("spm.gguf"), spm.bytes());
+  test::expect_error([&] { open_tokenizer(tmp.file("spm.gguf")); }, "tokenizer.ggml.tokens is missing");
   const std::string json = test::read_file(test::data_path("tokenizers/qwen2/tokenizer.json"));
   test::write_file(tmp.file("pre.gguf"), test::gguf_tokenizer_from_json(json, "falcon", -1, -1, ""));
   test::expect_error([&] { open_tokenizer(tmp.file("pre.gguf")); }, "pre-tokenizer 'falcon' is not one resa knows");

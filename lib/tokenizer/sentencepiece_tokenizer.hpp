@@ -23,6 +23,14 @@ struct SentencePieceInfo {
 // Throws resa::Error naming the file when it is missing or not a SentencePiece model.
 SentencePieceInfo load_sentencepiece(const std::string& path);
 
+// A SentencePiece model from its pieces, scores and types (1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused,
+// 6 byte), as a GGUF file's tokenizer.ggml.* hold them, with Llama 2's settings (BPE, byte fallback when there are
+// byte pieces, the identity normalizer, spaces escaped as "▁", a dummy prefix when add_dummy_prefix). `where` names
+// the file in errors.
+SentencePieceInfo sentencepiece_from_pieces(const std::vector<std::string>& pieces, const std::vector<double>& scores,
+                                            const std::vector<double>& types, int unk_id, int bos_id, int eos_id,
+                                            bool add_dummy_prefix, const std::string& where);
+
 // Appends the ids of text (valid UTF-8) to out.
 void sentencepiece_encode(const SentencePieceModel& m, std::string_view text, std::vector<int>& out);
 

@@ -300,14 +300,59 @@ std::string decode(const Tokenizer& t, const std::vector<int>& ids) {
   return out + stream.finish();
 }
 
+namespace {
+
+// tokenizer.ggml.model "llama": the pieces, scores and types as a SentencePiece model (sentencepiece_tokenizer.hpp).
+Tokenizer spm_from_gguf(const GgufFile& g, const GgufValue* tokens) {
+  const std::string& path = g.file.path;
+  const GgufValue* scores = g.find("tokenizer.ggml.scores");
+  const GgufValue* types = g.find("tokenizer.ggml.token_type");
+  if (!tokens || tokens->type != GgufType::Array || tokens->elem != GgufType::String || tokens->strings.empty())
+    throw Error(fmt::format("'{}': tokenizer.ggml.tokens is missing or not an array of strings", path));
+  const size_t n = tokens->strings.size();
+  if (!scores || scores->type != GgufType::Array || scores->numbers.size() != n)
+    throw Error(fmt::format("'{}': tokenizer.ggml.scores does not give one score per token", path));
+  if (!types || types->type != GgufType::Array || types->numbers.size() != n)
+    throw Error(fmt::format("'{}': tokenizer.ggml.token_type does not give one type per token", path));
+  const int unk = static_cast<int>(g.integer("tokenizer.ggml.unknown_token_id", 0));
+  const int bos = static_cast<int>(g.integer("tokenizer.ggml.bos_token_id", 1));
+  const int eos = static_cast<int>(g.integer("tokenizer.ggml.eos_token_id", 2));
+  for (int id : {unk, bos, eos})
+    if (id < 0 || static_cast<size_t>(id) >= n)
+      throw Error(fmt::format("'{}': special token id {} is outside the vocabulary", path, id));
+  const GgufValue* prefix = g.find("tokenizer.ggml.add_space_prefix");
+  SentencePieceInfo info = sentencepiece_from_pieces(tokens->strings, scores->numbers, types->numbers, unk, bos, eos,
+                                                     !prefix || prefix->integer != 0, path);
+  Tokenizer t;
+  t.kind = TokenizerKind::SentencePiece;
+  t.path = path;
+  t.spm = info.model;
+  t.token_text = std::move(info.token_text);
+  for (auto& [piece, id] : info.control_pieces) t.specials.push_back({piece, id, false, false});
+  t.bos_id = info.bos_id;
+  const GgufValue* add_bos = g.find("tokenizer.ggml.add_bos_token");
+  t.add_bos = info.bos_id >= 0 && (!add_bos || add_bos->integer != 0);
+  if (info.eos_id >= 0) t.eos_ids = {info.eos_id};
+  t.strip_first_space = info.dummy_prefix;
+  t.chat_template = g.string("tokenizer.chat_template", "");
+  std::stable_sort(t.specials.begin(), t.specials.end(),
+                   [](const SpecialToken& a, const SpecialToken& b) { return a.text.size() > b.text.size(); });
+  for (const SpecialToken& s : t.specials) t.special_starts[static_cast<unsigned char>(s.text[0])] = true;
+  return t;
+}
+
+}  // namespace
+
 Tokenizer tokenizer_from_gguf(const GgufFile& g) {
   const std::string& path = g.file.path;
   const std::string model = g.string("tokenizer.ggml.model", "");
-  if (model != "gpt2")
-    throw Error(fmt::format("'{}': its tokenizer ('{}') is not one resa reads from GGUF metadata yet (it reads gpt2, "
-                            "byte-level BPE); give the original model's tokenizer file with --tokenizer",
+  if (model != "gpt2" && model != "llama")
+    throw Error(fmt::format("'{}': its tokenizer ('{}') is not one resa reads from GGUF metadata (it reads gpt2, "
+                            "byte-level BPE, and llama, SentencePiece); give the original model's tokenizer file with "
+                            "--tokenizer",
                             path, model.empty() ? "none" : model));
   const GgufValue* tokens = g.find("tokenizer.ggml.tokens");
+  if (model == "llama") return spm_from_gguf(g, tokens);
   const GgufValue* merges = g.find("tokenizer.ggml.merges");
   const GgufValue* types = g.find("tokenizer.ggml.token_type");
   if (!tokens || tokens->type != GgufType::Array || tokens->elem != GgufType::String || tokens->strings.empty())
