@@ -229,6 +229,7 @@ std::string gemm_description(DType weights, GemmInput input) {
     case DType::Q4_0_R8:
     case DType::Q4_K:
     case DType::Q6_K:
+    case DType::Q4_K_R8:
       return fmt::format("{} weights widened to bf16 per L2 tile, then {}", dtype_name(dtype_info(weights).holds),
                          gemm_description(DType::BF16, input));
   }

@@ -119,6 +119,9 @@ struct Kernels {
   using WidenR8 = void (*)(uint16_t* dst, int ld, const void* blocks, int n_blocks);
   WidenR8 widen_q8_0_r8 = nullptr;
   WidenR8 widen_q4_0_r8 = nullptr;
+  // q4_K's row-group form (simd/quant.hpp BlockQ4_Kx8): weights d * q - m per 32.
+  MatvecR8 matvec_q4_k_r8 = nullptr;
+  WidenR8 widen_q4_k_r8 = nullptr;
   const char* int8_dot = "";  // how matvec_q* multiply: "AVX512_VNNI vpdpbusd", "AVX2 vpmaddubsw", "scalar"
 };
 

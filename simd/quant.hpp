@@ -53,6 +53,14 @@ struct BlockQ4_0x8 {
   uint8_t q[kRowGroup * kQBlock / 2];
 };
 static_assert(sizeof(BlockQ8_0x8) == 8 * 34 && sizeof(BlockQ4_0x8) == 8 * 18, "8 rows' blocks");
+// q4_K's row-group form, per 32 weights of 8 rows: d[i] = d * scale and m[i] = dmin * min of the sub-block (rounded to
+// f16: 2^-11 relative), the nibbles as in q4_0_r8 (weights d[i] * q - m[i], q in 0..15): 5 bits per weight.
+struct BlockQ4_Kx8 {
+  uint16_t d[kRowGroup];
+  uint16_t m[kRowGroup];
+  uint8_t q[kRowGroup * kQBlock / 2];
+};
+static_assert(sizeof(BlockQ4_Kx8) == 8 * 20, "8 rows' blocks");
 
 // The k-quants of a Q4_K_M file (ggml-common.h), super-blocks of 256 weights:
 //   q4_K (144 bytes): d, dmin (f16), scales[12]: 8 sub-blocks of 32 with a 6-bit scale and a 6-bit min each (sub-block
@@ -92,5 +100,8 @@ void pack_rows(BlockQ8_0x8* dst, const BlockQ8_0* const* rows, int64_t nb);
 void pack_rows(BlockQ4_0x8* dst, const BlockQ4_0* const* rows, int64_t nb);
 void unpack_row(BlockQ8_0* dst, const BlockQ8_0x8* group, int row, int64_t nb);
 void unpack_row(BlockQ4_0* dst, const BlockQ4_0x8* group, int row, int64_t nb);
+// 8 rows of n_super q4_K super-blocks each into 8 * n_super row-group blocks of 32; and one row back as f32.
+void pack_rows(BlockQ4_Kx8* dst, const BlockQ4_K* const* rows, int64_t n_super);
+void unpack_row_f32(float* dst, const BlockQ4_Kx8* group, int row, int64_t nb);
 
 }  // namespace resa::simd

@@ -38,8 +38,9 @@ std::vector<Product> decode_products(Weights& w, bool tied) {
 }  // namespace
 
 DType placed_type(const Mat& mat, DType want) {
-  // A k-quant has no kernels of its own yet: decode it as q8_0 (8.5 bits per weight against its 4.5-6.6: twice the
-  // bytes of the file's type, at q8_0's speed, with q8_0's rounding of the values it holds).
+  // q4_K decodes in its row-group form (below); q6_K has no kernels of its own yet: decoded as q8_0 (8.5 bits per
+  // weight against its 6.6, with q8_0's rounding of the values it holds).
+  if (want == DType::Q4_K && mat.rows % simd::kRowGroup == 0 && mat.cols % simd::kKBlock == 0) return DType::Q4_K_R8;
   if (want == DType::Q4_K || want == DType::Q6_K) want = DType::Q8_0;
   if (mat.cols % dtype_info(want).block != 0) return mat.dtype;
   if (mat.rows % simd::kRowGroup == 0) {  // decode reads the row-group form 8 rows per instruction
@@ -51,10 +52,14 @@ DType placed_type(const Mat& mat, DType want) {
 
 void pack_groups(void* dst, DType to, const Mat& src, int64_t begin, int64_t end) {
   const int64_t nb = src.cols / simd::kQBlock;
-  const size_t row_bytes = src.row_bytes();
+  const size_t row_bytes = dtype_bytes(to, src.cols);
   uint8_t* out = static_cast<uint8_t*>(dst);
   for (int64_t r = begin; r < end; r += simd::kRowGroup, out += simd::kRowGroup * row_bytes) {
-    if (to == DType::Q8_0_R8) {
+    if (to == DType::Q4_K_R8) {
+      const simd::BlockQ4_K* rows[simd::kRowGroup];
+      for (int i = 0; i < simd::kRowGroup; ++i) rows[i] = static_cast<const simd::BlockQ4_K*>(src.row(r + i));
+      simd::pack_rows(reinterpret_cast<simd::BlockQ4_Kx8*>(out), rows, src.cols / simd::kKBlock);
+    } else if (to == DType::Q8_0_R8) {
       const simd::BlockQ8_0* rows[simd::kRowGroup];
       for (int i = 0; i < simd::kRowGroup; ++i) rows[i] = static_cast<const simd::BlockQ8_0*>(src.row(r + i));
       simd::pack_rows(reinterpret_cast<simd::BlockQ8_0x8*>(out), rows, nb);

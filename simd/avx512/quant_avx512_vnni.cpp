@@ -32,8 +32,9 @@ constexpr const char* kInt8Dot = "AVX512_VNNI vpdpbusd";
 template <class Group>
 void matvec_r8_zmm(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                    int cols) {
-  constexpr bool kQ4 = sizeof(Group) == sizeof(BlockQ4_0x8);
-  constexpr int kOffset = kQ4 ? 8 : 128;
+  constexpr bool kQ4K = sizeof(Group) == sizeof(BlockQ4_Kx8);  // nibbles, no offset, a min per block and row
+  constexpr bool kQ4 = sizeof(Group) == sizeof(BlockQ4_0x8) || kQ4K;
+  constexpr int kOffset = kQ4K ? 0 : kQ4 ? 8 : 128;
   const int nb = cols / 32;
   const long ahead = static_cast<long>(nb) * static_cast<long>(sizeof(Group));  // the next group, same block
   __m512i idx[4];
@@ -43,6 +44,7 @@ void matvec_r8_zmm(float* out, const void* W, const int8_t* xq, const float* xd,
   for (int r = 0; r < rows; r += 8) {
     const Group* blk = static_cast<const Group*>(W) + static_cast<long>(r / 8) * nb;
     __m512 acc = _mm512_setzero_ps();
+    __m256 mins = _mm256_setzero_ps();
     for (int b = 0; b < nb; ++b, ++blk) {
       for (int line = 0; line < static_cast<int>(sizeof(Group)); line += 64)
         __builtin_prefetch(reinterpret_cast<const char*>(blk) + ahead + line);
@@ -62,8 +64,14 @@ void matvec_r8_zmm(float* out, const void* W, const int8_t* xq, const float* xd,
       }
       const __m512 d = _mm512_cvtph_ps(_mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->d))));
       acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(d, _mm512_set1_ps(xd[b])), acc);
+      if constexpr (kQ4K) {
+        const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
+            reinterpret_cast<const char*>(blk) + 16)));
+        mins = _mm256_fmadd_ps(m, _mm256_set1_ps(xd[b] * static_cast<float>(xs[2 * b] + xs[2 * b + 1])), mins);
+      }
     }
-    _mm256_storeu_ps(out + r, _mm256_add_ps(_mm512_castps512_ps256(acc), _mm512_extractf32x8_ps(acc, 1)));
+    const __m256 total = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm512_extractf32x8_ps(acc, 1));
+    _mm256_storeu_ps(out + r, _mm256_sub_ps(total, mins));
   }
 }
 
@@ -83,6 +91,10 @@ void matvec_q8_0_vnni(float* out, const void* W, const int8_t* xq, const float* 
 }
 void matvec_q4_0_vnni(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols) {
   matvec_q4_0(out, W, xq, xd, rows, cols);
+}
+void matvec_q4_k_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                         int cols) {
+  matvec_r8_zmm<BlockQ4_Kx8>(out, W, xq, xd, xs, rows, cols);
 }
 const char* int8_dot() { return kInt8Dot; }
 

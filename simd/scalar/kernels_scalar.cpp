@@ -75,6 +75,8 @@ const Kernels& scalar_kernels() {
               .matvec_q4_0_r8 = scalar::matvec_q4_0_r8,
               .widen_q8_0_r8 = scalar::widen_q8_0_r8,
               .widen_q4_0_r8 = scalar::widen_q4_0_r8,
+              .matvec_q4_k_r8 = scalar::matvec_q4_k_r8,
+              .widen_q4_k_r8 = scalar::widen_q4_k_r8,
               .int8_dot = "scalar"};
     return t;
   }();

@@ -127,7 +127,71 @@ void unpack_row(BlockQ4_0* dst, const BlockQ4_0x8* group, int i, int64_t nb) {
   }
 }
 
+void pack_rows(BlockQ4_Kx8* dst, const BlockQ4_K* const* rows, int64_t n_super) {
+  for (int64_t sb = 0; sb < n_super; ++sb)
+    for (int j = 0; j < 8; ++j) {  // sub-block j of super-block sb: row-group block 8 sb + j
+      BlockQ4_Kx8& out = dst[8 * sb + j];
+      for (int i = 0; i < kRowGroup; ++i) {
+        const BlockQ4_K& x = rows[i][sb];
+        const int sc = j < 4 ? x.scales[j] & 63 : (x.scales[j + 4] & 15) | ((x.scales[j - 4] >> 6) << 4);
+        const int m = j < 4 ? x.scales[j + 4] & 63 : (x.scales[j + 4] >> 4) | ((x.scales[j] >> 6) << 4);
+        out.d[i] = f32_to_f16(f16_to_f32(x.d) * static_cast<float>(sc));
+        out.m[i] = f32_to_f16(f16_to_f32(x.dmin) * static_cast<float>(m));
+        uint8_t w[32];
+        for (int l = 0; l < 32; ++l) w[l] = (x.qs[32 * (j / 2) + l] >> (4 * (j % 2))) & 0xf;
+        for (int c = 0; c < 4; ++c)
+          for (int k = 0; k < 4; ++k) {
+            const int t = 4 * c + k;
+            out.q[32 * c + 4 * i + k] = static_cast<uint8_t>(w[t] | w[t + 16] << 4);
+          }
+      }
+    }
+}
+
+void unpack_row_f32(float* dst, const BlockQ4_Kx8* group, int i, int64_t nb) {
+  for (int64_t b = 0; b < nb; ++b, dst += kQBlock) {
+    const float d = f16_to_f32(group[b].d[i]), m = f16_to_f32(group[b].m[i]);
+    for (int c = 0; c < 4; ++c)
+      for (int k = 0; k < 4; ++k) {
+        const uint8_t byte = group[b].q[32 * c + 4 * i + k];
+        dst[4 * c + k] = d * static_cast<float>(byte & 0xf) - m;
+        dst[16 + 4 * c + k] = d * static_cast<float>(byte >> 4) - m;
+      }
+  }
+}
+
 namespace scalar {
+
+void matvec_q4_k_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                    int cols) {
+  const int nb = cols / kQBlock;
+  for (int r = 0; r < rows; ++r) {
+    const BlockQ4_Kx8* group = static_cast<const BlockQ4_Kx8*>(W) + static_cast<long>(r / kRowGroup) * nb;
+    const int i = r % kRowGroup;
+    float acc = 0.0f;
+    for (int b = 0; b < nb; ++b) {
+      int sum = 0;
+      for (int c = 0; c < 4; ++c)
+        for (int k = 0; k < 4; ++k) {
+          const uint8_t byte = group[b].q[32 * c + 4 * i + k];
+          sum += (byte & 0xf) * xq[b * kQBlock + 4 * c + k] + (byte >> 4) * xq[b * kQBlock + 16 + 4 * c + k];
+        }
+      acc += f16_to_f32(group[b].d[i]) * xd[b] * static_cast<float>(sum) -
+             f16_to_f32(group[b].m[i]) * xd[b] * static_cast<float>(xs[2 * b] + xs[2 * b + 1]);
+    }
+    out[r] = acc;
+  }
+}
+
+void widen_q4_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
+  const BlockQ4_Kx8* blocks = static_cast<const BlockQ4_Kx8*>(src);
+  float w[kQBlock];
+  for (int i = 0; i < kRowGroup; ++i)
+    for (int b = 0; b < n_blocks; ++b) {
+      unpack_row_f32(w, blocks + b, i, 1);
+      for (int k = 0; k < kQBlock; ++k) dst[static_cast<long>(i) * ld + b * kQBlock + k] = f32_to_bf16(w[k]);
+    }
+}
 
 void quantize_q8(int8_t* q, float* d, int32_t* sums, const float* x, int n) {
   for (int b = 0; b < n / kQBlock; ++b, x += kQBlock, q += kQBlock) {

@@ -111,27 +111,28 @@ void matvec_q4_0(float* out, const void* W, const int8_t* xq, const float* xd, i
   matvec_q<BlockQ4_0>(out, W, xq, xd, rows, cols);
 }
 
-// 32 signed bytes times d into 32 bf16 at dst. d * q is exact in f32 (an 11-bit by an 8-bit significand), so the
-// one rounding is to bf16: to nearest even, as f32_to_bf16 does (no NaN or infinity can arise here).
+// 32 signed bytes q into 32 bf16 at dst as d * q - offset. d * q is exact in f32 (an 11-bit by an 8-bit significand);
+// with no offset the one rounding is to bf16: to nearest even, as f32_to_bf16 does (no NaN or infinity here).
 #if defined(__AVX512BF16__)
-inline void widen_bytes(uint16_t* dst, __m256i q, float scale) {  // vcvtneps2bf16 rounds to nearest even
-  const __m512 d = _mm512_set1_ps(scale);
+inline void widen_bytes(uint16_t* dst, __m256i q, float scale, float offset = 0.0f) {  // vcvtneps2bf16: nearest even
+  const __m512 d = _mm512_set1_ps(scale), o = _mm512_set1_ps(offset);
   for (int h = 0; h < 2; ++h) {
     const __m128i bytes = h ? _mm256_extracti128_si256(q, 1) : _mm256_castsi256_si128(q);
-    const __m512 f = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)));
+    const __m512 f = _mm512_sub_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes))), o);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 16 * h), reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(f)));
   }
 }
 #else
-inline void widen_bytes(uint16_t* dst, __m256i q, float scale) {
-  const __m256 d = _mm256_set1_ps(scale);
+inline void widen_bytes(uint16_t* dst, __m256i q, float scale, float offset = 0.0f) {
+  const __m256 d = _mm256_set1_ps(scale), o = _mm256_set1_ps(offset);
   const __m256i bias = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1);
   const __m128i half[2] = {_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)};
   for (int h = 0; h < 2; ++h) {
     __m256i r[2];
     for (int e = 0; e < 2; ++e) {
       const __m128i bytes = e ? _mm_srli_si128(half[h], 8) : half[h];
-      const __m256i bits = _mm256_castps_si256(_mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes))));
+      const __m256i bits =
+          _mm256_castps_si256(_mm256_sub_ps(_mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes))), o));
       const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), one);
       r[e] = _mm256_srli_epi32(_mm256_add_epi32(bits, _mm256_add_epi32(bias, lsb)), 16);
     }
@@ -185,13 +186,26 @@ inline __m256i group_sums(const BlockQ4_0x8* blk, const int8_t* x, const int32_t
   return sum;
 }
 
+// q4_K_r8: the nibbles as q4_0_r8's, no offset inside the block (the min comes off per block, in matvec_r8).
+inline __m256i group_sums(const BlockQ4_Kx8* blk, const int8_t* x, const int32_t*) {
+  const __m256i ones = _mm256_set1_epi16(1), low = _mm256_set1_epi8(0x0f);
+  __m256i sum = _mm256_setzero_si256();
+  for (int c = 0; c < 4; ++c) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->q + 32 * c));
+    const __m256i lo = _mm256_and_si256(raw, low), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low);
+    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, bcast4(x + 4 * c)), ones));
+    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, bcast4(x + 16 + 4 * c)), ones));
+  }
+  return sum;
+}
+
 template <class Group>
 void matvec_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows, int cols) {
   const int nb = cols / 32;
   const long ahead = static_cast<long>(nb) * static_cast<long>(sizeof(Group));  // the next group, same block
   for (int r = 0; r < rows; r += 8) {
     const Group* blk = static_cast<const Group*>(W) + static_cast<long>(r / 8) * nb;
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
     for (int b = 0; b < nb; ++b, ++blk) {
       for (int line = 0; line < static_cast<int>(sizeof(Group)); line += 64)
         __builtin_prefetch(reinterpret_cast<const char*>(blk) + ahead + line);
@@ -199,8 +213,13 @@ void matvec_r8(float* out, const void* W, const int8_t* xq, const float* xd, con
       const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->d))),
                                      _mm256_set1_ps(xd[b]));
       acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), d, acc);
+      if constexpr (sizeof(Group) == sizeof(BlockQ4_Kx8)) {  // q4_K: the mins times the sum of x, per block
+        const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
+            reinterpret_cast<const char*>(blk) + 16)));
+        mins = _mm256_fmadd_ps(m, _mm256_set1_ps(xd[b] * static_cast<float>(xs[2 * b] + xs[2 * b + 1])), mins);
+      }
     }
-    _mm256_storeu_ps(out + r, acc);
+    _mm256_storeu_ps(out + r, _mm256_sub_ps(acc, mins));
   }
 }
 
@@ -211,6 +230,10 @@ void matvec_q8_0_r8(float* out, const void* W, const int8_t* xq, const float* xd
 void matvec_q4_0_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                     int cols) {
   matvec_r8<BlockQ4_0x8>(out, W, xq, xd, xs, rows, cols);
+}
+void matvec_q4_k_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                    int cols) {
+  matvec_r8<BlockQ4_Kx8>(out, W, xq, xd, xs, rows, cols);
 }
 
 // The 8 rows' 32 weights of a group's block as signed bytes, in order: an 8 x 8 transpose of 4-byte groups (q8_0)
@@ -252,13 +275,31 @@ inline void group_rows(const BlockQ4_0x8* blk, __m256i* rows) {
   }
 }
 
+inline void group_rows(const BlockQ4_Kx8* blk, __m256i* rows) {  // q in 0..15; the min comes off in widen_r8
+  __m256i v[8];
+  for (int c = 0; c < 4; ++c) {
+    v[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->q + 32 * c));
+    v[c + 4] = _mm256_setzero_si256();
+  }
+  transpose8(v);
+  for (int i = 0; i < 8; ++i) {
+    const __m128i raw = _mm256_castsi256_si128(v[i]);
+    rows[i] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0f));
+  }
+}
+inline float group_offset(const BlockQ8_0x8&, int) { return 0.0f; }
+inline float group_offset(const BlockQ4_0x8&, int) { return 0.0f; }
+inline float group_offset(const BlockQ4_Kx8& b, int i) { return _cvtsh_ss(b.m[i]); }
+
 template <class Group>
 void widen_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
   const Group* blocks = static_cast<const Group*>(src);
   for (int b = 0; b < n_blocks; ++b) {
     __m256i rows[8];
     group_rows(blocks + b, rows);
-    for (int i = 0; i < 8; ++i) widen_bytes(dst + static_cast<long>(i) * ld + 32 * b, rows[i], _cvtsh_ss(blocks[b].d[i]));
+    for (int i = 0; i < 8; ++i)
+      widen_bytes(dst + static_cast<long>(i) * ld + 32 * b, rows[i], _cvtsh_ss(blocks[b].d[i]),
+                  group_offset(blocks[b], i));
   }
 }
 
@@ -267,4 +308,7 @@ void widen_q8_0_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
 }
 void widen_q4_0_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
   widen_r8<BlockQ4_0x8>(dst, ld, src, n_blocks);
+}
+void widen_q4_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
+  widen_r8<BlockQ4_Kx8>(dst, ld, src, n_blocks);
 }
