@@ -137,8 +137,8 @@ std::string decode_products(const Model& model) {
   const simd::Kernels& k = simd::kernels();
   const DTypeInfo& info = dtype_info(t);
   if (linear_type(t).widen && !linear_type(t).int8_input)
-    return fmt::format("{} weights dequantized row by row x f32 activations ({} FMA; --load copy decodes them as "
-                       "q8_0)", info.name, k.isa);
+    return fmt::format("{} weights dequantized row by row x f32 activations ({} FMA; --load copy places them for "
+                       "int8 products)", info.name, k.isa);
   if (!linear_type(t).int8_input)
     return fmt::format("{} weights x f32 activations ({} FMA)", info.name, k.isa);
   return fmt::format("{} weights{} x int8 activations ({})", dtype_name(info.holds),
