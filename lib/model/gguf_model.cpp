@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "model/bind.hpp"
 #include "resa/resa.hpp"
 
 namespace resa {
@@ -132,29 +133,7 @@ GgufCheckpoint load_gguf_checkpoint(const std::string& path) {
   for (int id : c.eos_ids)
     if (id >= c.vocab_size) throw Error(fmt::format("'{}': end-of-text id {} is outside the vocabulary", path, id));
 
-  Weights& w = ck.weights;
-  w.token_embedding = b.mat("token_embd.weight", c.vocab_size, c.dim);
-  w.layers.resize(c.n_layers);
-  for (int l = 0; l < c.n_layers; ++l) {
-    const std::string p = fmt::format("blk.{}.", l);
-    LayerWeights& lw = w.layers[l];
-    lw.attn_norm = b.vec(p + "attn_norm.weight", c.dim);
-    lw.wq = b.mat(p + "attn_q.weight", c.q_dim(), c.dim);
-    lw.wk = b.mat(p + "attn_k.weight", c.kv_dim(), c.dim);
-    lw.wv = b.mat(p + "attn_v.weight", c.kv_dim(), c.dim);
-    if (c.qkv_bias) {
-      lw.bq = b.vec(p + "attn_q.bias", c.q_dim());
-      lw.bk = b.vec(p + "attn_k.bias", c.kv_dim());
-      lw.bv = b.vec(p + "attn_v.bias", c.kv_dim());
-    }
-    lw.wo = b.mat(p + "attn_output.weight", c.dim, c.q_dim());
-    lw.ffn_norm = b.vec(p + "ffn_norm.weight", c.dim);
-    lw.w_gate = b.mat(p + "ffn_gate.weight", c.hidden_dim, c.dim);
-    lw.w_up = b.mat(p + "ffn_up.weight", c.hidden_dim, c.dim);
-    lw.w_down = b.mat(p + "ffn_down.weight", c.dim, c.hidden_dim);
-  }
-  w.final_norm = b.vec("output_norm.weight", c.dim);
-  w.lm_head = c.tied_embeddings ? w.token_embedding : b.mat("output.weight", c.vocab_size, c.dim);
+  bind_weights(b, c, kGgufNames, ck.weights);
   return ck;
 }
 

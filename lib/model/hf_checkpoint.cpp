@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "model/bind.hpp"
 #include "resa/resa.hpp"
 
 namespace resa {
@@ -71,29 +72,7 @@ HfCheckpoint load_hf_checkpoint(const std::string& dir) {
 
   const ModelConfig& c = ck.config;
   Binder b{ck, dir};
-  Weights& w = ck.weights;
-  w.token_embedding = b.mat("model.embed_tokens.weight", c.vocab_size, c.dim);
-  w.layers.resize(c.n_layers);
-  for (int l = 0; l < c.n_layers; ++l) {
-    const std::string p = fmt::format("model.layers.{}.", l);
-    LayerWeights& lw = w.layers[l];
-    lw.attn_norm = b.vec(p + "input_layernorm.weight", c.dim);
-    lw.wq = b.mat(p + "self_attn.q_proj.weight", c.q_dim(), c.dim);
-    lw.wk = b.mat(p + "self_attn.k_proj.weight", c.kv_dim(), c.dim);
-    lw.wv = b.mat(p + "self_attn.v_proj.weight", c.kv_dim(), c.dim);
-    if (c.qkv_bias) {
-      lw.bq = b.vec(p + "self_attn.q_proj.bias", c.q_dim());
-      lw.bk = b.vec(p + "self_attn.k_proj.bias", c.kv_dim());
-      lw.bv = b.vec(p + "self_attn.v_proj.bias", c.kv_dim());
-    }
-    lw.wo = b.mat(p + "self_attn.o_proj.weight", c.dim, c.q_dim());
-    lw.ffn_norm = b.vec(p + "post_attention_layernorm.weight", c.dim);
-    lw.w_gate = b.mat(p + "mlp.gate_proj.weight", c.hidden_dim, c.dim);
-    lw.w_up = b.mat(p + "mlp.up_proj.weight", c.hidden_dim, c.dim);
-    lw.w_down = b.mat(p + "mlp.down_proj.weight", c.dim, c.hidden_dim);
-  }
-  w.final_norm = b.vec("model.norm.weight", c.dim);
-  w.lm_head = c.tied_embeddings ? w.token_embedding : b.mat("lm_head.weight", c.vocab_size, c.dim);
+  bind_weights(b, c, kHfNames, ck.weights);
   return ck;
 }
 
