@@ -4,7 +4,9 @@
 // model's Q and K rows permuted for adjacent-pair RoPE, Llama 3's RoPE scaling as rope_freqs.weight).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -153,6 +155,87 @@ inline std::string gguf_tokenizer_from_json(const std::string& json_text, const 
   if (bos >= 0) g.u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(bos));
   if (eos >= 0) g.u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(eos));
   if (!chat_template.empty()) g.str("tokenizer.chat_template", chat_template);
+  return g.bytes();
+}
+
+// GPT-2's byte-to-unicode alphabet (the printable bytes as themselves, the others as U+0100 on), as UTF-8.
+inline std::string byte_level(const std::string& bytes) {
+  std::string out;
+  for (unsigned char b : bytes) {
+    unsigned cp = b;
+    if (!((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174)) {
+      unsigned n = 0;  // the rank of b among the bytes mapped away
+      for (unsigned c = 0; c < b; ++c)
+        if (!((c >= 33 && c <= 126) || (c >= 161 && c <= 172) || c >= 174)) ++n;
+      cp = 256 + n;
+    }
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else {
+      out += static_cast<char>(0xc0 | cp >> 6);
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    }
+  }
+  return out;
+}
+
+// A GGUF holding only the tokenizer of Llama 3's tiktoken tokenizer.model as a byte-level BPE (tokenizer.ggml.pre
+// "llama-bpe"), the merges derived from the ranks as transformers' TikTokenConverter derives them: for each token,
+// every split into two tokens whose ranks order them, all sorted by the merged token's rank.
+inline std::string gguf_tokenizer_from_tiktoken(const std::string& text) {
+  auto b64 = [](const std::string& s) {
+    std::string out;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (char c : s) {
+      int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
+              : c == '+' ? 62 : c == '/' ? 63 : -1;
+      if (v < 0) continue;
+      acc = acc << 6 | static_cast<uint32_t>(v);
+      if ((bits += 6) >= 8) out += static_cast<char>(acc >> (bits -= 8) & 0xff);
+    }
+    return out;
+  };
+  std::vector<std::string> tokens;
+  std::map<std::string, int> rank;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t eol = std::min(text.find('\n', at), text.size()), space = text.find(' ', at);
+    if (space < eol) {
+      const std::string bytes = b64(text.substr(at, space - at));
+      const int r = std::stoi(text.substr(space + 1, eol - space - 1));
+      if (static_cast<size_t>(r) >= tokens.size()) tokens.resize(r + 1);
+      tokens[r] = bytes;
+      rank[bytes] = r;
+    }
+    at = eol + 1;
+  }
+  struct Merge {
+    int left, right, merged;
+  };
+  std::vector<Merge> merges;
+  for (size_t r = 0; r < tokens.size(); ++r) {
+    const std::string& t = tokens[r];
+    std::vector<Merge> local;
+    for (size_t i = 1; i < t.size(); ++i) {
+      auto l = rank.find(t.substr(0, i)), rr = rank.find(t.substr(i));
+      if (l != rank.end() && rr != rank.end()) local.push_back({l->second, rr->second, static_cast<int>(r)});
+    }
+    std::sort(local.begin(), local.end(), [](const Merge& a, const Merge& b) {
+      return a.left != b.left ? a.left < b.left : a.right < b.right;
+    });
+    merges.insert(merges.end(), local.begin(), local.end());
+  }
+  std::stable_sort(merges.begin(), merges.end(), [](const Merge& a, const Merge& b) { return a.merged < b.merged; });
+  std::vector<std::string> names, merge_text;
+  for (const std::string& t : tokens) names.push_back(byte_level(t));
+  for (const Merge& m : merges) merge_text.push_back(names[m.left] + " " + names[m.right]);
+  GgufWriter g;
+  g.str("general.architecture", "llama");
+  g.str("tokenizer.ggml.model", "gpt2");
+  g.str("tokenizer.ggml.pre", "llama-bpe");
+  g.str_array("tokenizer.ggml.tokens", names);
+  g.str_array("tokenizer.ggml.merges", merge_text);
   return g.bytes();
 }
 

@@ -28,6 +28,7 @@ const Family kFamilies[] = {
     {"qwen2", "qwen2/tokenizer.json", TokenizerKind::ByteLevelBpe},
     {"qwen2", "qwen2 as GGUF metadata", TokenizerKind::ByteLevelBpe},
     {"llama-bpe", "llama3/tokenizer.model", TokenizerKind::ByteLevelBpe},
+    {"llama-bpe", "llama3 as GGUF metadata", TokenizerKind::ByteLevelBpe},
     {"llama-spm", "llama2/tokenizer.model", TokenizerKind::SentencePiece},
     {"llama-spm", "llama2 as GGUF metadata", TokenizerKind::SentencePiece},
 };
@@ -41,6 +42,12 @@ const Tokenizer& tokenizer(const std::string& rel) {
     const std::string file = dir.file("qwen2-tokenizer.gguf");
     test::write_file(file, test::gguf_tokenizer_from_json(read_file(data_path("tokenizers/qwen2/tokenizer.json")),
                                                           "qwen2", -1, 151645, ""));
+    it = loaded.emplace(rel, load_tokenizer(file)).first;
+  }
+  if (it == loaded.end() && rel == "llama3 as GGUF metadata") {
+    static const test::TempDir dir;
+    const std::string file = dir.file("llama3-tokenizer.gguf");
+    test::write_file(file, test::gguf_tokenizer_from_tiktoken(read_file(data_path("tokenizers/llama3/tokenizer.model"))));
     it = loaded.emplace(rel, load_tokenizer(file)).first;
   }
   if (it == loaded.end() && rel == "llama2 as GGUF metadata") {
