@@ -187,7 +187,8 @@ void BM_rectify(benchmark::State& st) {
 }
 
 // A decode step's weight product (lib/linear.cpp): W[rows][cols] · x, W of the type argument 2 names (a DType:
-// 1 bf16, 3 q8_0, 4 q4_0, 5 q8_0_r8, 6 q4_0_r8: the form --load copy places them in), cold (every pass reads it from memory: the larger shapes exceed the caches).
+// 1 bf16, 3 q8_0, 4 q4_0, 5 q8_0_r8, 6 q4_0_r8: the form --load copy places them in), cold (every pass reads it
+// from memory: the larger shapes exceed the caches).
 void BM_gemv(benchmark::State& st) {
   const int rows = static_cast<int>(st.range(0)), cols = static_cast<int>(st.range(1));
   const DType type = static_cast<DType>(st.range(2));
@@ -199,7 +200,8 @@ void BM_gemv(benchmark::State& st) {
 #pragma omp parallel
   {
     const RowShare share = thread_share(rows, omp_get_thread_num(), omp_get_num_threads(), kDecodeRowAlign);
-    write_rows(buffer.data() + share.begin * row_bytes, type, cols, share.begin, share.end, [cols](int64_t r, float* row) {
+    write_rows(buffer.data() + share.begin * row_bytes, type, cols, share.begin, share.end,
+               [cols](int64_t r, float* row) {
       uint32_t seed = 7 + static_cast<uint32_t>(r);
       for (int c = 0; c < cols; ++c) row[c] = uniform(seed) * 0.05f;
     });
@@ -217,10 +219,11 @@ void BM_gemv(benchmark::State& st) {
   st.SetLabel(dtype_name(type));
 }
 
-// A chunk's weight product (lib/gemm.cpp, as prefill and the rectify pass run it): X[m][k] · W[n][k]^T, W bf16.
-// Argument 4: W's type (a DType: 1 bf16, 3 q8_0, 5 q8_0_r8). Argument 3: 1 = activations rounded to bf16 (the fast default: vdpbf16ps on AVX512_BF16), 0 = f32 activations (the
-// exact mode, W widened). peak_share = FLOPS / the peak of the instruction the kernel runs on: the bf16 dot peak for
-// vdpbf16ps, the f32 FMA peak for widen + FMA (256-bit FMA's under RESA_ISA=avx2).
+// A chunk's weight product (lib/gemm.cpp, as prefill and the rectify pass run it): X[m][k] · W[n][k]^T.
+// Argument 4: W's type (a DType: 1 bf16, 3 q8_0, 5 q8_0_r8: widened to bf16 per tile). Argument 3: 1 = activations
+// rounded to bf16 (the fast default: vdpbf16ps on AVX512_BF16), 0 = f32 activations (the exact mode, W widened).
+// peak_share = FLOPS / the peak of the instruction the kernel runs on: the bf16 dot peak for vdpbf16ps, the f32 FMA
+// peak for widen + FMA (256-bit FMA's under RESA_ISA=avx2).
 void BM_gemm_bf16(benchmark::State& st) {
   const int m = static_cast<int>(st.range(0)), n = static_cast<int>(st.range(1)), k = static_cast<int>(st.range(2));
   const GemmInput input = st.range(3) ? GemmInput::Bf16 : GemmInput::F32;

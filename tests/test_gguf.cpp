@@ -72,7 +72,8 @@ TEST_P(GgufModel, Q8_0FileMatchesQuantizingAtLoad) {
   test::write_file(path, test::gguf_from_hf(hf, 8));
   const Model g = load_model(path, "", {WeightLoad::Copy, 2});
   EXPECT_EQ(g.data->weights.layers[0].wq.dtype, DType::Q8_0_R8);  // the file's blocks regrouped
-  EXPECT_EQ(model_info(g).weight_dtypes, model_info(load_model(hf, "", {WeightLoad::Copy, 2, WeightType::Q8_0})).weight_dtypes);
+  EXPECT_EQ(model_info(g).weight_dtypes,
+            model_info(load_model(hf, "", {WeightLoad::Copy, 2, WeightType::Q8_0})).weight_dtypes);
   const std::vector<float> want = logits_of(load_model(hf, "", {WeightLoad::Copy, 2, WeightType::Q8_0}));
   const std::vector<float> got = logits_of(g);
   // The same quantizer on the same values: the same blocks. Qwen2's logits are bit for bit those of --weights q8_0;

@@ -52,7 +52,8 @@ TEST(Placement, EveryRowIsWrittenOnceByTheThreadThatReadsIt) {
     std::mutex mu;
     std::vector<std::vector<int>> writer(16);  // per matrix index: the thread that wrote each row (-1: none)
     std::vector<Mat> seen(16);
-    const HugeBuffer arena = place_weights(placed, false, T, [&](int i, const Mat& m, DType, int64_t b, int64_t e, void* dst) {
+    const HugeBuffer arena = place_weights(placed, false, T, [&](int i, const Mat& m, DType, int64_t b, int64_t e,
+                                                                 void* dst) {
       std::lock_guard<std::mutex> lock(mu);
       ASSERT_LT(i, 16);
       if (writer[i].empty()) writer[i].assign(m.rows, -1);

@@ -47,7 +47,8 @@ const Tokenizer& tokenizer(const std::string& rel) {
   if (it == loaded.end() && rel == "llama3 as GGUF metadata") {
     static const test::TempDir dir;
     const std::string file = dir.file("llama3-tokenizer.gguf");
-    test::write_file(file, test::gguf_tokenizer_from_tiktoken(read_file(data_path("tokenizers/llama3/tokenizer.model"))));
+    test::write_file(file,
+                     test::gguf_tokenizer_from_tiktoken(read_file(data_path("tokenizers/llama3/tokenizer.model"))));
     it = loaded.emplace(rel, load_tokenizer(file)).first;
   }
   if (it == loaded.end() && rel == "llama2 as GGUF metadata") {

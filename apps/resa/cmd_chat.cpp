@@ -23,7 +23,8 @@ struct ChatArgs {
 };
 
 int run_chat(ChatArgs& a) {
-  Model model = load_model(a.model.empty() ? default_model_path() : a.model, a.tokenizer, with_threads(a.load, a.opt.threads));
+  Model model = load_model(a.model.empty() ? default_model_path() : a.model, a.tokenizer,
+                           with_threads(a.load, a.opt.threads));
   Chat session = start_chat(model, a.opt, a.chat_opt);
   const bool interactive = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
   std::string line;

@@ -23,7 +23,8 @@ struct PerplexityArgs {
 };
 
 int run_perplexity(PerplexityArgs& a) {
-  Model model = load_model(a.model.empty() ? default_model_path() : a.model, a.tokenizer, with_threads(a.load, a.opt.threads));
+  Model model = load_model(a.model.empty() ? default_model_path() : a.model, a.tokenizer,
+                           with_threads(a.load, a.opt.threads));
   const std::vector<int> ids =
       a.ids.empty() ? tokenize(model, read_text_file(a.file), /*bos=*/true) : parse_ids(a.ids, "--ids");
   const PerplexityResult r = perplexity(model, ids, a.opt);

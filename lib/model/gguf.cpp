@@ -259,8 +259,8 @@ GgufFile read_gguf(const std::string& path) {
     }
     t.bytes = static_cast<size_t>(elements / gt.block * gt.block_bytes);
     offsets.push_back(c.get<uint64_t>(what.c_str()));
-    if (offsets.back() % alignment != 0) c.fail(fmt::format("{} is at offset {}, not aligned to {}", what, offsets.back(),
-                                                            alignment));
+    if (offsets.back() % alignment != 0)
+      c.fail(fmt::format("{} is at offset {}, not aligned to {}", what, offsets.back(), alignment));
     if (!ggml_to_dtype(t.ggml_type, t.dtype)) t.dtype = DType::F32;  // refused when a model needs it (gguf_model)
     g.order.push_back(t.name);
     if (g.tensors.count(t.name)) c.fail(fmt::format("{} appears twice", what));

@@ -133,7 +133,8 @@ HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill
         rows = p.stacked ? rows + m->rows : std::max(rows, m->rows);
         work += m->rows * m->cols;
       }
-      const RowShare share = product_alone(work, T) ? RowShare{t == 0 ? 0 : rows, rows} : thread_share(rows, t, T, kDecodeRowAlign);
+      const RowShare share = product_alone(work, T) ? RowShare{t == 0 ? 0 : rows, rows}
+                                                    : thread_share(rows, t, T, kDecodeRowAlign);
       int64_t first = 0;  // a stacked product's first row of this matrix
       for (const Mat* m : p.mats) {
         const Mat& s = *m;

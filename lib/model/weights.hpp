@@ -1,6 +1,7 @@
 // Weights: per-layer views into the mapped checkpoint. Matrices are dtype-tagged views, used in place (a bf16
-// checkpoint is computed from as bf16, never copied to f32), or in the arena they were placed or quantized into. Matrices are row-major [out_features, in_features],
-// as both llama2.c and PyTorch store them. Vectors (norm weights, biases) are small and held as f32.
+// checkpoint is computed from as bf16, never copied to f32), or in the arena they were placed or quantized into.
+// Matrices are row-major [out_features, in_features], as both llama2.c and PyTorch store them. Vectors (norm weights,
+// biases) are small and held as f32.
 #pragma once
 
 #include <cstdint>

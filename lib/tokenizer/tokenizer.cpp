@@ -383,7 +383,8 @@ Tokenizer tokenizer_from_gguf(const GgufFile& g) {
   const GgufValue* add_bos = g.find("tokenizer.ggml.add_bos_token");
   t.add_bos = t.bos_id >= 0 && add_bos && add_bos->integer != 0;
   for (const char* k : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"})
-    if (const int64_t id = g.integer(k, -1); id >= 0 && static_cast<size_t>(id) < n) t.eos_ids.push_back(static_cast<int>(id));
+    if (const int64_t id = g.integer(k, -1); id >= 0 && static_cast<size_t>(id) < n)
+      t.eos_ids.push_back(static_cast<int>(id));
   if (t.bos_id >= static_cast<int>(n))
     throw Error(fmt::format("'{}': BOS id {} is outside the vocabulary", path, t.bos_id));
   t.chat_template = g.string("tokenizer.chat_template", "");

@@ -62,7 +62,8 @@ void matvec_r8_zmm(float* out, const void* W, const int8_t* xq, const float* xd,
         for (int j = 0; j < 4; ++j)
           sum = _mm512_dpbusd_epi32(sum, _mm512_loadu_si512(blk->q + 64 * j), _mm512_permutexvar_epi32(idx[j], xv));
       }
-      const __m512 d = _mm512_cvtph_ps(_mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->d))));
+      const __m512 d =
+          _mm512_cvtph_ps(_mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->d))));
       acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(d, _mm512_set1_ps(xd[b])), acc);
       if constexpr (kQ4K) {
         const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
