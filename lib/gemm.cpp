@@ -219,20 +219,11 @@ std::string prefill_products(const Model& model, KvType kv_type) {
 
 std::string gemm_description(DType weights, GemmInput input) {
   const simd::Kernels& K = simd::kernels();
-  switch (weights) {
-    case DType::F32: return "f32 x f32 (OpenBLAS sgemm)";
-    case DType::F16: return std::string("f32 activations x f16 weights widened (") + K.isa + " FMA)";
-    case DType::BF16: break;
-    case DType::Q8_0:
-    case DType::Q4_0:
-    case DType::Q8_0_R8:
-    case DType::Q4_0_R8:
-    case DType::Q4_K:
-    case DType::Q6_K:
-    case DType::Q4_K_R8:
-      return fmt::format("{} weights widened to bf16 per L2 tile, then {}", dtype_name(dtype_info(weights).holds),
-                         gemm_description(DType::BF16, input));
-  }
+  if (weights == DType::F32) return "f32 x f32 (OpenBLAS sgemm)";
+  if (weights == DType::F16) return std::string("f32 activations x f16 weights widened (") + K.isa + " FMA)";
+  if (linear_type(weights).widen)
+    return fmt::format("{} weights widened to bf16 per L2 tile, then {}", dtype_name(dtype_info(weights).holds),
+                       gemm_description(DType::BF16, input));
   if (input == GemmInput::Bf16 && K.bf16_dot) return "bf16 x bf16 (AVX512_BF16 vdpbf16ps), activations rounded to bf16";
   return std::string("f32 activations x bf16 weights widened (") + K.isa + " FMA)" +
          (input == GemmInput::F32 ? ", exact mode" : "");

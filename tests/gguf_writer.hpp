@@ -55,6 +55,15 @@ struct GgufWriter {
     put<uint64_t>(kv, v.size());
     for (const std::string& e : v) put_str(kv, e);
   }
+  template <class T>
+  void num_array(const std::string& k, uint32_t elem_type, const std::vector<T>& v) {
+    key(k, 9);
+    put<uint32_t>(kv, elem_type);
+    put<uint64_t>(kv, v.size());
+    for (T e : v) put<T>(kv, e);
+  }
+  void i32_array(const std::string& k, const std::vector<int32_t>& v) { num_array(k, 5, v); }
+  void f32_array(const std::string& k, const std::vector<float>& v) { num_array(k, 6, v); }
   void tensor(const std::string& name, std::vector<uint64_t> dims, uint32_t type, std::string data) {
     tensors.push_back({name, std::move(dims), type, std::move(data)});
   }
@@ -147,10 +156,7 @@ inline std::string gguf_tokenizer_from_json(const std::string& json_text, const 
   g.str("tokenizer.ggml.model", "gpt2");
   g.str("tokenizer.ggml.pre", pre);
   g.str_array("tokenizer.ggml.tokens", tokens);
-  g.key("tokenizer.ggml.token_type", 9);
-  GgufWriter::put<uint32_t>(g.kv, 5);  // i32
-  GgufWriter::put<uint64_t>(g.kv, types.size());
-  for (int32_t t : types) GgufWriter::put<int32_t>(g.kv, t);
+  g.i32_array("tokenizer.ggml.token_type", types);
   g.str_array("tokenizer.ggml.merges", merges);
   if (bos >= 0) g.u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(bos));
   if (eos >= 0) g.u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(eos));
@@ -248,19 +254,16 @@ inline std::string gguf_tokenizer_from_spm(const std::string& model_path) {
   GgufWriter g;
   g.str("general.architecture", "llama");
   g.str("tokenizer.ggml.model", "llama");
-  for (int id = 0; id < sp.GetPieceSize(); ++id) pieces.push_back(sp.IdToPiece(id));
-  g.str_array("tokenizer.ggml.tokens", pieces);
-  g.key("tokenizer.ggml.scores", 9);
-  GgufWriter::put<uint32_t>(g.kv, 6);  // f32
-  GgufWriter::put<uint64_t>(g.kv, pieces.size());
-  for (int id = 0; id < sp.GetPieceSize(); ++id) GgufWriter::put<float>(g.kv, sp.GetScore(id));
-  g.key("tokenizer.ggml.token_type", 9);
-  GgufWriter::put<uint32_t>(g.kv, 5);  // i32
-  GgufWriter::put<uint64_t>(g.kv, pieces.size());
+  std::vector<float> scores;
+  std::vector<int32_t> types;
   for (int id = 0; id < sp.GetPieceSize(); ++id) {
-    const int32_t type = sp.IsUnknown(id) ? 2 : sp.IsControl(id) ? 3 : sp.IsUnused(id) ? 5 : sp.IsByte(id) ? 6 : 1;
-    GgufWriter::put<int32_t>(g.kv, type);
+    pieces.push_back(sp.IdToPiece(id));
+    scores.push_back(sp.GetScore(id));
+    types.push_back(sp.IsUnknown(id) ? 2 : sp.IsControl(id) ? 3 : sp.IsUnused(id) ? 5 : sp.IsByte(id) ? 6 : 1);
   }
+  g.str_array("tokenizer.ggml.tokens", pieces);
+  g.f32_array("tokenizer.ggml.scores", scores);
+  g.i32_array("tokenizer.ggml.token_type", types);
   g.u32("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(sp.unk_id()));
   g.u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(sp.bos_id()));
   g.u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(sp.eos_id()));

@@ -236,26 +236,11 @@ TEST_P(QuantKernels, ActivationsQuantizeLikeTheScalarTwin) {
   }
 }
 
-template <class Block>
-void quantize(Block* dst, const float* x, int64_t n);
-template <>
-void quantize(BlockQ8_0* dst, const float* x, int64_t n) {
-  quantize_q8_0(dst, x, n);
-}
-template <>
-void quantize(BlockQ4_0* dst, const float* x, int64_t n) {
-  quantize_q4_0(dst, x, n);
-}
-template <class Block>
-void dequantize(float* dst, const Block* src, int64_t n);
-template <>
-void dequantize(float* dst, const BlockQ8_0* src, int64_t n) {
-  dequantize_q8_0(dst, src, n);
-}
-template <>
-void dequantize(float* dst, const BlockQ4_0* src, int64_t n) {
-  dequantize_q4_0(dst, src, n);
-}
+// The reference quantizer of each block type, by overload.
+void quantize(BlockQ8_0* dst, const float* x, int64_t n) { quantize_q8_0(dst, x, n); }
+void quantize(BlockQ4_0* dst, const float* x, int64_t n) { quantize_q4_0(dst, x, n); }
+void dequantize(float* dst, const BlockQ8_0* src, int64_t n) { dequantize_q8_0(dst, src, n); }
+void dequantize(float* dst, const BlockQ4_0* src, int64_t n) { dequantize_q4_0(dst, src, n); }
 
 // rows x cols weights quantized to Block; the kernel's product against a double sum of the dequantized weights times
 // the quantized x, and against the scalar twin; the widened tile bit for bit against the scalar twin's.

@@ -50,24 +50,28 @@ DType placed_type(const Mat& mat, DType want) {
   return want;
 }
 
+namespace {
+
+// Rows r .. r + 7 of src, whose blocks are Block, as one row group of Group at out.
+template <class Group, class Block>
+void pack_group(void* out, const Mat& src, int64_t r) {
+  const Block* rows[simd::kRowGroup];
+  for (int i = 0; i < simd::kRowGroup; ++i) rows[i] = static_cast<const Block*>(src.row(r + i));
+  simd::pack_rows(static_cast<Group*>(out), rows, static_cast<int64_t>(src.row_bytes() / sizeof(Block)));
+}
+
+}  // namespace
+
 void pack_groups(void* dst, DType to, const Mat& src, int64_t begin, int64_t end) {
-  const int64_t nb = src.cols / simd::kQBlock;
-  const size_t row_bytes = dtype_bytes(to, src.cols);
+  const size_t group_bytes = simd::kRowGroup * dtype_bytes(to, src.cols);
   uint8_t* out = static_cast<uint8_t*>(dst);
-  for (int64_t r = begin; r < end; r += simd::kRowGroup, out += simd::kRowGroup * row_bytes) {
-    if (to == DType::Q4_K_R8) {
-      const simd::BlockQ4_K* rows[simd::kRowGroup];
-      for (int i = 0; i < simd::kRowGroup; ++i) rows[i] = static_cast<const simd::BlockQ4_K*>(src.row(r + i));
-      simd::pack_rows(reinterpret_cast<simd::BlockQ4_Kx8*>(out), rows, src.cols / simd::kKBlock);
-    } else if (to == DType::Q8_0_R8) {
-      const simd::BlockQ8_0* rows[simd::kRowGroup];
-      for (int i = 0; i < simd::kRowGroup; ++i) rows[i] = static_cast<const simd::BlockQ8_0*>(src.row(r + i));
-      simd::pack_rows(reinterpret_cast<simd::BlockQ8_0x8*>(out), rows, nb);
-    } else {
-      const simd::BlockQ4_0* rows[simd::kRowGroup];
-      for (int i = 0; i < simd::kRowGroup; ++i) rows[i] = static_cast<const simd::BlockQ4_0*>(src.row(r + i));
-      simd::pack_rows(reinterpret_cast<simd::BlockQ4_0x8*>(out), rows, nb);
-    }
+  for (int64_t r = begin; r < end; r += simd::kRowGroup, out += group_bytes) {
+    if (to == DType::Q4_K_R8)
+      pack_group<simd::BlockQ4_Kx8, simd::BlockQ4_K>(out, src, r);
+    else if (to == DType::Q8_0_R8)
+      pack_group<simd::BlockQ8_0x8, simd::BlockQ8_0>(out, src, r);
+    else
+      pack_group<simd::BlockQ4_0x8, simd::BlockQ4_0>(out, src, r);
   }
 }
 
@@ -83,27 +87,16 @@ void write_rows(void* dst, DType to, int64_t cols, int64_t begin, int64_t end, c
     }
     return;
   }
-  // A row-group form: 8 rows quantized to the plain blocks, then interleaved.
-  const DType plain = dtype_info(to).holds;
-  const int64_t nb = cols / simd::kQBlock;
+  // A row-group form: 8 rows quantized to the plain blocks, then interleaved by pack_groups.
+  const Mat group{nullptr, dtype_info(to).holds, simd::kRowGroup, cols};
   thread_local std::vector<uint8_t> blocks;
-  blocks.resize(simd::kRowGroup * row_bytes);
+  blocks.resize(simd::kRowGroup * group.row_bytes());
   for (int64_t r = begin; r < end; r += simd::kRowGroup, out += simd::kRowGroup * row_bytes) {
     for (int i = 0; i < simd::kRowGroup; ++i) {
       row_f32(r + i, row.data());
-      from_f32(blocks.data() + i * row_bytes, row.data(), plain, row.size());
+      from_f32(blocks.data() + i * group.row_bytes(), row.data(), group.dtype, row.size());
     }
-    if (plain == DType::Q8_0) {
-      const simd::BlockQ8_0* rows[simd::kRowGroup];
-      for (int i = 0; i < simd::kRowGroup; ++i)
-        rows[i] = reinterpret_cast<const simd::BlockQ8_0*>(blocks.data() + i * row_bytes);
-      simd::pack_rows(reinterpret_cast<simd::BlockQ8_0x8*>(out), rows, nb);
-    } else {
-      const simd::BlockQ4_0* rows[simd::kRowGroup];
-      for (int i = 0; i < simd::kRowGroup; ++i)
-        rows[i] = reinterpret_cast<const simd::BlockQ4_0*>(blocks.data() + i * row_bytes);
-      simd::pack_rows(reinterpret_cast<simd::BlockQ4_0x8*>(out), rows, nb);
-    }
+    pack_groups(out, to, Mat{blocks.data(), group.dtype, group.rows, cols}, 0, simd::kRowGroup);
   }
 }
 

@@ -46,7 +46,8 @@ HugeBuffer place_weights(Weights& w, bool tied, int threads, const RowFill& fill
 using RowSource = std::function<void(int64_t r, float* out)>;
 void write_rows(void* dst, DType to, int64_t cols, int64_t begin, int64_t end, const RowSource& row_f32);
 
-// Rows [begin, end) of src (q8_0 or q4_0) regrouped into `to`, its row-group form, at dst (begin, end multiples of 8).
+// Rows [begin, end) of src (q8_0, q4_0 or q4_K) regrouped into `to`, its row-group form, at dst (begin, end
+// multiples of 8).
 void pack_groups(void* dst, DType to, const Mat& src, int64_t begin, int64_t end);
 
 // The type a matrix is placed as for `want` (its own when want is the stored type): a quantized type only for

@@ -151,6 +151,29 @@ Tokenizer load_tokenizer_json(const std::string& path) {
   return t;
 }
 
+// A SentencePiece model as a Tokenizer: its control pieces matched whole, BOS added (unless the caller says
+// otherwise), its EOS, its dummy prefix's space dropped when decoding.
+Tokenizer sentencepiece_tokenizer(SentencePieceInfo info, const std::string& path) {
+  Tokenizer t;
+  t.kind = TokenizerKind::SentencePiece;
+  t.path = path;
+  t.spm = info.model;
+  t.token_text = std::move(info.token_text);
+  for (auto& [piece, id] : info.control_pieces) t.specials.push_back({piece, id, false, false});
+  t.bos_id = info.bos_id;
+  t.add_bos = info.bos_id >= 0;
+  if (info.eos_id >= 0) t.eos_ids = {info.eos_id};
+  t.strip_first_space = info.dummy_prefix;
+  return t;
+}
+
+// The specials longest first (encode matches the longest at each position), and the bytes they start with.
+void index_specials(Tokenizer& t) {
+  std::stable_sort(t.specials.begin(), t.specials.end(),
+                   [](const SpecialToken& a, const SpecialToken& b) { return a.text.size() > b.text.size(); });
+  for (const SpecialToken& s : t.specials) t.special_starts[static_cast<unsigned char>(s.text[0])] = true;
+}
+
 Tokenizer load_tokenizer_model(const std::string& path) {
   Tokenizer t;
   t.path = path;
@@ -164,16 +187,7 @@ Tokenizer load_tokenizer_model(const std::string& path) {
     add_llama3_specials(t, n);
     return t;
   }
-  t.kind = TokenizerKind::SentencePiece;
-  SentencePieceInfo info = load_sentencepiece(path);
-  t.spm = info.model;
-  t.token_text = std::move(info.token_text);
-  for (auto& [piece, id] : info.control_pieces) t.specials.push_back({piece, id, false, false});
-  t.bos_id = info.bos_id;
-  t.add_bos = info.bos_id >= 0;
-  if (info.eos_id >= 0) t.eos_ids = {info.eos_id};
-  t.strip_first_space = info.dummy_prefix;
-  return t;
+  return sentencepiece_tokenizer(load_sentencepiece(path), path);
 }
 
 bool is_file(const fs::path& p) {
@@ -228,9 +242,7 @@ Tokenizer load_tokenizer(const std::string& path, int llama2c_vocab_size) {
   }
   if (dir.empty()) dir = ".";
   read_tokenizer_config(t, dir);
-  std::stable_sort(t.specials.begin(), t.specials.end(),
-                   [](const SpecialToken& a, const SpecialToken& b) { return a.text.size() > b.text.size(); });
-  for (const SpecialToken& s : t.specials) t.special_starts[static_cast<unsigned char>(s.text[0])] = true;
+  index_specials(t);
   return t;
 }
 
@@ -303,13 +315,12 @@ std::string decode(const Tokenizer& t, const std::vector<int>& ids) {
 namespace {
 
 // tokenizer.ggml.model "llama": the pieces, scores and types as a SentencePiece model (sentencepiece_tokenizer.hpp).
-Tokenizer spm_from_gguf(const GgufFile& g, const GgufValue* tokens) {
+// tokens: checked by the caller.
+Tokenizer spm_from_gguf(const GgufFile& g, const GgufValue& tokens) {
   const std::string& path = g.file.path;
   const GgufValue* scores = g.find("tokenizer.ggml.scores");
   const GgufValue* types = g.find("tokenizer.ggml.token_type");
-  if (!tokens || tokens->type != GgufType::Array || tokens->elem != GgufType::String || tokens->strings.empty())
-    throw Error(fmt::format("'{}': tokenizer.ggml.tokens is missing or not an array of strings", path));
-  const size_t n = tokens->strings.size();
+  const size_t n = tokens.strings.size();
   if (!scores || scores->type != GgufType::Array || scores->numbers.size() != n)
     throw Error(fmt::format("'{}': tokenizer.ggml.scores does not give one score per token", path));
   if (!types || types->type != GgufType::Array || types->numbers.size() != n)
@@ -321,23 +332,49 @@ Tokenizer spm_from_gguf(const GgufFile& g, const GgufValue* tokens) {
     if (id < 0 || static_cast<size_t>(id) >= n)
       throw Error(fmt::format("'{}': special token id {} is outside the vocabulary", path, id));
   const GgufValue* prefix = g.find("tokenizer.ggml.add_space_prefix");
-  SentencePieceInfo info = sentencepiece_from_pieces(tokens->strings, scores->numbers, types->numbers, unk, bos, eos,
-                                                     !prefix || prefix->integer != 0, path);
+  Tokenizer t = sentencepiece_tokenizer(sentencepiece_from_pieces(tokens.strings, scores->numbers, types->numbers, unk,
+                                                                  bos, eos, !prefix || prefix->integer != 0, path),
+                                        path);
+  if (const GgufValue* add_bos = g.find("tokenizer.ggml.add_bos_token"))
+    t.add_bos = t.bos_id >= 0 && add_bos->integer != 0;
+  return t;
+}
+
+// tokenizer.ggml.model "gpt2": byte-level BPE. tokens: checked by the caller.
+Tokenizer bpe_from_gguf(const GgufFile& g, const GgufValue& tokens) {
+  const std::string& path = g.file.path;
+  const GgufValue* merges = g.find("tokenizer.ggml.merges");
+  const GgufValue* types = g.find("tokenizer.ggml.token_type");
+  if (!merges || merges->type != GgufType::Array || merges->elem != GgufType::String)
+    throw Error(fmt::format("'{}': tokenizer.ggml.merges is missing or not an array of strings", path));
+  const size_t n = tokens.strings.size();
+  if (types && (types->type != GgufType::Array || types->numbers.size() != n))
+    throw Error(fmt::format("'{}': tokenizer.ggml.token_type does not give one type per token", path));
+  // Types (llama.cpp's): 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte. Control and user-defined
+  // tokens are matched whole in the text (as tokenizer.json's added tokens), the others make up the BPE vocabulary.
+  std::vector<bool> in_vocab(n, true);
+  if (types)
+    for (size_t id = 0; id < n; ++id) in_vocab[id] = types->numbers[id] != 3 && types->numbers[id] != 4;
   Tokenizer t;
-  t.kind = TokenizerKind::SentencePiece;
+  t.kind = TokenizerKind::ByteLevelBpe;
   t.path = path;
-  t.spm = info.model;
-  t.token_text = std::move(info.token_text);
-  for (auto& [piece, id] : info.control_pieces) t.specials.push_back({piece, id, false, false});
-  t.bos_id = info.bos_id;
+  auto bpe = std::make_shared<BpeTokenizer>(
+      bpe_from_vocab(tokens.strings, in_vocab, merges->strings, g.string("tokenizer.ggml.pre", "default"), path));
+  t.token_text = bpe->tokens;
+  if (types)
+    for (size_t id = 0; id < n; ++id) {
+      const int type = static_cast<int>(types->numbers[id]);
+      if (type == 3 || type == 4) add_special(t, tokens.strings[id], static_cast<int>(id));
+    }
+  t.bpe = std::move(bpe);
+  t.bos_id = static_cast<int>(g.integer("tokenizer.ggml.bos_token_id", -1));
   const GgufValue* add_bos = g.find("tokenizer.ggml.add_bos_token");
-  t.add_bos = info.bos_id >= 0 && (!add_bos || add_bos->integer != 0);
-  if (info.eos_id >= 0) t.eos_ids = {info.eos_id};
-  t.strip_first_space = info.dummy_prefix;
-  t.chat_template = g.string("tokenizer.chat_template", "");
-  std::stable_sort(t.specials.begin(), t.specials.end(),
-                   [](const SpecialToken& a, const SpecialToken& b) { return a.text.size() > b.text.size(); });
-  for (const SpecialToken& s : t.specials) t.special_starts[static_cast<unsigned char>(s.text[0])] = true;
+  t.add_bos = t.bos_id >= 0 && add_bos && add_bos->integer != 0;
+  for (const char* k : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"})
+    if (const int64_t id = g.integer(k, -1); id >= 0 && static_cast<size_t>(id) < n)
+      t.eos_ids.push_back(static_cast<int>(id));
+  if (t.bos_id >= static_cast<int>(n))
+    throw Error(fmt::format("'{}': BOS id {} is outside the vocabulary", path, t.bos_id));
   return t;
 }
 
@@ -352,45 +389,11 @@ Tokenizer tokenizer_from_gguf(const GgufFile& g) {
                             "--tokenizer",
                             path, model.empty() ? "none" : model));
   const GgufValue* tokens = g.find("tokenizer.ggml.tokens");
-  if (model == "llama") return spm_from_gguf(g, tokens);
-  const GgufValue* merges = g.find("tokenizer.ggml.merges");
-  const GgufValue* types = g.find("tokenizer.ggml.token_type");
   if (!tokens || tokens->type != GgufType::Array || tokens->elem != GgufType::String || tokens->strings.empty())
     throw Error(fmt::format("'{}': tokenizer.ggml.tokens is missing or not an array of strings", path));
-  if (!merges || merges->type != GgufType::Array || merges->elem != GgufType::String)
-    throw Error(fmt::format("'{}': tokenizer.ggml.merges is missing or not an array of strings", path));
-  const size_t n = tokens->strings.size();
-  if (types && (types->type != GgufType::Array || types->numbers.size() != n))
-    throw Error(fmt::format("'{}': tokenizer.ggml.token_type does not give one type per token", path));
-  // Types (llama.cpp's): 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte. Control and user-defined
-  // tokens are matched whole in the text (as tokenizer.json's added tokens), the others make up the BPE vocabulary.
-  std::vector<bool> in_vocab(n, true);
-  if (types)
-    for (size_t id = 0; id < n; ++id) in_vocab[id] = types->numbers[id] != 3 && types->numbers[id] != 4;
-  Tokenizer t;
-  t.kind = TokenizerKind::ByteLevelBpe;
-  t.path = path;
-  auto bpe = std::make_shared<BpeTokenizer>(
-      bpe_from_vocab(tokens->strings, in_vocab, merges->strings, g.string("tokenizer.ggml.pre", "default"), path));
-  t.token_text = bpe->tokens;
-  if (types)
-    for (size_t id = 0; id < n; ++id) {
-      const int type = static_cast<int>(types->numbers[id]);
-      if (type == 3 || type == 4) add_special(t, tokens->strings[id], static_cast<int>(id));
-    }
-  t.bpe = std::move(bpe);
-  t.bos_id = static_cast<int>(g.integer("tokenizer.ggml.bos_token_id", -1));
-  const GgufValue* add_bos = g.find("tokenizer.ggml.add_bos_token");
-  t.add_bos = t.bos_id >= 0 && add_bos && add_bos->integer != 0;
-  for (const char* k : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"})
-    if (const int64_t id = g.integer(k, -1); id >= 0 && static_cast<size_t>(id) < n)
-      t.eos_ids.push_back(static_cast<int>(id));
-  if (t.bos_id >= static_cast<int>(n))
-    throw Error(fmt::format("'{}': BOS id {} is outside the vocabulary", path, t.bos_id));
+  Tokenizer t = model == "llama" ? spm_from_gguf(g, *tokens) : bpe_from_gguf(g, *tokens);
   t.chat_template = g.string("tokenizer.chat_template", "");
-  std::stable_sort(t.specials.begin(), t.specials.end(),
-                   [](const SpecialToken& a, const SpecialToken& b) { return a.text.size() > b.text.size(); });
-  for (const SpecialToken& s : t.specials) t.special_starts[static_cast<unsigned char>(s.text[0])] = true;
+  index_specials(t);
   return t;
 }
 
