@@ -120,26 +120,28 @@ void read_value(Cursor& c, GgufValue& v, GgufType t, const std::string& key, int
 struct GgmlType {
   const char* name;
   int block, block_bytes;  // 0: a type resa does not know the size of
+  bool read;               // resa computes with it, as dtype
+  DType dtype;
 };
 
 GgmlType ggml_type(uint32_t t) {
   switch (t) {
-    case 0: return {"F32", 1, 4};
-    case 1: return {"F16", 1, 2};
-    case 2: return {"Q4_0", 32, 18};
-    case 3: return {"Q4_1", 32, 20};
-    case 6: return {"Q5_0", 32, 22};
-    case 7: return {"Q5_1", 32, 24};
-    case 8: return {"Q8_0", 32, 34};
-    case 9: return {"Q8_1", 32, 36};
-    case 10: return {"Q2_K", 256, 84};
-    case 11: return {"Q3_K", 256, 110};
-    case 12: return {"Q4_K", 256, 144};
-    case 13: return {"Q5_K", 256, 176};
-    case 14: return {"Q6_K", 256, 210};
-    case 15: return {"Q8_K", 256, 292};
-    case 30: return {"BF16", 1, 2};
-    default: return {nullptr, 0, 0};
+    case 0: return {"F32", 1, 4, true, DType::F32};
+    case 1: return {"F16", 1, 2, true, DType::F16};
+    case 2: return {"Q4_0", 32, 18, true, DType::Q4_0};
+    case 3: return {"Q4_1", 32, 20, false, DType::F32};
+    case 6: return {"Q5_0", 32, 22, false, DType::F32};
+    case 7: return {"Q5_1", 32, 24, false, DType::F32};
+    case 8: return {"Q8_0", 32, 34, true, DType::Q8_0};
+    case 9: return {"Q8_1", 32, 36, false, DType::F32};
+    case 10: return {"Q2_K", 256, 84, false, DType::F32};
+    case 11: return {"Q3_K", 256, 110, false, DType::F32};
+    case 12: return {"Q4_K", 256, 144, true, DType::Q4_K};
+    case 13: return {"Q5_K", 256, 176, false, DType::F32};
+    case 14: return {"Q6_K", 256, 210, true, DType::Q6_K};
+    case 15: return {"Q8_K", 256, 292, false, DType::F32};
+    case 30: return {"BF16", 1, 2, true, DType::BF16};
+    default: return {nullptr, 0, 0, false, DType::F32};
   }
 }
 
@@ -162,16 +164,9 @@ const char* ggml_type_name(uint32_t type) {
 }
 
 bool ggml_to_dtype(uint32_t type, DType& dtype) {
-  switch (type) {
-    case 0: dtype = DType::F32; return true;
-    case 1: dtype = DType::F16; return true;
-    case 2: dtype = DType::Q4_0; return true;
-    case 8: dtype = DType::Q8_0; return true;
-    case 12: dtype = DType::Q4_K; return true;
-    case 14: dtype = DType::Q6_K; return true;
-    case 30: dtype = DType::BF16; return true;
-    default: return false;
-  }
+  const GgmlType t = ggml_type(type);
+  dtype = t.dtype;
+  return t.read;
 }
 
 const GgufValue* GgufFile::find(const std::string& key) const {
@@ -261,7 +256,7 @@ GgufFile read_gguf(const std::string& path) {
     offsets.push_back(c.get<uint64_t>(what.c_str()));
     if (offsets.back() % alignment != 0)
       c.fail(fmt::format("{} is at offset {}, not aligned to {}", what, offsets.back(), alignment));
-    if (!ggml_to_dtype(t.ggml_type, t.dtype)) t.dtype = DType::F32;  // refused when a model needs it (gguf_model)
+    t.dtype = gt.dtype;  // F32 for a type resa does not read: refused when a model needs it (gguf_model.cpp)
     g.order.push_back(t.name);
     if (g.tensors.count(t.name)) c.fail(fmt::format("{} appears twice", what));
     g.tensors.emplace(t.name, std::move(t));
