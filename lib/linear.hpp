@@ -17,7 +17,7 @@ struct LinearInput {
   const float* x = nullptr;
   const int8_t* q = nullptr;
   const float* d = nullptr;
-  const int32_t* sums = nullptr;  // per block, the sums of its even and odd groups of 4 (simd/quant.hpp)
+  const int32_t* sums = nullptr;  // per block, the sums of its first and last 16 q (simd/quant.hpp)
 };
 
 struct LinearType {

@@ -23,7 +23,7 @@
 //
 // Activations meet quantized weights as int8 too (simd/kernels.hpp, quantize_q8): per block of 32, d = max|x| / 127
 // kept in f32, q = x * (1/d) rounded to nearest, ties to even (the vector rounding), stored apart: q[n] and d[n / 32],
-// with the sums of each block's even and odd groups of 4 (sums[2 b], sums[2 b + 1]) for the row-group kernels.
+// with the sums of each block's first and last 16 q (sums[2 b], sums[2 b + 1]) for the row-group kernels.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,7 @@
 // GGUF models: files written at test time from the tiny Hugging Face checkpoints (tests/gguf_writer.hpp, as llama.cpp's
 // converter writes them) give the safetensors path's logits (F32: to f32 rounding; Q8_0: the same blocks as
 // --weights q8_0 gives); damaged files give one clear error each.
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -41,6 +42,14 @@ float max_abs(const std::vector<float>& v) {
   return m;
 }
 
+// A matrix's rows as f32 values (its blocks dequantized), sorted when the order of its rows is not the point.
+std::vector<std::vector<float>> rows_of(const Mat& m, bool sorted = false) {
+  std::vector<std::vector<float>> rows(static_cast<size_t>(m.rows), std::vector<float>(static_cast<size_t>(m.cols)));
+  for (int64_t r = 0; r < m.rows; ++r) row_to_f32(rows[static_cast<size_t>(r)].data(), m, r);
+  if (sorted) std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
 float max_diff(const std::vector<float>& a, const std::vector<float>& b) {
   EXPECT_EQ(a.size(), b.size());
   float m = 0.0f;
@@ -74,12 +83,25 @@ TEST_P(GgufModel, Q8_0FileMatchesQuantizingAtLoad) {
   EXPECT_EQ(g.data->weights.layers[0].wq.dtype, DType::Q8_0_R8);  // the file's blocks regrouped
   EXPECT_EQ(model_info(g).weight_dtypes,
             model_info(load_model(hf, "", {WeightLoad::Copy, 2, WeightType::Q8_0})).weight_dtypes);
-  const std::vector<float> want = logits_of(load_model(hf, "", {WeightLoad::Copy, 2, WeightType::Q8_0}));
-  const std::vector<float> got = logits_of(g);
-  // The same quantizer on the same values: the same blocks. Qwen2's logits are bit for bit those of --weights q8_0;
-  // Llama's Q and K rows are in another order (the same blocks, summed in another order).
+  const Model q = load_model(hf, "", {WeightLoad::Copy, 2, WeightType::Q8_0});
+  // The same quantizer on the same values: the same blocks; a Llama file's Q and K rows in another order.
+  const bool llama = GetParam().find("llama") != std::string::npos;
+  const Weights &a = g.data->weights, &b = q.data->weights;
+  EXPECT_EQ(rows_of(a.lm_head), rows_of(b.lm_head));
+  for (size_t l = 0; l < a.layers.size(); ++l) {
+    const LayerWeights &x = a.layers[l], &y = b.layers[l];
+    EXPECT_EQ(rows_of(x.wq, llama), rows_of(y.wq, llama)) << l;
+    EXPECT_EQ(rows_of(x.wk, llama), rows_of(y.wk, llama)) << l;
+    for (auto m : {&LayerWeights::wv, &LayerWeights::wo, &LayerWeights::w_gate, &LayerWeights::w_up,
+                   &LayerWeights::w_down})
+      EXPECT_EQ(rows_of(x.*m), rows_of(y.*m)) << l;
+  }
+  // Qwen2's logits are bit for bit those of --weights q8_0. Llama's Q and K products are summed in another order,
+  // and a last-bit difference can move an activation across an int8 rounding boundary downstream (measured: one
+  // such step moves this model's logits by 0.7 % of the largest).
+  const std::vector<float> want = logits_of(q), got = logits_of(g);
   const float scale = std::max(1.0f, max_abs(want));
-  EXPECT_LE(max_diff(got, want), (GetParam().find("llama") != std::string::npos ? 1e-4f : 0.0f) * scale);
+  EXPECT_LE(max_diff(got, want), (llama ? 3e-2f : 0.0f) * scale);
   // Computed from the mapping (the blocks row by row): the same products, by other kernels.
   EXPECT_LE(max_diff(logits_of(load_model(path, "", {WeightLoad::Mmap})), got), 3e-2f * scale);
 }

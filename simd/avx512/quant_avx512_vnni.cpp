@@ -27,8 +27,8 @@ constexpr const char* kInt8Dot = "AVX512_VNNI vpdpbusd";
 // 8 rows: lanes 0-7 group g (rows 0-7), lanes 8-15 group g + 1. x's block, broadcast to both halves and permuted so
 // that each lane holds the 4 bytes of x its weights meet, is the signed operand; the weights the unsigned one: q8_0's
 // stored + 128, q4_0's nibbles (0..15) as they are. So sum (w + Offset) x = sum w x + Offset sum x, and each lane's
-// integer sum starts at -Offset times the sum of x over its groups (lanes 0-7 the even groups, 8-15 the odd ones:
-// quantize_q8's sums). The 16 lanes are scaled by [d_0..d_7, d_0..d_7] * d_x and summed in halves at the end.
+// integer sum starts at -Offset times a part of the sum of x (lanes 0-7 the block's first 16, lanes 8-15 its last 16:
+// quantize_q8's sums; only each lane pair's total counts). The 16 lanes are scaled by [d_0..d_7, d_0..d_7] * d_x and summed in halves at the end.
 template <class Group>
 void matvec_r8_zmm(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                    int cols) {

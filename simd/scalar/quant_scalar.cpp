@@ -202,7 +202,7 @@ void quantize_q8(int8_t* q, float* d, int32_t* sums, const float* x, int n) {
     sums[2 * b] = sums[2 * b + 1] = 0;
     for (int i = 0; i < kQBlock; ++i) {
       q[i] = static_cast<int8_t>(std::nearbyintf(x[i] * id));
-      sums[2 * b + (i / 4) % 2] += q[i];
+      sums[2 * b + i / 16] += q[i];
     }
   }
 }

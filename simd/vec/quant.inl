@@ -26,13 +26,12 @@ void quantize_q8(int8_t* q, float* d, int32_t* sums, const float* x, int n) {
     const __m256 id = _mm256_set1_ps(a != 0.0f ? 127.0f / a : 0.0f);
     __m256i i32[4];
     for (int i = 0; i < 4; ++i) i32[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], id));
-    // Lanes 0-3 of each are an even group of 4, lanes 4-7 an odd one.
-    const __m256i t = _mm256_add_epi32(_mm256_add_epi32(i32[0], i32[1]), _mm256_add_epi32(i32[2], i32[3]));
-    __m128i e = _mm256_castsi256_si128(t), o = _mm256_extracti128_si256(t, 1);
-    e = _mm_add_epi32(e, _mm_shuffle_epi32(e, 0x4e));
-    o = _mm_add_epi32(o, _mm_shuffle_epi32(o, 0x4e));
-    sums[2 * b] = _mm_cvtsi128_si32(e) + _mm_extract_epi32(e, 1);
-    sums[2 * b + 1] = _mm_cvtsi128_si32(o) + _mm_extract_epi32(o, 1);
+    // i32[0], i32[1]: the block's first 16 weights; i32[2], i32[3] its last 16.
+    const __m256i t = _mm256_hadd_epi32(_mm256_add_epi32(i32[0], i32[1]), _mm256_add_epi32(i32[2], i32[3]));
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));  // [a, a, b, b] partials
+    h = _mm_hadd_epi32(h, h);
+    sums[2 * b] = _mm_cvtsi128_si32(h);
+    sums[2 * b + 1] = _mm_extract_epi32(h, 1);
     // Pack 4 x 8 int32 to 32 int8 (packs work within 128-bit lanes: permute the result back to order).
     const __m256i i16a = _mm256_packs_epi32(i32[0], i32[1]), i16b = _mm256_packs_epi32(i32[2], i32[3]);
     const __m256i i8 = _mm256_packs_epi16(i16a, i16b);
