@@ -45,6 +45,9 @@ void gemv_q4_0_r8(const simd::Kernels& k, float* out, const void* w, const Linea
 void gemv_q4_k_r8(const simd::Kernels& k, float* out, const void* w, const LinearInput& x, int rows, int cols) {
   k.matvec_q4_k_r8(out, w, x.q, x.d, x.sums, rows, cols);
 }
+void gemv_q6_k_r8(const simd::Kernels& k, float* out, const void* w, const LinearInput& x, int rows, int cols) {
+  k.matvec_q6_k_r8(out, w, x.q, x.d, x.sums, rows, cols);
+}
 
 // Types without kernels of their own (the k-quants, computed from the mapping): each row dequantized to f32, then
 // multiplied by the f32 kernel. Correct, not fast: --load copy converts them (placement.cpp).
@@ -102,6 +105,7 @@ constexpr LinearType kTypes[kDTypes] = {
     {false, gemv_q4_k, widen_dequantized},
     {false, gemv_q6_k, widen_dequantized},
     {true, gemv_q4_k_r8, widen_groups<&simd::Kernels::widen_q4_k_r8>},
+    {true, gemv_q6_k_r8, widen_groups<&simd::Kernels::widen_q6_k_r8>},
 };
 
 // x as the type's kernels take it; the int8 copy in a buffer of the calling thread (grown once, then reused).

@@ -122,6 +122,9 @@ struct Kernels {
   // q4_K's row-group form (simd/quant.hpp BlockQ4_Kx8): weights d * q - m per 32.
   MatvecR8 matvec_q4_k_r8 = nullptr;
   WidenR8 widen_q4_k_r8 = nullptr;
+  // q6_K's (BlockQ6_Kx8): weights d * sc * (v - 32), two scales per 32.
+  MatvecR8 matvec_q6_k_r8 = nullptr;
+  WidenR8 widen_q6_k_r8 = nullptr;
   const char* int8_dot = "";  // how matvec_q* multiply: "AVX512_VNNI vpdpbusd", "AVX2 vpmaddubsw", "scalar"
 };
 

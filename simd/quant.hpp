@@ -61,6 +61,19 @@ struct BlockQ4_Kx8 {
   uint8_t q[kRowGroup * kQBlock / 2];
 };
 static_assert(sizeof(BlockQ4_Kx8) == 8 * 20, "8 rows' blocks");
+// q6_K's row-group form, per 32 weights of 8 rows, the file's values unchanged (7 bits per weight against its 6.56:
+// d repeated per 32): d[i] row i's super-block scale (f16), sc[t][i] its int8 scale of weights 16 t .. 16 t + 15 of
+// the block, and the 6-bit values v (0..63; weight d * sc * (v - 32)) as 4 low bits in ql, laid out as q4_0_r8's
+// nibbles (ql[32 c + 4 i + k]: low nibble weight 4 c + k, high nibble 16 + 4 c + k), and 2 high bits in qh:
+// qh[32 e + 4 i + k], bits 4 h + 2 t, hold those of weight 16 t + 4 c + k, c = 2 h + e. So the 64 bytes of qh line up
+// with either 32-byte chunk of ql (c = 0..3) or 64-byte pair (c = 2 h, 2 h + 1) a kernel loads.
+struct BlockQ6_Kx8 {
+  uint16_t d[kRowGroup];
+  int8_t sc[2][kRowGroup];
+  uint8_t ql[kRowGroup * kQBlock / 2];
+  uint8_t qh[kRowGroup * kQBlock / 4];
+};
+static_assert(sizeof(BlockQ6_Kx8) == 8 * 28, "8 rows' blocks");
 
 // The k-quants of a Q4_K_M file (ggml-common.h), super-blocks of 256 weights:
 //   q4_K (144 bytes): d, dmin (f16), scales[12]: 8 sub-blocks of 32 with a 6-bit scale and a 6-bit min each (sub-block
@@ -103,5 +116,7 @@ void unpack_row(BlockQ4_0* dst, const BlockQ4_0x8* group, int row, int64_t nb);
 // 8 rows of n_super q4_K super-blocks each into 8 * n_super row-group blocks of 32; and one row back as f32.
 void pack_rows(BlockQ4_Kx8* dst, const BlockQ4_K* const* rows, int64_t n_super);
 void unpack_row_f32(float* dst, const BlockQ4_Kx8* group, int row, int64_t nb);
+void pack_rows(BlockQ6_Kx8* dst, const BlockQ6_K* const* rows, int64_t n_super);
+void unpack_row_f32(float* dst, const BlockQ6_Kx8* group, int row, int64_t nb);
 
 }  // namespace resa::simd

@@ -367,9 +367,12 @@ TEST(GgufKQuants, MixedQ4_KAndQ6_KFileComputesItsValues) {
   EXPECT_LE(decode, 1e-4f * scale);
   EXPECT_LE(prefill, 1e-2f * scale);
   const Model copied = load_model(tmp.file("kq.gguf"), "", {WeightLoad::Copy, 2});
-  EXPECT_EQ(copied.data->weights.layers[0].wv.dtype, DType::Q8_0_R8);  // q6_K: converted to q8_0 for decode
-  EXPECT_EQ(copied.data->weights.layers[0].wq.dtype, DType::Q4_K_R8);  // q4_K: regrouped
-  EXPECT_EQ(model_info(copied).weight_dtypes, "q4_k x5, q8_0 x3");
+  EXPECT_EQ(copied.data->weights.layers[0].wv.dtype, DType::Q6_K_R8);  // both regrouped
+  EXPECT_EQ(copied.data->weights.layers[0].wq.dtype, DType::Q4_K_R8);
+  EXPECT_EQ(model_info(copied).weight_dtypes, "q4_k x5, q6_k x3");
+  // q6_K's values as they are, q4_K's to f16 rounding of its scales; x as int8 blocks.
+  EXPECT_EQ(rows_of(copied.data->weights.layers[0].wv), rows_of(mapped.data->weights.layers[0].wv));
+  EXPECT_EQ(rows_of(copied.data->weights.lm_head), rows_of(mapped.data->weights.lm_head));
   EXPECT_LE(max_diff(logits_of(copied), want), 5e-2f * scale);
 }
 

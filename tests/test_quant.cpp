@@ -339,44 +339,46 @@ TEST_P(QuantKernels, Q4_0ProductsAndTiles) {
                                      k->matvec_q4_0_r8, s.matvec_q4_0_r8, k->widen_q4_0_r8, s.widen_q4_0_r8);
 }
 
-// q4_K's row-group form: random super-blocks (any bytes, scales made finite) regrouped; each row comes back as the
-// q4_K values up to the f16 rounding of d * scale and dmin * min; the products and tiles as for the other types.
-TEST_P(QuantKernels, Q4_KRowGroupProductsAndTiles) {
-  const Kernels& sk = scalar_kernels();
+// The k-quants' row-group forms: random super-blocks (any bytes, scales made finite: d set by `scale`) regrouped;
+// each row comes back as the file's values within `unpack_bound` (q6_K: exactly; q4_K: up to the f16 rounding of
+// d * scale and dmin * min); the products against a double sum of those values times the int8 x, the tiles bit for bit
+// as those values rounded to bf16.
+template <class Block, class Group>
+void check_k_group(const Kernels& k, Kernels::MatvecR8 matvec, Kernels::MatvecR8 matvec_ref, Kernels::WidenR8 widen,
+                   Kernels::WidenR8 widen_ref, void (*dequantize)(float*, const Block*, int64_t),
+                   void (*scale)(Block&, uint32_t), float unpack_bound) {
   for (const int cols : {256, 1536}) {
     const int rows = 16, nb = cols / 32, ns = cols / 256;
-    std::vector<BlockQ4_K> q(static_cast<size_t>(rows) * ns);
+    std::vector<Block> q(static_cast<size_t>(rows) * ns);
     uint32_t x = 99;
-    for (BlockQ4_K& b : q) {
+    for (Block& b : q) {
       auto* bytes = reinterpret_cast<uint8_t*>(&b);
       for (size_t i = 0; i < sizeof b; ++i) {
         x ^= x << 13, x ^= x >> 17, x ^= x << 5;
         bytes[i] = static_cast<uint8_t>(x >> 24);
       }
-      b.d = f32_to_f16(0.001f * static_cast<float>(x % 7 + 1));
-      b.dmin = f32_to_f16(0.002f);
+      scale(b, x);
     }
     std::vector<float> exact(static_cast<size_t>(rows) * cols);
-    dequantize_q4_k(exact.data(), q.data(), static_cast<int64_t>(exact.size()));
-    std::vector<BlockQ4_Kx8> packed(static_cast<size_t>(rows / 8) * nb);
+    dequantize(exact.data(), q.data(), static_cast<int64_t>(exact.size()));
+    std::vector<Group> packed(static_cast<size_t>(rows / 8) * nb);
     std::vector<float> wd(exact.size());
     for (int g = 0; g < rows / 8; ++g) {
-      const BlockQ4_K* r8[8];
+      const Block* r8[8];
       for (int i = 0; i < 8; ++i) r8[i] = q.data() + static_cast<size_t>(g * 8 + i) * ns;
       pack_rows(packed.data() + static_cast<size_t>(g) * nb, r8, ns);
       for (int i = 0; i < 8; ++i) unpack_row_f32(wd.data() + static_cast<size_t>(g * 8 + i) * cols,
                                                  packed.data() + static_cast<size_t>(g) * nb, i, nb);
     }
-    for (size_t i = 0; i < wd.size(); ++i)  // d * scale and dmin * min rounded to f16: 2^-11 of each term
-      ASSERT_LE(std::fabs(wd[i] - exact[i]), std::ldexp(1.0f, -10) * (0.007f * 63 * 15 + 0.002f * 63)) << i;
+    for (size_t i = 0; i < wd.size(); ++i) ASSERT_LE(std::fabs(wd[i] - exact[i]), unpack_bound) << i;
     const std::vector<float> xf = randoms(cols, cols + 1, 2.0f);
     std::vector<int8_t> xq(cols);
     std::vector<float> xd(nb);
     std::vector<int32_t> xs(2 * nb);
-    sk.quantize_q8(xq.data(), xd.data(), xs.data(), xf.data(), cols);
+    scalar_kernels().quantize_q8(xq.data(), xd.data(), xs.data(), xf.data(), cols);
     std::vector<float> out(rows), ref(rows);
-    k->matvec_q4_k_r8(out.data(), packed.data(), xq.data(), xd.data(), xs.data(), rows, cols);
-    sk.matvec_q4_k_r8(ref.data(), packed.data(), xq.data(), xd.data(), xs.data(), rows, cols);
+    matvec(out.data(), packed.data(), xq.data(), xd.data(), xs.data(), rows, cols);
+    matvec_ref(ref.data(), packed.data(), xq.data(), xd.data(), xs.data(), rows, cols);
     for (int r = 0; r < rows; ++r) {
       double sum = 0, mag = 0;
       for (int c = 0; c < cols; ++c) {
@@ -384,20 +386,38 @@ TEST_P(QuantKernels, Q4_KRowGroupProductsAndTiles) {
         sum += t;
         mag += std::fabs(t);
       }
-      const double bound = 4 * (nb + 4) * std::ldexp(1.0, -24) * mag + 1e-30;  // the min term sums apart
-      EXPECT_LE(std::fabs(out[r] - sum), bound) << k->isa << " row " << r;
+      const double bound = 4 * (nb + 4) * std::ldexp(1.0, -24) * mag + 1e-30;  // the min / half terms sum apart
+      EXPECT_LE(std::fabs(out[r] - sum), bound) << k.isa << " row " << r;
       EXPECT_LE(std::fabs(ref[r] - sum), bound) << "scalar row " << r;
     }
     const int ld = cols + 3;
     std::vector<uint16_t> tile(static_cast<size_t>(8) * ld), tile_ref(tile.size());
-    k->widen_q4_k_r8(tile.data(), ld, packed.data(), nb);
-    sk.widen_q4_k_r8(tile_ref.data(), ld, packed.data(), nb);
+    widen(tile.data(), ld, packed.data(), nb);
+    widen_ref(tile_ref.data(), ld, packed.data(), nb);
     for (int i = 0; i < 8; ++i)
       for (int c = 0; c < cols; ++c) {
         ASSERT_EQ(tile[static_cast<size_t>(i) * ld + c], f32_to_bf16(wd[static_cast<size_t>(i) * cols + c]));
         ASSERT_EQ(tile_ref[static_cast<size_t>(i) * ld + c], f32_to_bf16(wd[static_cast<size_t>(i) * cols + c]));
       }
   }
+}
+
+TEST_P(QuantKernels, Q4_KRowGroupProductsAndTiles) {
+  const Kernels& s = scalar_kernels();
+  auto scale = [](BlockQ4_K& b, uint32_t x) {
+    b.d = f32_to_f16(0.001f * static_cast<float>(x % 7 + 1));
+    b.dmin = f32_to_f16(0.002f);
+  };
+  // d * scale and dmin * min rounded to f16: 2^-11 of each term
+  check_k_group<BlockQ4_K, BlockQ4_Kx8>(*k, k->matvec_q4_k_r8, s.matvec_q4_k_r8, k->widen_q4_k_r8, s.widen_q4_k_r8,
+                                        dequantize_q4_k, scale, std::ldexp(1.0f, -10) * (0.007f * 63 * 15 + 0.002f * 63));
+}
+
+TEST_P(QuantKernels, Q6_KRowGroupProductsAndTiles) {
+  const Kernels& s = scalar_kernels();
+  auto scale = [](BlockQ6_K& b, uint32_t x) { b.d = f32_to_f16(0.0001f * static_cast<float>(x % 7 + 1)); };
+  check_k_group<BlockQ6_K, BlockQ6_Kx8>(*k, k->matvec_q6_k_r8, s.matvec_q6_k_r8, k->widen_q6_k_r8, s.widen_q6_k_r8,
+                                        dequantize_q6_k, scale, 0.0f);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, QuantKernels, ::testing::Values("scalar", "avx2", "avx512"));

@@ -5,9 +5,10 @@
 // one scale, in GGUF's bit layouts (simd/quant.hpp): q8_0, 32 int8 and an f16 scale (34 bytes); q4_0, 32 4-bit
 // values and an f16 scale (18 bytes). A matrix row of a quantized type holds whole blocks. Their row-group forms
 // (q8_0_r8, q4_0_r8) hold the same blocks with 8 rows interleaved, the form --load copy places them in for decode.
-// q4_k and q6_k (a GGUF file's k-quants, super-blocks of 256) are read, never written: --load copy places q4_k in
-// its row-group form q4_k_r8 (per 32 weights and row: d * scale and dmin * min as f16, 5 bits per weight) and q6_k
-// as q8_0's (see lib/model/placement.cpp); --load mmap computes from them through f32 rows. The KV cache holds f32 or
+// q4_k and q6_k (a GGUF file's k-quants, super-blocks of 256) are read, never written: --load copy places them in
+// row-group forms of 32-weight blocks, q4_k_r8 (per 32 weights and row: d * scale and dmin * min as f16, 5 bits per
+// weight) and q6_k_r8 (the file's values and scales, d repeated per 32: 7 bits per weight; lib/model/placement.cpp);
+// --load mmap computes from them through f32 rows. The KV cache holds f32 or
 // bf16; how a weight type's products are computed lives in lib/linear.cpp's table.
 // The scalar conversions live in simd/convert.hpp (kernels use them too); arrays convert on the kernel table.
 #pragma once
@@ -22,8 +23,8 @@
 
 namespace resa {
 
-enum class DType : uint8_t { F32, BF16, F16, Q8_0, Q4_0, Q8_0_R8, Q4_0_R8, Q4_K, Q6_K, Q4_K_R8 };
-constexpr int kDTypes = 10;
+enum class DType : uint8_t { F32, BF16, F16, Q8_0, Q4_0, Q8_0_R8, Q4_0_R8, Q4_K, Q6_K, Q4_K_R8, Q6_K_R8 };
+constexpr int kDTypes = 11;
 
 struct DTypeInfo {
   const char* name;
@@ -39,7 +40,8 @@ inline const DTypeInfo& dtype_info(DType t) {
       {"f16", 1, 2, 1, DType::F16},           {"q8_0", 32, 34, 1, DType::Q8_0},
       {"q4_0", 32, 18, 1, DType::Q4_0},       {"q8_0_r8", 32, 34, 8, DType::Q8_0},
       {"q4_0_r8", 32, 18, 8, DType::Q4_0},    {"q4_k", 256, 144, 1, DType::Q4_K},
-      {"q6_k", 256, 210, 1, DType::Q6_K},     {"q4_k_r8", 32, 20, 8, DType::Q4_K}};
+      {"q6_k", 256, 210, 1, DType::Q6_K},     {"q4_k_r8", 32, 20, 8, DType::Q4_K},
+      {"q6_k_r8", 32, 28, 8, DType::Q6_K}};
   return table[static_cast<int>(t)];
 }
 
@@ -74,7 +76,8 @@ inline void to_f32(float* dst, const void* src, DType t, size_t n) {
     case DType::Q6_K: simd::dequantize_q6_k(dst, static_cast<const simd::BlockQ6_K*>(src), n); break;
     case DType::Q8_0_R8:
     case DType::Q4_0_R8:
-    case DType::Q4_K_R8: break;  // rows interleaved: see row_to_f32
+    case DType::Q4_K_R8:
+    case DType::Q6_K_R8: break;  // rows interleaved: see row_to_f32
   }
 }
 
@@ -97,7 +100,8 @@ inline void from_f32(void* dst, const float* src, DType t, size_t n) {
     case DType::Q4_0_R8:
     case DType::Q4_K:
     case DType::Q6_K:
-    case DType::Q4_K_R8: break;  // not written by resa
+    case DType::Q4_K_R8:
+    case DType::Q6_K_R8: break;  // not written by resa
   }
 }
 

@@ -38,9 +38,12 @@ std::vector<Product> decode_products(Weights& w, bool tied) {
 }  // namespace
 
 DType placed_type(const Mat& mat, DType want) {
-  // q4_K decodes in its row-group form (below); q6_K has no kernels of its own yet: decoded as q8_0 (8.5 bits per
-  // weight against its 6.6, with q8_0's rounding of the values it holds).
-  if (want == DType::Q4_K && mat.rows % simd::kRowGroup == 0 && mat.cols % simd::kKBlock == 0) return DType::Q4_K_R8;
+  // The k-quants decode in their row-group forms; a matrix whose rows do not fill groups of 8 as q8_0 (requantized:
+  // the k-quants have no row-by-row kernels).
+  if (mat.rows % simd::kRowGroup == 0 && mat.cols % simd::kKBlock == 0) {
+    if (want == DType::Q4_K) return DType::Q4_K_R8;
+    if (want == DType::Q6_K) return DType::Q6_K_R8;
+  }
   if (want == DType::Q4_K || want == DType::Q6_K) want = DType::Q8_0;
   if (mat.cols % dtype_info(want).block != 0) return mat.dtype;
   if (mat.rows % simd::kRowGroup == 0) {  // decode reads the row-group form 8 rows per instruction
@@ -68,6 +71,8 @@ void pack_groups(void* dst, DType to, const Mat& src, int64_t begin, int64_t end
   for (int64_t r = begin; r < end; r += simd::kRowGroup, out += group_bytes) {
     if (to == DType::Q4_K_R8)
       pack_group<simd::BlockQ4_Kx8, simd::BlockQ4_K>(out, src, r);
+    else if (to == DType::Q6_K_R8)
+      pack_group<simd::BlockQ6_Kx8, simd::BlockQ6_K>(out, src, r);
     else if (to == DType::Q8_0_R8)
       pack_group<simd::BlockQ8_0x8, simd::BlockQ8_0>(out, src, r);
     else

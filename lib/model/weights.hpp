@@ -30,6 +30,8 @@ inline void row_to_f32(float* dst, const Mat& m, int64_t r) {
   const void* group = m.row(r - i);
   if (m.dtype == DType::Q4_K_R8)
     return simd::unpack_row_f32(dst, static_cast<const simd::BlockQ4_Kx8*>(group), static_cast<int>(i), nb);
+  if (m.dtype == DType::Q6_K_R8)
+    return simd::unpack_row_f32(dst, static_cast<const simd::BlockQ6_Kx8*>(group), static_cast<int>(i), nb);
   if (m.dtype == DType::Q8_0_R8) {
     thread_local std::vector<simd::BlockQ8_0> row;  // grown once: a decode step allocates nothing
     row.resize(static_cast<size_t>(nb));

@@ -21,6 +21,7 @@ void widen_q4_0_bf16(uint16_t* dst, const void* src, int n_blocks);
 void widen_q8_0_r8_bf16(uint16_t* dst, int ld, const void* src, int n_blocks);
 void widen_q4_0_r8_bf16(uint16_t* dst, int ld, const void* src, int n_blocks);
 void widen_q4_k_r8_bf16(uint16_t* dst, int ld, const void* src, int n_blocks);
+void widen_q6_k_r8_bf16(uint16_t* dst, int ld, const void* src, int n_blocks);
 
 }  // namespace resa::simd::avx512_bf16
 
@@ -32,6 +33,8 @@ void matvec_q4_0_vnni(float* out, const void* W, const int8_t* xq, const float* 
 void matvec_q8_0_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                          int cols);
 void matvec_q4_0_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                         int cols);
+void matvec_q6_k_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                          int cols);
 void matvec_q4_k_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                          int cols);

@@ -48,6 +48,7 @@ const Kernels& kernels() {
       t.widen_q8_0_r8 = avx512_bf16::widen_q8_0_r8_bf16;
       t.widen_q4_0_r8 = avx512_bf16::widen_q4_0_r8_bf16;
       t.widen_q4_k_r8 = avx512_bf16::widen_q4_k_r8_bf16;
+      t.widen_q6_k_r8 = avx512_bf16::widen_q6_k_r8_bf16;
     }
     if (cpu_has_avx512_vnni()) {  // int8 products of quantized weights through vpdpbusd
       t.matvec_q8_0 = avx512_vnni::matvec_q8_0_vnni;
@@ -55,6 +56,7 @@ const Kernels& kernels() {
       t.matvec_q8_0_r8 = avx512_vnni::matvec_q8_0_r8_vnni;
       t.matvec_q4_0_r8 = avx512_vnni::matvec_q4_0_r8_vnni;
       t.matvec_q4_k_r8 = avx512_vnni::matvec_q4_k_r8_vnni;
+      t.matvec_q6_k_r8 = avx512_vnni::matvec_q6_k_r8_vnni;
       t.int8_dot = avx512_vnni::int8_dot();
     }
     return t;

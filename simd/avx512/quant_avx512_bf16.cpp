@@ -38,5 +38,8 @@ void widen_q4_0_r8_bf16(uint16_t* dst, int ld, const void* src, int n_blocks) {
 void widen_q4_k_r8_bf16(uint16_t* dst, int ld, const void* src, int n_blocks) {
   widen_q4_k_r8(dst, ld, src, n_blocks);
 }
+void widen_q6_k_r8_bf16(uint16_t* dst, int ld, const void* src, int n_blocks) {
+  widen_q6_k_r8(dst, ld, src, n_blocks);
+}
 
 }  // namespace resa::simd::avx512_bf16

@@ -76,8 +76,60 @@ void matvec_r8_zmm(float* out, const void* W, const int8_t* xq, const float* xd,
   }
 }
 
+
+// q6_K_r8 with 512-bit vpdpbusd: each 64 bytes of ql (chunks 2 h, 2 h + 1: weights 8 h .. 8 h + 7 in the low
+// nibbles, 16 + 8 h .. in the high ones) meet qh's 64 bytes as they are (its halves line up with the two chunks,
+// simd/quant.hpp). The block's halves sum apart (their scales differ) from -32 times their sums of x; their lane
+// halves are added into one vector [half 0's 8 rows, half 1's 8 rows] before the scales [d sc_0, d sc_1] x d_x.
+void matvec_q6_k_r8_zmm(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                        int cols) {
+  const int nb = cols / 32;
+  const long ahead = static_cast<long>(nb) * static_cast<long>(sizeof(BlockQ6_Kx8));
+  __m512i idx[4];
+  for (int j = 0; j < 4; ++j)
+    idx[j] = _mm512_mask_blend_epi32(0xff00, _mm512_set1_epi32(2 * j), _mm512_set1_epi32(2 * j + 1));
+  const __m512i low = _mm512_set1_epi8(0x0f), high = _mm512_set1_epi8(0x30);
+  for (int r = 0; r < rows; r += 8) {
+    const BlockQ6_Kx8* blk = static_cast<const BlockQ6_Kx8*>(W) + static_cast<long>(r / 8) * nb;
+    __m512 acc = _mm512_setzero_ps();
+    for (int b = 0; b < nb; ++b, ++blk) {
+      for (int line = 0; line < static_cast<int>(sizeof(BlockQ6_Kx8)); line += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(blk) + ahead + line);
+      const __m512i xv = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b)));
+      const __m512i qh = _mm512_loadu_si512(blk->qh);
+      __m512i sum[2];
+      for (int t = 0; t < 2; ++t)
+        sum[t] = _mm512_mask_blend_epi32(0xff00, _mm512_set1_epi32(-32 * xs[2 * b + t]), _mm512_setzero_si512());
+      for (int h = 0; h < 2; ++h) {
+        const __m512i raw = _mm512_loadu_si512(blk->ql + 64 * h);
+        // qh's bits 4 h (low nibbles) and 4 h + 2 (high nibbles) to bits 4-5; (nibble & 0x0f) | those: vpternlogd's
+        // a ? b : c (0xca) with a = 0x0f.
+        const __m512i hi0 = _mm512_and_si512(h ? qh : _mm512_slli_epi16(qh, 4), high);
+        const __m512i hi1 = _mm512_and_si512(h ? _mm512_srli_epi16(qh, 2) : _mm512_slli_epi16(qh, 2), high);
+        const __m512i v0 = _mm512_ternarylogic_epi32(low, raw, hi0, 0xca);
+        const __m512i v1 = _mm512_ternarylogic_epi32(low, _mm512_srli_epi16(raw, 4), hi1, 0xca);
+        sum[0] = _mm512_dpbusd_epi32(sum[0], v0, _mm512_permutexvar_epi32(idx[h], xv));
+        sum[1] = _mm512_dpbusd_epi32(sum[1], v1, _mm512_permutexvar_epi32(idx[h + 2], xv));
+      }
+      const __m512i both = _mm512_add_epi32(_mm512_shuffle_i64x2(sum[0], sum[1], 0x44),
+                                            _mm512_shuffle_i64x2(sum[0], sum[1], 0xee));
+      const __m512 d = _mm512_mul_ps(
+          _mm512_cvtph_ps(_mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->d)))),
+          _mm512_set1_ps(xd[b]));
+      const __m512 sc =
+          _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->sc))));
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(both), _mm512_mul_ps(d, sc), acc);
+    }
+    _mm256_storeu_ps(out + r, _mm256_add_ps(_mm512_castps512_ps256(acc), _mm512_extractf32x8_ps(acc, 1)));
+  }
+}
+
 }  // namespace
 
+void matvec_q6_k_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                         int cols) {
+  matvec_q6_k_r8_zmm(out, W, xq, xd, xs, rows, cols);
+}
 void matvec_q8_0_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                          int cols) {
   matvec_r8_zmm<BlockQ8_0x8>(out, W, xq, xd, xs, rows, cols);

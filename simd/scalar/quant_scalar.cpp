@@ -1,5 +1,6 @@
 // The reference of simd/quant.hpp's layouts, and the scalar twins of the quantized-weight kernels.
 #include <cmath>
+#include <cstring>
 
 #include "simd/convert.hpp"
 #include "simd/quant.hpp"
@@ -160,7 +161,85 @@ void unpack_row_f32(float* dst, const BlockQ4_Kx8* group, int i, int64_t nb) {
   }
 }
 
+// Weight l (0..255) of a q6_K super-block as its 6-bit value (0..63); its scale is scales[l / 16].
+inline int q6_value(const BlockQ6_K& x, int l) {
+  const int half = l / 128, quarter = l % 128 / 32, pos = l % 32;
+  const int low = x.ql[64 * half + 32 * (quarter % 2) + pos] >> (4 * (quarter / 2)) & 0xf;
+  return low | (x.qh[32 * half + pos] >> (2 * quarter) & 3) << 4;
+}
+
+void pack_rows(BlockQ6_Kx8* dst, const BlockQ6_K* const* rows, int64_t n_super) {
+  for (int64_t sb = 0; sb < n_super; ++sb)
+    for (int j = 0; j < 8; ++j) {  // weights 32 j .. 32 j + 31 of super-block sb: row-group block 8 sb + j
+      BlockQ6_Kx8& out = dst[8 * sb + j];
+      std::memset(out.qh, 0, sizeof(out.qh));
+      for (int i = 0; i < kRowGroup; ++i) {
+        const BlockQ6_K& x = rows[i][sb];
+        out.d[i] = x.d;
+        out.sc[0][i] = x.scales[2 * j];
+        out.sc[1][i] = x.scales[2 * j + 1];
+        for (int c = 0; c < 4; ++c)
+          for (int k = 0; k < 4; ++k) {
+            const int lo = q6_value(x, 32 * j + 4 * c + k), hi = q6_value(x, 32 * j + 16 + 4 * c + k);
+            out.ql[32 * c + 4 * i + k] = static_cast<uint8_t>((lo & 0xf) | (hi & 0xf) << 4);
+            out.qh[32 * (c % 2) + 4 * i + k] |= static_cast<uint8_t>((lo >> 4) << (4 * (c / 2)) |
+                                                                     (hi >> 4) << (4 * (c / 2) + 2));
+          }
+      }
+    }
+}
+
+// Row i's 32 weights of a q6_K_r8 block as integers v - 32 (weights 16 t .. 16 t + 15 scaled by d * sc[t][i]).
+inline void q6_ints(const BlockQ6_Kx8& b, int i, int* w) {
+  for (int c = 0; c < 4; ++c)
+    for (int k = 0; k < 4; ++k)
+      for (int t = 0; t < 2; ++t) {
+        const int low = b.ql[32 * c + 4 * i + k] >> (4 * t) & 0xf;
+        const int high = b.qh[32 * (c % 2) + 4 * i + k] >> (4 * (c / 2) + 2 * t) & 3;
+        w[16 * t + 4 * c + k] = (low | high << 4) - 32;
+      }
+}
+
+void unpack_row_f32(float* dst, const BlockQ6_Kx8* group, int i, int64_t nb) {
+  for (int64_t b = 0; b < nb; ++b, dst += kQBlock) {
+    int w[kQBlock];
+    q6_ints(group[b], i, w);
+    const float d = f16_to_f32(group[b].d[i]);
+    for (int l = 0; l < kQBlock; ++l)  // as dequantize_q6_k: (d * scale) * q
+      dst[l] = d * static_cast<float>(group[b].sc[l / 16][i]) * static_cast<float>(w[l]);
+  }
+}
+
 namespace scalar {
+
+void matvec_q6_k_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t*, int rows,
+                    int cols) {
+  const int nb = cols / kQBlock;
+  for (int r = 0; r < rows; ++r) {
+    const BlockQ6_Kx8* group = static_cast<const BlockQ6_Kx8*>(W) + static_cast<long>(r / kRowGroup) * nb;
+    const int i = r % kRowGroup;
+    float acc = 0.0f;
+    for (int b = 0; b < nb; ++b) {
+      int w[kQBlock], sum[2] = {0, 0};
+      q6_ints(group[b], i, w);
+      for (int l = 0; l < kQBlock; ++l) sum[l / 16] += w[l] * xq[b * kQBlock + l];
+      const float d = f16_to_f32(group[b].d[i]);
+      for (int t = 0; t < 2; ++t)
+        acc += d * static_cast<float>(group[b].sc[t][i]) * xd[b] * static_cast<float>(sum[t]);
+    }
+    out[r] = acc;
+  }
+}
+
+void widen_q6_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
+  const BlockQ6_Kx8* blocks = static_cast<const BlockQ6_Kx8*>(src);
+  float w[kQBlock];
+  for (int i = 0; i < kRowGroup; ++i)
+    for (int b = 0; b < n_blocks; ++b) {
+      unpack_row_f32(w, blocks + b, i, 1);
+      for (int k = 0; k < kQBlock; ++k) dst[static_cast<long>(i) * ld + b * kQBlock + k] = f32_to_bf16(w[k]);
+    }
+}
 
 void matvec_q4_k_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                     int cols) {

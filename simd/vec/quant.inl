@@ -110,23 +110,27 @@ void matvec_q4_0(float* out, const void* W, const int8_t* xq, const float* xd, i
   matvec_q<BlockQ4_0>(out, W, xq, xd, rows, cols);
 }
 
-// 32 signed bytes q into 32 bf16 at dst as d * q - offset. d * q is exact in f32 (an 11-bit by an 8-bit significand);
-// with no offset the one rounding is to bf16: to nearest even, as f32_to_bf16 does (no NaN or infinity here).
+// 32 signed bytes q into 32 bf16 at dst as d * q - offset, d = scale[0] for the first 16, scale[1] for the last 16.
+// d * q is exact in f32 for q8_0 / q4_0 (an 11-bit by an 8-bit significand; q6_K's d * sc * q rounds once in f32,
+// as dequantize_q6_k's does); with no offset the one rounding is to bf16: to nearest even, as f32_to_bf16 does
+// (no NaN or infinity here).
 #if defined(__AVX512BF16__)
-inline void widen_bytes(uint16_t* dst, __m256i q, float scale, float offset = 0.0f) {  // vcvtneps2bf16: nearest even
-  const __m512 d = _mm512_set1_ps(scale), o = _mm512_set1_ps(offset);
+inline void widen_bytes2(uint16_t* dst, __m256i q, const float* scale, float offset) {  // vcvtneps2bf16: nearest even
+  const __m512 o = _mm512_set1_ps(offset);
   for (int h = 0; h < 2; ++h) {
+    const __m512 d = _mm512_set1_ps(scale[h]);
     const __m128i bytes = h ? _mm256_extracti128_si256(q, 1) : _mm256_castsi256_si128(q);
     const __m512 f = _mm512_sub_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes))), o);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 16 * h), reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(f)));
   }
 }
 #else
-inline void widen_bytes(uint16_t* dst, __m256i q, float scale, float offset = 0.0f) {
-  const __m256 d = _mm256_set1_ps(scale), o = _mm256_set1_ps(offset);
+inline void widen_bytes2(uint16_t* dst, __m256i q, const float* scale, float offset) {
+  const __m256 o = _mm256_set1_ps(offset);
   const __m256i bias = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1);
   const __m128i half[2] = {_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)};
   for (int h = 0; h < 2; ++h) {
+    const __m256 d = _mm256_set1_ps(scale[h]);
     __m256i r[2];
     for (int e = 0; e < 2; ++e) {
       const __m128i bytes = e ? _mm_srli_si128(half[h], 8) : half[h];
@@ -141,6 +145,10 @@ inline void widen_bytes(uint16_t* dst, __m256i q, float scale, float offset = 0.
   }
 }
 #endif
+inline void widen_bytes(uint16_t* dst, __m256i q, float scale, float offset = 0.0f) {
+  const float both[2] = {scale, scale};
+  widen_bytes2(dst, q, both, offset);
+}
 
 template <class Block>
 void widen_q(uint16_t* dst, const void* src, int n_blocks) {
@@ -222,6 +230,47 @@ void matvec_r8(float* out, const void* W, const int8_t* xq, const float* xd, con
   }
 }
 
+// q6_K_r8: per chunk c of 4 weights of the 8 rows, the 6-bit values (0..63) from the nibbles of ql and two bits of
+// qh (simd/quant.hpp); the block's two halves (scales sc[0], sc[1]) summed apart, each from -32 times its x sum.
+inline __m256i q6_high(__m256i qh, int shift) {  // bits shift, shift + 1 of each byte to bits 4-5
+  return _mm256_and_si256(shift <= 4 ? _mm256_slli_epi16(qh, 4 - shift) : _mm256_srli_epi16(qh, shift - 4),
+                          _mm256_set1_epi8(0x30));
+}
+
+void matvec_q6_k_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                    int cols) {
+  const int nb = cols / 32;
+  const long ahead = static_cast<long>(nb) * static_cast<long>(sizeof(BlockQ6_Kx8));
+  const __m256i ones = _mm256_set1_epi16(1), low = _mm256_set1_epi8(0x0f);
+  for (int r = 0; r < rows; r += 8) {
+    const BlockQ6_Kx8* blk = static_cast<const BlockQ6_Kx8*>(W) + static_cast<long>(r / 8) * nb;
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < nb; ++b, ++blk) {
+      for (int line = 0; line < static_cast<int>(sizeof(BlockQ6_Kx8)); line += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(blk) + ahead + line);
+      const int8_t* x = xq + 32 * b;
+      __m256i sum[2] = {_mm256_set1_epi32(-32 * xs[2 * b]), _mm256_set1_epi32(-32 * xs[2 * b + 1])};
+      for (int c = 0; c < 4; ++c) {
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->ql + 32 * c));
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qh + 32 * (c % 2)));
+        const __m256i lo = _mm256_or_si256(_mm256_and_si256(raw, low), q6_high(qh, 4 * (c / 2)));
+        const __m256i hi =
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), low), q6_high(qh, 4 * (c / 2) + 2));
+        sum[0] = _mm256_add_epi32(sum[0], _mm256_madd_epi16(_mm256_maddubs_epi16(lo, bcast4(x + 4 * c)), ones));
+        sum[1] = _mm256_add_epi32(sum[1], _mm256_madd_epi16(_mm256_maddubs_epi16(hi, bcast4(x + 16 + 4 * c)), ones));
+      }
+      const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->d))),
+                                     _mm256_set1_ps(xd[b]));
+      for (int t = 0; t < 2; ++t) {
+        const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(
+            reinterpret_cast<const __m128i*>(blk->sc[t]))));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[t]), _mm256_mul_ps(d, sc), acc);
+      }
+    }
+    _mm256_storeu_ps(out + r, acc);
+  }
+}
+
 void matvec_q8_0_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                     int cols) {
   matvec_r8<BlockQ8_0x8>(out, W, xq, xd, xs, rows, cols);
@@ -286,9 +335,27 @@ inline void group_rows(const BlockQ4_Kx8* blk, __m256i* rows) {  // q in 0..15; 
     rows[i] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0f));
   }
 }
+inline void group_rows(const BlockQ6_Kx8* blk, __m256i* rows) {  // v - 32: weights 0-15 chunks 0-3, 16-31 4-7
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  for (int c = 0; c < 4; ++c) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->ql + 32 * c));
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qh + 32 * (c % 2)));
+    rows[c] = _mm256_or_si256(_mm256_and_si256(raw, low), q6_high(qh, 4 * (c / 2)));
+    rows[c + 4] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), low), q6_high(qh, 4 * (c / 2) + 2));
+  }
+  transpose8(rows);
+  for (int i = 0; i < 8; ++i) rows[i] = _mm256_sub_epi8(rows[i], _mm256_set1_epi8(32));
+}
 inline float group_offset(const BlockQ8_0x8&, int) { return 0.0f; }
 inline float group_offset(const BlockQ4_0x8&, int) { return 0.0f; }
 inline float group_offset(const BlockQ4_Kx8& b, int i) { return _cvtsh_ss(b.m[i]); }
+
+inline float group_offset(const BlockQ6_Kx8&, int) { return 0.0f; }
+template <class Group>
+inline void group_scales(const Group& b, int i, float* s) { s[0] = s[1] = _cvtsh_ss(b.d[i]); }
+inline void group_scales(const BlockQ6_Kx8& b, int i, float* s) {  // as dequantize_q6_k: d * scale, exact in f32
+  for (int t = 0; t < 2; ++t) s[t] = _cvtsh_ss(b.d[i]) * static_cast<float>(b.sc[t][i]);
+}
 
 template <class Group>
 void widen_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
@@ -296,9 +363,11 @@ void widen_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
   for (int b = 0; b < n_blocks; ++b) {
     __m256i rows[8];
     group_rows(blocks + b, rows);
-    for (int i = 0; i < 8; ++i)
-      widen_bytes(dst + static_cast<long>(i) * ld + 32 * b, rows[i], _cvtsh_ss(blocks[b].d[i]),
-                  group_offset(blocks[b], i));
+    for (int i = 0; i < 8; ++i) {
+      float scale[2];
+      group_scales(blocks[b], i, scale);
+      widen_bytes2(dst + static_cast<long>(i) * ld + 32 * b, rows[i], scale, group_offset(blocks[b], i));
+    }
   }
 }
 
@@ -310,4 +379,7 @@ void widen_q4_0_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
 }
 void widen_q4_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
   widen_r8<BlockQ4_Kx8>(dst, ld, src, n_blocks);
+}
+void widen_q6_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
+  widen_r8<BlockQ6_Kx8>(dst, ld, src, n_blocks);
 }

@@ -35,5 +35,7 @@ Kernels vec_table(const char* isa) {
                  .widen_q4_0_r8 = widen_q4_0_r8,
                  .matvec_q4_k_r8 = matvec_q4_k_r8,
                  .widen_q4_k_r8 = widen_q4_k_r8,
+                 .matvec_q6_k_r8 = matvec_q6_k_r8,
+                 .widen_q6_k_r8 = widen_q6_k_r8,
                  .int8_dot = kInt8Dot};
 }
