@@ -186,9 +186,35 @@ void BM_rectify(benchmark::State& st) {
   st.counters["peak_share"] = flops * static_cast<double>(st.iterations()) / sec / peak;
 }
 
+// Rows [begin, end) of a matrix of type `type` at dst: random weights within 0.05; the k-quants' row-group forms
+// (which resa reads from files, never quantizes to) from random super-blocks with small scales, regrouped.
+void fill_rows(uint8_t* dst, DType type, int64_t cols, int64_t begin, int64_t end) {
+  const DType holds = dtype_info(type).holds;
+  if (holds != DType::Q4_K && holds != DType::Q6_K)
+    return write_rows(dst, type, cols, begin, end, [cols](int64_t r, float* row) {
+      uint32_t seed = 7 + static_cast<uint32_t>(r);
+      for (int c = 0; c < cols; ++c) row[c] = uniform(seed) * 0.05f;
+    });
+  const Mat group{nullptr, holds, simd::kRowGroup, cols};
+  std::vector<uint8_t> blocks(simd::kRowGroup * group.row_bytes());
+  for (int64_t r = begin; r < end; r += simd::kRowGroup, dst += blocks.size()) {
+    uint32_t seed = 7 + static_cast<uint32_t>(r);
+    for (uint8_t& b : blocks) b = static_cast<uint8_t>(uniform(seed) * 127.0f + 128.0f);
+    for (size_t b = 0; b < blocks.size(); b += dtype_info(holds).block_bytes)  // d (and dmin) small
+      if (holds == DType::Q4_K) {
+        auto* q = reinterpret_cast<simd::BlockQ4_K*>(blocks.data() + b);
+        q->d = simd::f32_to_f16(0.0003f);
+        q->dmin = simd::f32_to_f16(0.001f);
+      } else {
+        reinterpret_cast<simd::BlockQ6_K*>(blocks.data() + b)->d = simd::f32_to_f16(0.0001f);
+      }
+    pack_groups(dst, type, Mat{blocks.data(), holds, simd::kRowGroup, cols}, 0, simd::kRowGroup);
+  }
+}
+
 // A decode step's weight product (lib/linear.cpp): W[rows][cols] · x, W of the type argument 2 names (a DType:
-// 1 bf16, 3 q8_0, 4 q4_0, 5 q8_0_r8, 6 q4_0_r8: the form --load copy places them in), cold (every pass reads it
-// from memory: the larger shapes exceed the caches).
+// 1 bf16, 3 q8_0, 4 q4_0, 5 q8_0_r8, 6 q4_0_r8, 9 q4_k_r8, 10 q6_k_r8: the form --load copy places them in), cold
+// (every pass reads it from memory: the larger shapes exceed the caches).
 void BM_gemv(benchmark::State& st) {
   const int rows = static_cast<int>(st.range(0)), cols = static_cast<int>(st.range(1));
   const DType type = static_cast<DType>(st.range(2));
@@ -200,11 +226,7 @@ void BM_gemv(benchmark::State& st) {
 #pragma omp parallel
   {
     const RowShare share = thread_share(rows, omp_get_thread_num(), omp_get_num_threads(), kDecodeRowAlign);
-    write_rows(buffer.data() + share.begin * row_bytes, type, cols, share.begin, share.end,
-               [cols](int64_t r, float* row) {
-      uint32_t seed = 7 + static_cast<uint32_t>(r);
-      for (int c = 0; c < cols; ++c) row[c] = uniform(seed) * 0.05f;
-    });
+    fill_rows(buffer.data() + share.begin * row_bytes, type, cols, share.begin, share.end);
   }
   uint32_t seed = 7;
   for (float& e : x) e = uniform(seed);
@@ -405,10 +427,10 @@ BENCHMARK(BM_gemm_bf16)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_gemv)
-    ->ArgsProduct({{1536}, {1536}, {1, 3, 4, 5, 6}})
-    ->ArgsProduct({{8960}, {1536}, {1, 3, 4, 5, 6}})
-    ->ArgsProduct({{1536}, {8960}, {1, 3, 4, 5, 6}})
-    ->ArgsProduct({{151936}, {1536}, {1, 3, 4, 5, 6}})
+    ->ArgsProduct({{1536}, {1536}, {1, 3, 4, 5, 6, 9, 10}})
+    ->ArgsProduct({{8960}, {1536}, {1, 3, 4, 5, 6, 9, 10}})
+    ->ArgsProduct({{1536}, {8960}, {1, 3, 4, 5, 6, 9, 10}})
+    ->ArgsProduct({{151936}, {1536}, {1, 3, 4, 5, 6, 9, 10}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
