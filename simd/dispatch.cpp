@@ -14,6 +14,7 @@ namespace resa::simd {
 
 namespace avx2 {
 const Kernels& kernels();
+const Kernels& kernels_vnni();
 }
 namespace avx512 {
 const Kernels& kernels();
@@ -26,6 +27,7 @@ struct Cpu {
   bool avx512 = false;  // AVX-512 F/BW/VL/DQ, ZMM and opmask state saved by the OS
   bool avx512_bf16 = false;
   bool avx512_vnni = false;
+  bool avx_vnni = false;  // AVX-VNNI: vpdpbusd on VEX-encoded 256-bit vectors
 };
 
 uint64_t xgetbv0() {
@@ -52,6 +54,7 @@ Cpu detect() {
   cpu.avx512_vnni = cpu.avx512 && cpu.avx512_vnni;
   __cpuid_count(7, 1, a, b, c, d);
   cpu.avx512_bf16 = cpu.avx512 && (a & (1u << 5));
+  cpu.avx_vnni = cpu.avx2 && (a & (1u << 4));
   return cpu;
 }
 
@@ -68,6 +71,7 @@ bool cpu_has_avx512_vnni() { return cpu().avx512_vnni; }
 const Kernels* kernels_for(std::string_view isa) {
   if (isa == "scalar") return &scalar_kernels();
   if (isa == "avx2") return cpu().avx2 ? &avx2::kernels() : nullptr;
+  if (isa == "avx_vnni") return cpu().avx_vnni ? &avx2::kernels_vnni() : nullptr;
   if (isa == "avx512") return cpu().avx512 ? &avx512::kernels() : nullptr;
   return nullptr;
 }
@@ -75,6 +79,7 @@ const Kernels* kernels_for(std::string_view isa) {
 std::string supported_isas() {
   std::string s = "scalar";
   if (cpu().avx2) s += ", avx2";
+  if (cpu().avx_vnni) s += ", avx_vnni";
   if (cpu().avx512) {
     s += ", avx512";
     if (cpu().avx512_bf16 || cpu().avx512_vnni)
@@ -89,13 +94,14 @@ namespace {
 const Kernels& choose() {
   if (const char* want = std::getenv("RESA_ISA"); want && *want) {
     const std::string_view w = want;
-    if (w != "scalar" && w != "avx2" && w != "avx512")
-      throw std::runtime_error("RESA_ISA=" + std::string(w) + " is not one of scalar, avx2, avx512");
+    if (w != "scalar" && w != "avx2" && w != "avx_vnni" && w != "avx512")
+      throw std::runtime_error("RESA_ISA=" + std::string(w) + " is not one of scalar, avx2, avx_vnni, avx512");
     if (const Kernels* k = kernels_for(w)) return *k;
     throw std::runtime_error("RESA_ISA=" + std::string(w) + ": this CPU cannot run it (it supports " +
                              supported_isas() + ")");
   }
   if (cpu().avx512) return avx512::kernels();
+  if (cpu().avx_vnni) return avx2::kernels_vnni();
   if (cpu().avx2) return avx2::kernels();
   return scalar_kernels();
 }

@@ -92,7 +92,7 @@ TEST_P(IsaEndToEnd, LongContextOnTwoThreads) {
   compare(syn->data, ids(1160, syn->data.config.vocab_size), 1100, 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(Isas, IsaEndToEnd, ::testing::Values("avx2", "avx512"));
+INSTANTIATE_TEST_SUITE_P(Isas, IsaEndToEnd, ::testing::Values("avx2", "avx_vnni", "avx512"));
 
 }  // namespace
 }  // namespace resa

@@ -420,7 +420,7 @@ TEST_P(QuantKernels, Q6_KRowGroupProductsAndTiles) {
                                         dequantize_q6_k, scale, 0.0f);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllIsas, QuantKernels, ::testing::Values("scalar", "avx2", "avx512"));
+INSTANTIATE_TEST_SUITE_P(AllIsas, QuantKernels, ::testing::Values("scalar", "avx2", "avx_vnni", "avx512"));
 
 }  // namespace
 }  // namespace resa::simd

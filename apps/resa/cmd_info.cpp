@@ -59,7 +59,7 @@ int run_info(const InfoArgs& a) {
   fmt::print("KV at {} tokens: {} (bf16), {} (f32)\n", ctx, bytes_str(double(i.kv_bytes_per_token_bf16) * ctx),
              bytes_str(double(i.kv_bytes_per_token_f32) * ctx));
   const KernelInfo k = kernel_info();
-  fmt::print("kernels:          {} (this CPU runs {}; RESA_ISA=scalar|avx2|avx512 chooses)\n", k.isa, k.supported);
+  fmt::print("kernels:          {} (this CPU runs {}; RESA_ISA=scalar|avx2|avx_vnni|avx512 chooses)\n", k.isa, k.supported);
   fmt::print("decode products:  {}\n", decode_products(model));
   fmt::print("prefill products: {} (--kv-type bf16, the default)\n", prefill_products(model, KvType::BF16));
   fmt::print("                  {} (--kv-type f32)\n", prefill_products(model, KvType::F32));

@@ -1,10 +1,12 @@
 // The avx2 kernel table: simd/vec/'s kernels over VecAvx2. This file alone is compiled with -mavx2 -mfma -mf16c
-// (CMakeLists.txt); dispatch.cpp calls avx2::kernels() only on a CPU (and OS) that supports it.
+// (CMakeLists.txt); dispatch.cpp calls avx2::kernels() only on a CPU (and OS) that supports it, kernels_vnni() only on
+// one with AVX-VNNI too.
 #include <immintrin.h>
 #include <math.h>
 
 #include <cstdint>
 
+#include "simd/avx2/avx2.hpp"
 #include "simd/kernels.hpp"
 #include "simd/quant.hpp"
 #include "simd/scalar/scalar.hpp"
@@ -32,6 +34,16 @@ constexpr const char* kInt8Dot = "AVX2 vpmaddubsw";
 
 const Kernels& kernels() {
   static const Kernels k = vec_table("avx2");
+  return k;
+}
+
+// The avx_vnni table: the avx2 table with AVX-VNNI's int8 products (dispatch.cpp offers it on CPUs that have it).
+const Kernels& kernels_vnni() {
+  static const Kernels k = [] {
+    Kernels t = vec_table("avx_vnni");
+    avx_vnni::set_int8_products(t);
+    return t;
+  }();
   return k;
 }
 

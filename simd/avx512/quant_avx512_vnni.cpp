@@ -20,9 +20,13 @@ namespace {
 inline __m256i qdot(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
 inline void f32_to_bf16(uint16_t* out, const float* in, int n) { scalar::f32_to_bf16_n(out, in, n); }
 #define QDOT qdot
+#define QDOT_ACC(sum, u, s) _mm256_dpbusd_epi32(sum, u, s)
+#define QDOT_FULL_U8 1
 constexpr const char* kInt8Dot = "AVX512_VNNI vpdpbusd";
 #include "simd/vec/quant.inl"
 #undef QDOT
+#undef QDOT_ACC
+#undef QDOT_FULL_U8
 // The row-group forms with 512-bit vpdpbusd. A block's quant bytes, 64 at a time, are 2 groups of 4 weights of the
 // 8 rows: lanes 0-7 group g (rows 0-7), lanes 8-15 group g + 1. x's block, broadcast to both halves and permuted so
 // that each lane holds the 4 bytes of x its weights meet, is the signed operand; the weights the unsigned one: q8_0's

@@ -4,6 +4,13 @@
 // of 4 products of unsigned bytes u and signed bytes s (AVX512_VNNI / AVX-VNNI: vpdpbusd; AVX2: vpmaddubsw then
 // vpmaddwd with ones, whose int16 pair sums cannot overflow here: |u| <= 127, |s| <= 127).
 //
+// QDOT_ACC(sum, u, s) is sum + QDOT(u, s): one instruction where the ISA accumulates (vpdpbusd; the includer defines
+// it then, with QDOT_FULL_U8: its unsigned operand may take all of 0..255, no int16 pair sum to saturate).
+#ifndef QDOT_ACC
+#define QDOT_ACC(sum, u, s) _mm256_add_epi32(sum, QDOT(u, s))
+#define QUANT_INL_QDOT_ACC
+#endif
+//
 // The signed x signed product goes through the unsigned x signed instruction as |x| times (w with x's sign): |x| is
 // taken once per block of x and serves every row; a weight of -128 (which q8_0 files written by llama.cpp and resa
 // never hold, their q being in [-127, 127]) would come out wrong.
@@ -168,40 +175,48 @@ inline __m256i bcast4(const int8_t* p) {  // 4 bytes into every 32-bit lane
   return _mm256_set1_epi32(v);
 }
 
-// q8_0_r8: per group of 4, w (stored + 128, flipped back to signed) times x through the sign trick above.
-inline __m256i group_sums(const BlockQ8_0x8* blk, const int8_t* x, const int32_t*) {
-  const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8(static_cast<char>(0x80));
+// q8_0_r8: per group of 4, w (stored + 128) times x: as stored, 128 sum(x) coming off, where the dot product takes
+// unsigned bytes up to 255 (QDOT_FULL_U8); else flipped back to signed, through the sign trick above.
+inline __m256i group_sums(const BlockQ8_0x8* blk, const int8_t* x, const int32_t* xs) {
+#if defined(QDOT_FULL_U8)
+  __m256i sum = _mm256_set1_epi32(-128 * (xs[0] + xs[1]));
+  for (int g = 0; g < 8; ++g)
+    sum = QDOT_ACC(sum, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->q + 32 * g)), bcast4(x + 4 * g));
+  return sum;
+#else
+  (void)xs;
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
   __m256i sum = _mm256_setzero_si256();
   for (int g = 0; g < 8; ++g) {
     const __m256i w = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->q + 32 * g)), flip);
     const __m256i xb = bcast4(x + 4 * g);
-    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(xb, xb),
-                                                                      _mm256_sign_epi8(w, xb)), ones));
+    sum = QDOT_ACC(sum, _mm256_sign_epi8(xb, xb), _mm256_sign_epi8(w, xb));
   }
   return sum;
+#endif
 }
 // q4_0_r8: the nibbles (0..15) are the unsigned operand as they are; the offset of 8 comes off as 8 * sum(x).
 inline __m256i group_sums(const BlockQ4_0x8* blk, const int8_t* x, const int32_t* xs) {
-  const __m256i ones = _mm256_set1_epi16(1), low = _mm256_set1_epi8(0x0f);
+  const __m256i low = _mm256_set1_epi8(0x0f);
   __m256i sum = _mm256_set1_epi32(-8 * (xs[0] + xs[1]));
   for (int c = 0; c < 4; ++c) {
     const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->q + 32 * c));
     const __m256i lo = _mm256_and_si256(raw, low), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low);
-    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, bcast4(x + 4 * c)), ones));
-    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, bcast4(x + 16 + 4 * c)), ones));
+    sum = QDOT_ACC(sum, lo, bcast4(x + 4 * c));
+    sum = QDOT_ACC(sum, hi, bcast4(x + 16 + 4 * c));
   }
   return sum;
 }
 
 // q4_K_r8: the nibbles as q4_0_r8's, no offset inside the block (the min comes off per block, in matvec_r8).
 inline __m256i group_sums(const BlockQ4_Kx8* blk, const int8_t* x, const int32_t*) {
-  const __m256i ones = _mm256_set1_epi16(1), low = _mm256_set1_epi8(0x0f);
+  const __m256i low = _mm256_set1_epi8(0x0f);
   __m256i sum = _mm256_setzero_si256();
   for (int c = 0; c < 4; ++c) {
     const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->q + 32 * c));
     const __m256i lo = _mm256_and_si256(raw, low), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low);
-    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, bcast4(x + 4 * c)), ones));
-    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, bcast4(x + 16 + 4 * c)), ones));
+    sum = QDOT_ACC(sum, lo, bcast4(x + 4 * c));
+    sum = QDOT_ACC(sum, hi, bcast4(x + 16 + 4 * c));
   }
   return sum;
 }
@@ -241,7 +256,7 @@ void matvec_q6_k_r8(float* out, const void* W, const int8_t* xq, const float* xd
                     int cols) {
   const int nb = cols / 32;
   const long ahead = static_cast<long>(nb) * static_cast<long>(sizeof(BlockQ6_Kx8));
-  const __m256i ones = _mm256_set1_epi16(1), low = _mm256_set1_epi8(0x0f);
+  const __m256i low = _mm256_set1_epi8(0x0f);
   for (int r = 0; r < rows; r += 8) {
     const BlockQ6_Kx8* blk = static_cast<const BlockQ6_Kx8*>(W) + static_cast<long>(r / 8) * nb;
     __m256 acc = _mm256_setzero_ps();
@@ -256,8 +271,8 @@ void matvec_q6_k_r8(float* out, const void* W, const int8_t* xq, const float* xd
         const __m256i lo = _mm256_or_si256(_mm256_and_si256(raw, low), q6_high(qh, 4 * (c / 2)));
         const __m256i hi =
             _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), low), q6_high(qh, 4 * (c / 2) + 2));
-        sum[0] = _mm256_add_epi32(sum[0], _mm256_madd_epi16(_mm256_maddubs_epi16(lo, bcast4(x + 4 * c)), ones));
-        sum[1] = _mm256_add_epi32(sum[1], _mm256_madd_epi16(_mm256_maddubs_epi16(hi, bcast4(x + 16 + 4 * c)), ones));
+        sum[0] = QDOT_ACC(sum[0], lo, bcast4(x + 4 * c));
+        sum[1] = QDOT_ACC(sum[1], hi, bcast4(x + 16 + 4 * c));
       }
       const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->d))),
                                      _mm256_set1_ps(xd[b]));
@@ -383,3 +398,8 @@ void widen_q4_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
 void widen_q6_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
   widen_r8<BlockQ6_Kx8>(dst, ld, src, n_blocks);
 }
+
+#ifdef QUANT_INL_QDOT_ACC
+#undef QDOT_ACC
+#undef QUANT_INL_QDOT_ACC
+#endif
