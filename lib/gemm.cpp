@@ -29,9 +29,37 @@ constexpr int kRowAlign = 16;              // thread shares and W blocks in mult
 // Shut down where the library allows it (a weak reference: other BLAS builds simply lack the symbol).
 extern "C" int blas_thread_shutdown_(void) __attribute__((weak));
 
+// Whether weights of type t multiply X quantized to int8 blocks (in the fast mode, where the kernel table has an int8
+// chunk product for the type: q8_0_r8 on AVX512_VNNI), as a decode step's products do.
+bool takes_int8_x(DType t, GemmInput input) {
+  return t == DType::Q8_0_R8 && input == GemmInput::Bf16 && simd::kernels().gemm_q8_0_r8 != nullptr;
+}
+
 // Whether weights of type t multiply X rounded to bf16 (on AVX512_BF16, in the fast mode): bf16 and every type
 // widened to bf16 tile by tile.
-bool takes_bf16_x(DType t) { return t == DType::BF16 || linear_type(t).widen != nullptr; }
+bool takes_bf16_x(DType t, GemmInput input) {
+  return !takes_int8_x(t, input) && (t == DType::BF16 || linear_type(t).widen != nullptr);
+}
+
+// X quantized to int8 blocks for the int8 chunk products: row i's q at q + i * k, its block scales and the integer
+// sums' starts (-128 times each block's sum of q, for q8_0_r8's stored q + 128) at d / off + i * (k / 32).
+struct QuantX {
+  int8_t* q = nullptr;
+  float* d = nullptr;
+  int32_t* off = nullptr;
+};
+
+void quantize_rows(const QuantX& qx, const float* X, int k, int i0, int i1) {
+  thread_local std::vector<int32_t> sums;
+  sums.resize(static_cast<size_t>(k / 16));
+  const simd::Kernels& K = simd::kernels();
+  const int nb = k / 32;
+  for (int i = i0; i < i1; ++i) {
+    const size_t r = static_cast<size_t>(i);
+    K.quantize_q8(qx.q + r * k, qx.d + r * nb, sums.data(), X + r * k, k);
+    for (int b = 0; b < nb; ++b) qx.off[r * nb + b] = -128 * (sums[2 * b] + sums[2 * b + 1]);
+  }
+}
 
 // What one thread does: rows [r0, r1) of one job's W against all m rows of X (xbf: X rounded, or null), its bias
 // added to those columns afterwards.
@@ -40,13 +68,32 @@ struct Part {
   int r0, r1;
 };
 
-void run_part(const Part& part, const float* X, const uint16_t* xbf, int m, int k) {
+void run_part(const Part& part, const float* X, const uint16_t* xbf, const QuantX& qx, int m, int k,
+              GemmInput input) {
   const GemmJob& job = *part.job;
   const Mat& W = *job.W;
-  if (!takes_bf16_x(W.dtype)) xbf = nullptr;  // f32 and f16 weights meet X as f32 (a call may mix types)
+  if (!takes_bf16_x(W.dtype, input)) xbf = nullptr;  // f32 and f16 weights meet X as f32 (a call may mix types)
   const int r0 = part.r0, r1 = part.r1;
   if (r0 >= r1) return;
-  if (W.dtype == DType::F32) {
+  if (takes_int8_x(W.dtype, input)) {
+    // The int8 product reads W's row groups in place: the same k blocks and L2 blocks of rows as below.
+    const simd::Kernels& K = simd::kernels();
+    const int k_blocks = (k + kMaxK - 1) / kMaxK;
+    const int kc = ((k + k_blocks - 1) / k_blocks + 31) / 32 * 32;
+    const size_t group_block = sizeof(simd::BlockQ8_0x8);
+    const int nc = std::max(kRowAlign, static_cast<int>(kL2Bytes / (static_cast<size_t>(kc) / 32 * group_block / 8)) /
+                                           kRowAlign * kRowAlign);
+    const int nb = k / 32;
+    for (int p0 = 0; p0 < k; p0 += kc) {
+      const int pk = std::min(kc, k - p0);
+      const bool acc = job.accumulate || p0 > 0;
+      for (int j0 = r0; j0 < r1; j0 += nc) {
+        const int nj = std::min(nc, r1 - j0);
+        K.gemm_q8_0_r8(job.Y + j0, job.ldy, qx.q + p0, k, qx.d + p0 / 32, qx.off + p0 / 32, nb,
+                       static_cast<const uint8_t*>(W.row(j0)) + p0 / 32 * group_block, nb, m, nj, pk, acc);
+      }
+    }
+  } else if (W.dtype == DType::F32) {
     static const bool warned = [] {
       if (const std::string w = blas_warning(); !w.empty()) fmt::print(stderr, "resa: warning: {}\n", w);
       return true;
@@ -148,17 +195,35 @@ void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput inpu
   if (n_jobs <= 0 || m <= 0) return;
   const int k = static_cast<int>(jobs[0].W->cols);
   double work = 0;
-  bool any_dot = false;  // some product multiplies bf16 (or widened) weights: X rounded to bf16 once for them
+  bool any_dot = false;   // some product multiplies bf16 (or widened) weights: X rounded to bf16 once for them
+  bool any_int8 = false;  // some product multiplies X as int8 blocks: X quantized once for them
   for (int j = 0; j < n_jobs; ++j) {
     if (jobs[j].W->cols != k)
       throw Error(fmt::format("gemm: the products of one call share X: {} columns, got {}", k, jobs[j].W->cols));
     work += static_cast<double>(m) * jobs[j].W->rows * k;
-    any_dot = any_dot || takes_bf16_x(jobs[j].W->dtype);
+    any_dot = any_dot || takes_bf16_x(jobs[j].W->dtype, input);
+    any_int8 = any_int8 || takes_int8_x(jobs[j].W->dtype, input);
   }
   const int T = work >= kParallelWork ? std::min(kMaxShares, std::max(1, scratch.threads)) : 1;
   const bool dot = any_dot && input == GemmInput::Bf16 && simd::kernels().bf16_dot && scratch.xbf;
   const uint16_t* xbf = dot ? scratch.xbf : nullptr;
-  auto round_rows = [&](int i0, int i1) {
+  // The int8 copy of X in buffers of the calling thread (grown once, then reused).
+  thread_local std::vector<int8_t> x_q;
+  thread_local std::vector<float> x_d;
+  thread_local std::vector<int32_t> x_off;
+  QuantX qx;
+  if (any_int8) {
+    const size_t n = static_cast<size_t>(m) * k;
+    if (x_q.size() < n) {
+      x_q.resize(n);
+      x_d.resize(n / 32);
+      x_off.resize(n / 32);
+    }
+    qx = {x_q.data(), x_d.data(), x_off.data()};
+  }
+  auto prepare_rows = [&](int i0, int i1) {
+    if (any_int8) quantize_rows(qx, X, k, i0, i1);
+    if (!dot) return;
     const simd::Kernels& K = simd::kernels();
     for (int i = i0; i < i1; ++i)
       K.f32_to_bf16(scratch.xbf + static_cast<size_t>(i) * k, X + static_cast<size_t>(i) * k, k);
@@ -166,17 +231,18 @@ void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput inpu
   constexpr int kMaxParts = 16;
   if (n_jobs > kMaxParts) throw Error("gemm: too many products in one call");
   if (T == 1) {
-    if (dot) round_rows(0, m);
-    for (int j = 0; j < n_jobs; ++j) run_part({&jobs[j], 0, static_cast<int>(jobs[j].W->rows)}, X, xbf, m, k);
+    prepare_rows(0, m);
+    for (int j = 0; j < n_jobs; ++j)
+      run_part({&jobs[j], 0, static_cast<int>(jobs[j].W->rows)}, X, xbf, qx, m, k, input);
     return;
   }
   ShareCursor cursor[kMaxShares];  // a share's rows counted through its parts
 #pragma omp parallel num_threads(T)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    if (dot) {  // X rounded once for all the products, each thread a share of its rows
+    if (dot || any_int8) {  // X rounded (or quantized) once for all the products, each thread a share of its rows
       const int per = (m + nt - 1) / nt;
-      round_rows(std::min(m, t * per), std::min(m, (t + 1) * per));
+      prepare_rows(std::min(m, t * per), std::min(m, (t + 1) * per));
 #pragma omp barrier
     }
     // Its own share first (the rows it placed), in runs of ~1/8 of it, then what is left of the others'
@@ -198,7 +264,7 @@ void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput inpu
             const Part& p = parts[j];
             const int64_t len = p.r1 - p.r0, lo = std::max(a, first), hi = std::min(b, first + len);
             const int r0 = p.r0 + static_cast<int>(lo - first), r1 = p.r0 + static_cast<int>(hi - first);
-            if (lo < hi) run_part({p.job, r0, r1}, X, xbf, m, k);
+            if (lo < hi) run_part({p.job, r0, r1}, X, xbf, qx, m, k, input);
             first += len;
           }
         });
@@ -221,6 +287,9 @@ std::string gemm_description(DType weights, GemmInput input) {
   const simd::Kernels& K = simd::kernels();
   if (weights == DType::F32) return "f32 x f32 (OpenBLAS sgemm)";
   if (weights == DType::F16) return std::string("f32 activations x f16 weights widened (") + K.isa + " FMA)";
+  if (takes_int8_x(weights, input))
+    return fmt::format("{} weights in 8-row groups x int8 activations ({})", dtype_name(dtype_info(weights).holds),
+                       K.int8_dot);
   if (linear_type(weights).widen)
     return fmt::format("{} weights widened to bf16 per L2 tile, then {}", dtype_name(dtype_info(weights).holds),
                        gemm_description(DType::BF16, input));

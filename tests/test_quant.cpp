@@ -333,6 +333,63 @@ TEST_P(QuantKernels, Q8_0ProductsAndTiles) {
                                      k->matvec_q8_0_r8, s.matvec_q8_0_r8, k->widen_q8_0_r8, s.widen_q8_0_r8);
 }
 
+// The int8 chunk product of q8_0_r8 weights (tables that have one; the scalar twin always): m rows of x quantized as
+// quantize_q8 does, against n rows (whole groups of 8, odd counts of them too), C with a stride and a sub-range of
+// k blocks of a longer row (as lib/gemm.cpp calls it per k block); against a double sum of the same integers.
+TEST_P(QuantKernels, Q8_0RowGroupChunkProducts) {
+  if (!k->gemm_q8_0_r8) GTEST_SKIP() << k->isa << " widens q8_0_r8 tiles to bf16 instead";
+  const Kernels& sk = scalar_kernels();
+  struct Shape {
+    int m, n, cols, b0, nb;  // blocks [b0, b0 + nb) of rows of `cols`
+  };
+  for (const Shape s : {Shape{1, 8, 32, 0, 1}, Shape{3, 24, 96, 1, 2}, Shape{8, 16, 256, 0, 8}, Shape{13, 40, 512, 4, 9},
+                        Shape{17, 32, 1536, 16, 32}}) {
+    const int row_blocks = s.cols / 32, ldc = s.n + 3, ldd = row_blocks;
+    std::vector<float> wf = randoms(static_cast<size_t>(s.n) * s.cols, s.n * 5 + s.cols, 0.05f);
+    std::vector<BlockQ8_0> w(static_cast<size_t>(s.n) * row_blocks);
+    quantize(w.data(), wf.data(), static_cast<int64_t>(wf.size()));
+    std::vector<BlockQ8_0x8> packed(static_cast<size_t>(s.n / 8) * row_blocks);
+    for (int g = 0; g < s.n / 8; ++g) {
+      const BlockQ8_0* rows[kRowGroup];
+      for (int i = 0; i < kRowGroup; ++i) rows[i] = w.data() + static_cast<size_t>(g * 8 + i) * row_blocks;
+      pack_rows(packed.data() + static_cast<size_t>(g) * row_blocks, rows, row_blocks);
+    }
+    const std::vector<float> x = randoms(static_cast<size_t>(s.m) * s.cols, s.m + s.cols, 3.0f);
+    std::vector<int8_t> xq(x.size());
+    std::vector<float> xd(x.size() / 32);
+    std::vector<int32_t> xoff(x.size() / 32), sums(s.cols / 16);
+    for (int i = 0; i < s.m; ++i) {
+      sk.quantize_q8(xq.data() + i * s.cols, xd.data() + i * ldd, sums.data(), x.data() + i * s.cols, s.cols);
+      for (int b = 0; b < row_blocks; ++b) xoff[i * ldd + b] = -128 * (sums[2 * b] + sums[2 * b + 1]);
+    }
+    for (const bool accumulate : {false, true}) {
+      std::vector<float> c(static_cast<size_t>(s.m) * ldc, 0.5f), c_ref(c);
+      const int p0 = 32 * s.b0;
+      k->gemm_q8_0_r8(c.data(), ldc, xq.data() + p0, s.cols, xd.data() + s.b0, xoff.data() + s.b0, ldd,
+                      packed.data() + s.b0, row_blocks, s.m, s.n, 32 * s.nb, accumulate);
+      sk.gemm_q8_0_r8(c_ref.data(), ldc, xq.data() + p0, s.cols, xd.data() + s.b0, xoff.data() + s.b0, ldd,
+                      packed.data() + s.b0, row_blocks, s.m, s.n, 32 * s.nb, accumulate);
+      for (int i = 0; i < s.m; ++i) {
+        for (int j = 0; j < s.n; ++j) {
+          double sum = accumulate ? 0.5 : 0.0, mag = std::fabs(sum);
+          for (int b = s.b0; b < s.b0 + s.nb; ++b) {
+            const BlockQ8_0& blk = w[static_cast<size_t>(j) * row_blocks + b];
+            long dot = 0;
+            for (int t = 0; t < 32; ++t) dot += blk.q[t] * xq[static_cast<size_t>(i) * s.cols + 32 * b + t];
+            const double term = static_cast<double>(f16_to_f32(blk.d)) * xd[i * ldd + b] * static_cast<double>(dot);
+            sum += term;
+            mag += std::fabs(term);
+          }
+          const double bound = 2 * (s.nb + 4) * std::ldexp(1.0, -24) * mag + 1e-30;
+          EXPECT_LE(std::fabs(c[static_cast<size_t>(i) * ldc + j] - sum), bound) << k->isa << " " << i << "," << j;
+          EXPECT_LE(std::fabs(c_ref[static_cast<size_t>(i) * ldc + j] - sum), bound) << "scalar " << i << "," << j;
+        }
+        for (int j = s.n; j < ldc; ++j) ASSERT_EQ(c[static_cast<size_t>(i) * ldc + j], 0.5f) << "past n: " << j;
+      }
+    }
+  }
+}
+
 TEST_P(QuantKernels, Q4_0ProductsAndTiles) {
   const Kernels& s = scalar_kernels();
   check_type<BlockQ4_0, BlockQ4_0x8>(*k, k->matvec_q4_0, s.matvec_q4_0, k->widen_q4_0, s.widen_q4_0,

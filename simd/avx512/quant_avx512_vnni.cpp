@@ -8,6 +8,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "simd/avx512/avx512.hpp"
@@ -128,7 +129,74 @@ void matvec_q6_k_r8_zmm(float* out, const void* W, const int8_t* xq, const float
   }
 }
 
+
+// The chunk product with q8_0_r8 weights: M rows of x against 16 rows of W (two groups: 32-byte halves of one
+// zmm, so x's 4 bytes of a group broadcast to all 16 lanes from memory, vpdpbusd's {1to16}), one block of 32 at a
+// time: the 16 rows' integer sums per x row, then scaled by d_w * d_x into M f32 accumulators. The x tile (M rows x k,
+// int8) stays in L1 while the W strips stream from L2 (lib/gemm.cpp keeps a W block there).
+template <int M>
+void gemm_q8_r8_tile(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xoff, int ldd,
+                     const BlockQ8_0x8* wa, const BlockQ8_0x8* wb, int nb, bool accumulate, __mmask16 lanes) {
+  __m512 acc[M];
+  for (int i = 0; i < M; ++i) acc[i] = _mm512_setzero_ps();
+  for (int b = 0; b < nb; ++b) {
+    __m512i sum[M];
+    for (int i = 0; i < M; ++i) sum[i] = _mm512_set1_epi32(xoff[i * ldd + b]);
+#pragma GCC unroll 8
+    for (int g = 0; g < 8; ++g) {
+      const __m512i w = _mm512_inserti64x4(
+          _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wa[b].q + 32 * g))),
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb[b].q + 32 * g)), 1);
+      for (int i = 0; i < M; ++i) {
+        int32_t x4;
+        __builtin_memcpy(&x4, xq + static_cast<long>(i) * ldx + 32 * b + 4 * g, 4);
+        sum[i] = _mm512_dpbusd_epi32(sum[i], w, _mm512_set1_epi32(x4));
+      }
+    }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wa[b].d))),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb[b].d)), 1));
+    for (int i = 0; i < M; ++i)
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[i]), _mm512_mul_ps(dw, _mm512_set1_ps(xd[i * ldd + b])), acc[i]);
+  }
+  for (int i = 0; i < M; ++i) {
+    float* c = C + static_cast<long>(i) * ldc;
+    if (accumulate) acc[i] = _mm512_add_ps(acc[i], _mm512_maskz_loadu_ps(lanes, c));
+    _mm512_mask_storeu_ps(c, lanes, acc[i]);
+  }
+}
+
+template <int M>
+void gemm_q8_r8_rows(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xoff, int ldd,
+                     const BlockQ8_0x8* groups, int ldw, int n, int nb, bool accumulate) {
+  for (int j = 0; j < n; j += 16) {
+    const BlockQ8_0x8* wa = groups + static_cast<long>(j / 8) * ldw;
+    const bool two = j + 16 <= n;  // else the last 8 rows: the one group twice, half the lanes stored
+    gemm_q8_r8_tile<M>(C + j, ldc, xq, ldx, xd, xoff, ldd, wa, two ? wa + ldw : wa, nb, accumulate,
+                       two ? 0xffff : 0x00ff);
+  }
+}
+
 }  // namespace
+
+void gemm_q8_0_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xoff, int ldd,
+                       const void* W, int ldw, int m, int n, int k, bool accumulate) {
+  constexpr int M = 8;
+  const auto* groups = static_cast<const BlockQ8_0x8*>(W);
+  const int nb = k / 32;
+  for (int i0 = 0; i0 < m; i0 += M) {
+    const long xo = static_cast<long>(i0) * ldx, d = static_cast<long>(i0) * ldd;
+    float* c = C + static_cast<long>(i0) * ldc;
+    switch (std::min(M, m - i0)) {
+#define RESA_TILE(R)                                                                             \
+  case R:                                                                                        \
+    gemm_q8_r8_rows<R>(c, ldc, xq + xo, ldx, xd + d, xoff + d, ldd, groups, ldw, n, nb, accumulate); \
+    break;
+      RESA_TILE(8) RESA_TILE(7) RESA_TILE(6) RESA_TILE(5) RESA_TILE(4) RESA_TILE(3) RESA_TILE(2) RESA_TILE(1)
+#undef RESA_TILE
+    }
+  }
+}
 
 void matvec_q6_k_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                          int cols) {

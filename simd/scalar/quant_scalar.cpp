@@ -388,6 +388,24 @@ void widen_q4_0_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
   widen_r8<BlockQ4_0x8>(dst, ld, src, n_blocks);
 }
 
+void gemm_q8_0_r8(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xoff, int ldd,
+                  const void* W, int ldw, int m, int n, int k, bool accumulate) {
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      const BlockQ8_0x8* group = static_cast<const BlockQ8_0x8*>(W) + static_cast<long>(j / kRowGroup) * ldw;
+      float acc = 0.0f;
+      for (int b = 0; b < k / kQBlock; ++b) {
+        int sum = xoff[i * ldd + b];
+        for (int g = 0; g < 8; ++g)
+          for (int t = 0; t < 4; ++t)
+            sum += group[b].q[32 * g + 4 * (j % kRowGroup) + t] * xq[static_cast<long>(i) * ldx + 32 * b + 4 * g + t];
+        acc += f16_to_f32(group[b].d[j % kRowGroup]) * xd[i * ldd + b] * static_cast<float>(sum);
+      }
+      float& c = C[static_cast<long>(i) * ldc + j];
+      c = accumulate ? c + acc : acc;
+    }
+}
+
 void matvec_q8_0(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols) {
   matvec_q<BlockQ8_0>(out, W, xq, xd, rows, cols);
 }
