@@ -29,11 +29,13 @@ constexpr int kRowAlign = 16;              // thread shares and W blocks in mult
 // Shut down where the library allows it (a weak reference: other BLAS builds simply lack the symbol).
 extern "C" int blas_thread_shutdown_(void) __attribute__((weak));
 
-// Whether weights of type t multiply X quantized to int8 blocks (in the fast mode, where the kernel table has an int8
-// chunk product for the type: q8_0_r8 on AVX512_VNNI), as a decode step's products do.
-bool takes_int8_x(DType t, GemmInput input) {
-  return t == DType::Q8_0_R8 && input == GemmInput::Bf16 && simd::kernels().gemm_q8_0_r8 != nullptr;
+// The int8 chunk product of weights of type t, or null: in the fast mode, where the kernel table has one for the type
+// (the row-group forms on AVX512_VNNI). Then X meets them quantized to int8 blocks, as x meets them in decode.
+simd::Kernels::GemmR8 int8_product(DType t, GemmInput input) {
+  const auto chunk = linear_type(t).chunk_int8;
+  return input == GemmInput::Bf16 && chunk ? simd::kernels().*chunk : nullptr;
 }
+bool takes_int8_x(DType t, GemmInput input) { return int8_product(t, input) != nullptr; }
 
 // Whether weights of type t multiply X rounded to bf16 (on AVX512_BF16, in the fast mode): bf16 and every type
 // widened to bf16 tile by tile.
@@ -41,23 +43,19 @@ bool takes_bf16_x(DType t, GemmInput input) {
   return !takes_int8_x(t, input) && (t == DType::BF16 || linear_type(t).widen != nullptr);
 }
 
-// X quantized to int8 blocks for the int8 chunk products: row i's q at q + i * k, its block scales and the integer
-// sums' starts (-128 times each block's sum of q, for q8_0_r8's stored q + 128) at d / off + i * (k / 32).
+// X quantized to int8 blocks for the int8 chunk products (simd::Kernels::quantize_q8): row i's q at q + i * k, its
+// block scales at d + i * (k / 32), its half sums at sums + i * (k / 16).
 struct QuantX {
   int8_t* q = nullptr;
   float* d = nullptr;
-  int32_t* off = nullptr;
+  int32_t* sums = nullptr;
 };
 
 void quantize_rows(const QuantX& qx, const float* X, int k, int i0, int i1) {
-  thread_local std::vector<int32_t> sums;
-  sums.resize(static_cast<size_t>(k / 16));
   const simd::Kernels& K = simd::kernels();
-  const int nb = k / 32;
   for (int i = i0; i < i1; ++i) {
     const size_t r = static_cast<size_t>(i);
-    K.quantize_q8(qx.q + r * k, qx.d + r * nb, sums.data(), X + r * k, k);
-    for (int b = 0; b < nb; ++b) qx.off[r * nb + b] = -128 * (sums[2 * b] + sums[2 * b + 1]);
+    K.quantize_q8(qx.q + r * k, qx.d + r * (k / 32), qx.sums + r * (k / 16), X + r * k, k);
   }
 }
 
@@ -75,13 +73,12 @@ void run_part(const Part& part, const float* X, const uint16_t* xbf, const Quant
   if (!takes_bf16_x(W.dtype, input)) xbf = nullptr;  // f32 and f16 weights meet X as f32 (a call may mix types)
   const int r0 = part.r0, r1 = part.r1;
   if (r0 >= r1) return;
-  if (takes_int8_x(W.dtype, input)) {
+  if (const simd::Kernels::GemmR8 product = int8_product(W.dtype, input)) {
     // The int8 product reads W's row groups in place: the same k blocks and L2 blocks of rows as below.
-    const simd::Kernels& K = simd::kernels();
     const int k_blocks = (k + kMaxK - 1) / kMaxK;
     const int kc = ((k + k_blocks - 1) / k_blocks + 31) / 32 * 32;
-    const size_t group_block = sizeof(simd::BlockQ8_0x8);
-    const int nc = std::max(kRowAlign, static_cast<int>(kL2Bytes / (static_cast<size_t>(kc) / 32 * group_block / 8)) /
+    const size_t row_block = static_cast<size_t>(dtype_info(W.dtype).block_bytes);  // a row's bytes per 32
+    const int nc = std::max(kRowAlign, static_cast<int>(kL2Bytes / (static_cast<size_t>(kc) / 32 * row_block)) /
                                            kRowAlign * kRowAlign);
     const int nb = k / 32;
     for (int p0 = 0; p0 < k; p0 += kc) {
@@ -89,8 +86,8 @@ void run_part(const Part& part, const float* X, const uint16_t* xbf, const Quant
       const bool acc = job.accumulate || p0 > 0;
       for (int j0 = r0; j0 < r1; j0 += nc) {
         const int nj = std::min(nc, r1 - j0);
-        K.gemm_q8_0_r8(job.Y + j0, job.ldy, qx.q + p0, k, qx.d + p0 / 32, qx.off + p0 / 32, nb,
-                       static_cast<const uint8_t*>(W.row(j0)) + p0 / 32 * group_block, nb, m, nj, pk, acc);
+        product(job.Y + j0, job.ldy, qx.q + p0, k, qx.d + p0 / 32, qx.sums + p0 / 16, nb,
+                static_cast<const uint8_t*>(W.row(j0)) + p0 / 32 * simd::kRowGroup * row_block, nb, m, nj, pk, acc);
       }
     }
   } else if (W.dtype == DType::F32) {
@@ -210,16 +207,16 @@ void gemm(const GemmJob* jobs, int n_jobs, const float* X, int m, GemmInput inpu
   // The int8 copy of X in buffers of the calling thread (grown once, then reused).
   thread_local std::vector<int8_t> x_q;
   thread_local std::vector<float> x_d;
-  thread_local std::vector<int32_t> x_off;
+  thread_local std::vector<int32_t> x_sums;
   QuantX qx;
   if (any_int8) {
     const size_t n = static_cast<size_t>(m) * k;
     if (x_q.size() < n) {
       x_q.resize(n);
       x_d.resize(n / 32);
-      x_off.resize(n / 32);
+      x_sums.resize(n / 16);
     }
-    qx = {x_q.data(), x_d.data(), x_off.data()};
+    qx = {x_q.data(), x_d.data(), x_sums.data()};
   }
   auto prepare_rows = [&](int i0, int i1) {
     if (any_int8) quantize_rows(qx, X, k, i0, i1);

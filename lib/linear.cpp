@@ -95,17 +95,17 @@ void widen_groups(const simd::Kernels& k, uint16_t* dst, const Mat& W, int j0, i
 }
 
 constexpr LinearType kTypes[kDTypes] = {
-    {false, gemv_f32, nullptr},
-    {false, gemv_bf16, nullptr},
-    {false, gemv_f16, nullptr},
-    {true, gemv_q8_0, widen_blocks<&simd::Kernels::widen_q8_0>},
-    {true, gemv_q4_0, widen_blocks<&simd::Kernels::widen_q4_0>},
-    {true, gemv_q8_0_r8, widen_groups<&simd::Kernels::widen_q8_0_r8>},
-    {true, gemv_q4_0_r8, widen_groups<&simd::Kernels::widen_q4_0_r8>},
-    {false, gemv_q4_k, widen_dequantized},
-    {false, gemv_q6_k, widen_dequantized},
-    {true, gemv_q4_k_r8, widen_groups<&simd::Kernels::widen_q4_k_r8>},
-    {true, gemv_q6_k_r8, widen_groups<&simd::Kernels::widen_q6_k_r8>},
+    {false, gemv_f32, nullptr, nullptr},
+    {false, gemv_bf16, nullptr, nullptr},
+    {false, gemv_f16, nullptr, nullptr},
+    {true, gemv_q8_0, widen_blocks<&simd::Kernels::widen_q8_0>, nullptr},
+    {true, gemv_q4_0, widen_blocks<&simd::Kernels::widen_q4_0>, nullptr},
+    {true, gemv_q8_0_r8, widen_groups<&simd::Kernels::widen_q8_0_r8>, &simd::Kernels::gemm_q8_0_r8},
+    {true, gemv_q4_0_r8, widen_groups<&simd::Kernels::widen_q4_0_r8>, &simd::Kernels::gemm_q4_0_r8},
+    {false, gemv_q4_k, widen_dequantized, nullptr},
+    {false, gemv_q6_k, widen_dequantized, nullptr},
+    {true, gemv_q4_k_r8, widen_groups<&simd::Kernels::widen_q4_k_r8>, &simd::Kernels::gemm_q4_k_r8},
+    {true, gemv_q6_k_r8, widen_groups<&simd::Kernels::widen_q6_k_r8>, &simd::Kernels::gemm_q6_k_r8},
 };
 
 // x as the type's kernels take it; the int8 copy in a buffer of the calling thread (grown once, then reused).

@@ -27,6 +27,9 @@ struct LinearType {
   // The tile W[j0, j0 + nj) x [p0, p0 + pk) as bf16 at dst (rows of pk), for the chunk products; nullptr when the
   // GEMM kernels read the type as stored.
   void (*widen)(const simd::Kernels& k, uint16_t* dst, const Mat& W, int j0, int nj, int p0, int pk);
+  // The chunk product in int8 on the kernel table (the row-group forms), when the table has one: then X is quantized
+  // as x is, and no tile is widened (lib/gemm.cpp).
+  simd::Kernels::GemmR8 simd::Kernels::*chunk_int8;
 };
 
 const LinearType& linear_type(DType t);

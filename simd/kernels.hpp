@@ -125,14 +125,16 @@ struct Kernels {
   // q6_K's (BlockQ6_Kx8): weights d * sc * (v - 32), two scales per 32.
   MatvecR8 matvec_q6_k_r8 = nullptr;
   WidenR8 widen_q6_k_r8 = nullptr;
-  // A chunk's product with q8_0_r8 weights in int8 (where the ISA has an int8 dot product worth it; else null, and
-  // the tiles are widened to bf16): C[i * ldc + j] (+)= sum over blocks b of d_w[j][b] * xd[i * ldd + b] *
-  // (xoff[i * ldd + b] + sum_p w[j][32 b + p] x[i][32 b + p]), the w as stored (q + 128; xoff = -128 x's block sum
-  // makes them q), for i < m, j < n (a multiple of 8: row groups of W, group g at W + g * ldw blocks), k / 32 blocks;
-  // x as quantize_q8 made it, row i at xq + i * ldx.
-  using GemmQ8R8 = void (*)(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xoff,
-                            int ldd, const void* W, int ldw, int m, int n, int k, bool accumulate);
-  GemmQ8R8 gemm_q8_0_r8 = nullptr;
+  // A chunk's product with row-group weights in int8 (where the ISA has an int8 dot product worth it; else null,
+  // and the tiles are widened to bf16): C[i * ldc + j] (+)= x[i] . w[j] over k / 32 blocks, each block's integer
+  // products scaled by its d_w and xd[i * ldd + b], for i < m, j < n (a multiple of 8: row groups of W, group g at
+  // W + g * ldw blocks); x as quantize_q8 made it: row i's q at xq + i * ldx, its half sums at xs + 2 * i * ldd.
+  using GemmR8 = void (*)(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                          const void* W, int ldw, int m, int n, int k, bool accumulate);
+  GemmR8 gemm_q8_0_r8 = nullptr;
+  GemmR8 gemm_q4_0_r8 = nullptr;
+  GemmR8 gemm_q4_k_r8 = nullptr;
+  GemmR8 gemm_q6_k_r8 = nullptr;
   const char* int8_dot = "";  // how matvec_q* multiply: "AVX512_VNNI vpdpbusd", "AVX2 vpmaddubsw", "scalar"
 };
 

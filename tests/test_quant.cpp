@@ -242,12 +242,63 @@ void quantize(BlockQ4_0* dst, const float* x, int64_t n) { quantize_q4_0(dst, x,
 void dequantize(float* dst, const BlockQ8_0* src, int64_t n) { dequantize_q8_0(dst, src, n); }
 void dequantize(float* dst, const BlockQ4_0* src, int64_t n) { dequantize_q4_0(dst, src, n); }
 
+// The int8 chunk product of a row-group form (where the table has one; the scalar twin always): m rows of x quantized
+// as quantize_q8 does against the n rows of `packed` (wd: their values as f32), C with a stride (what lies past n
+// untouched), over a sub-range of k blocks as lib/gemm.cpp calls it per k block, with and without accumulating;
+// against a double sum of the values times the int8 x.
+template <class Group>
+void check_chunk(const Kernels& k, Kernels::GemmR8 gemm, Kernels::GemmR8 gemm_ref, const std::vector<Group>& packed,
+                 const std::vector<float>& wd, int n, int cols) {
+  const int nb = cols / 32, ldc = n + 3, b0 = nb / 4, kb = std::max(1, nb - b0 - nb / 8);
+  for (const int m : {1, 11}) {
+    const std::vector<float> x = randoms(static_cast<size_t>(m) * cols, m + cols, 3.0f);
+    std::vector<int8_t> xq(x.size());
+    std::vector<float> xd(x.size() / 32);
+    std::vector<int32_t> xs(x.size() / 16);
+    for (int i = 0; i < m; ++i)
+      scalar_kernels().quantize_q8(xq.data() + i * cols, xd.data() + i * nb, xs.data() + 2 * i * nb,
+                                   x.data() + i * cols, cols);
+    for (const bool accumulate : {false, true}) {
+      std::vector<float> c(static_cast<size_t>(m) * ldc, 0.5f), c_ref(c);
+      const int p0 = 32 * b0;
+      if (gemm)
+        gemm(c.data(), ldc, xq.data() + p0, cols, xd.data() + b0, xs.data() + 2 * b0, nb, packed.data() + b0, nb, m,
+             n, 32 * kb, accumulate);
+      gemm_ref(c_ref.data(), ldc, xq.data() + p0, cols, xd.data() + b0, xs.data() + 2 * b0, nb, packed.data() + b0, nb,
+               m, n, 32 * kb, accumulate);
+      for (int i = 0; i < m; ++i) {
+        for (int j = 0; j < n; ++j) {
+          double sum = accumulate ? 0.5 : 0.0, mag = std::fabs(sum);
+          for (int p = p0; p < p0 + 32 * kb; ++p) {
+            const double t = static_cast<double>(wd[static_cast<size_t>(j) * cols + p]) * xd[i * nb + p / 32] *
+                             xq[static_cast<size_t>(i) * cols + p];
+            sum += t;
+            mag += std::fabs(t);
+          }
+          const double bound = 4 * (kb + 4) * std::ldexp(1.0, -24) * mag + 1e-30;
+          const size_t at = static_cast<size_t>(i) * ldc + j;
+          if (gemm) {
+            EXPECT_LE(std::fabs(c[at] - sum), bound) << k.isa << " chunk " << n << "x" << cols << " " << i;
+          }
+          EXPECT_LE(std::fabs(c_ref[at] - sum), bound) << "scalar chunk " << n << "x" << cols << " " << i << "," << j;
+        }
+        for (int j = n; j < ldc; ++j) {
+          if (gemm) {
+            ASSERT_EQ(c[static_cast<size_t>(i) * ldc + j], 0.5f) << "past n: " << j;
+          }
+          ASSERT_EQ(c_ref[static_cast<size_t>(i) * ldc + j], 0.5f) << "past n: " << j;
+        }
+      }
+    }
+  }
+}
+
 // rows x cols weights quantized to Block; the kernel's product against a double sum of the dequantized weights times
 // the quantized x, and against the scalar twin; the widened tile bit for bit against the scalar twin's.
 template <class Block, class Group>
 void check_type(const Kernels& k, Kernels::MatvecQ mv, Kernels::MatvecQ mv_ref, Kernels::WidenQ widen,
                 Kernels::WidenQ widen_ref, Kernels::MatvecR8 mv8, Kernels::MatvecR8 mv8_ref, Kernels::WidenR8 widen8,
-                Kernels::WidenR8 widen8_ref) {
+                Kernels::WidenR8 widen8_ref, Kernels::GemmR8 gemm8, Kernels::GemmR8 gemm8_ref) {
   struct Shape {
     int rows, cols;
   };
@@ -324,76 +375,22 @@ void check_type(const Kernels& k, Kernels::MatvecQ mv, Kernels::MatvecQ mv_ref, 
         ASSERT_EQ(tile8[static_cast<size_t>(i) * ld + c], want) << k.isa << " row " << i << " col " << c;
         ASSERT_EQ(tile8_ref[static_cast<size_t>(i) * ld + c], want) << "scalar row " << i << " col " << c;
       }
+    check_chunk(k, gemm8, gemm8_ref, packed, wd, grouped, s.cols);
   }
 }
 
 TEST_P(QuantKernels, Q8_0ProductsAndTiles) {
   const Kernels& s = scalar_kernels();
   check_type<BlockQ8_0, BlockQ8_0x8>(*k, k->matvec_q8_0, s.matvec_q8_0, k->widen_q8_0, s.widen_q8_0,
-                                     k->matvec_q8_0_r8, s.matvec_q8_0_r8, k->widen_q8_0_r8, s.widen_q8_0_r8);
-}
-
-// The int8 chunk product of q8_0_r8 weights (tables that have one; the scalar twin always): m rows of x quantized as
-// quantize_q8 does, against n rows (whole groups of 8, odd counts of them too), C with a stride and a sub-range of
-// k blocks of a longer row (as lib/gemm.cpp calls it per k block); against a double sum of the same integers.
-TEST_P(QuantKernels, Q8_0RowGroupChunkProducts) {
-  if (!k->gemm_q8_0_r8) GTEST_SKIP() << k->isa << " widens q8_0_r8 tiles to bf16 instead";
-  const Kernels& sk = scalar_kernels();
-  struct Shape {
-    int m, n, cols, b0, nb;  // blocks [b0, b0 + nb) of rows of `cols`
-  };
-  for (const Shape s : {Shape{1, 8, 32, 0, 1}, Shape{3, 24, 96, 1, 2}, Shape{8, 16, 256, 0, 8}, Shape{13, 40, 512, 4, 9},
-                        Shape{17, 32, 1536, 16, 32}}) {
-    const int row_blocks = s.cols / 32, ldc = s.n + 3, ldd = row_blocks;
-    std::vector<float> wf = randoms(static_cast<size_t>(s.n) * s.cols, s.n * 5 + s.cols, 0.05f);
-    std::vector<BlockQ8_0> w(static_cast<size_t>(s.n) * row_blocks);
-    quantize(w.data(), wf.data(), static_cast<int64_t>(wf.size()));
-    std::vector<BlockQ8_0x8> packed(static_cast<size_t>(s.n / 8) * row_blocks);
-    for (int g = 0; g < s.n / 8; ++g) {
-      const BlockQ8_0* rows[kRowGroup];
-      for (int i = 0; i < kRowGroup; ++i) rows[i] = w.data() + static_cast<size_t>(g * 8 + i) * row_blocks;
-      pack_rows(packed.data() + static_cast<size_t>(g) * row_blocks, rows, row_blocks);
-    }
-    const std::vector<float> x = randoms(static_cast<size_t>(s.m) * s.cols, s.m + s.cols, 3.0f);
-    std::vector<int8_t> xq(x.size());
-    std::vector<float> xd(x.size() / 32);
-    std::vector<int32_t> xoff(x.size() / 32), sums(s.cols / 16);
-    for (int i = 0; i < s.m; ++i) {
-      sk.quantize_q8(xq.data() + i * s.cols, xd.data() + i * ldd, sums.data(), x.data() + i * s.cols, s.cols);
-      for (int b = 0; b < row_blocks; ++b) xoff[i * ldd + b] = -128 * (sums[2 * b] + sums[2 * b + 1]);
-    }
-    for (const bool accumulate : {false, true}) {
-      std::vector<float> c(static_cast<size_t>(s.m) * ldc, 0.5f), c_ref(c);
-      const int p0 = 32 * s.b0;
-      k->gemm_q8_0_r8(c.data(), ldc, xq.data() + p0, s.cols, xd.data() + s.b0, xoff.data() + s.b0, ldd,
-                      packed.data() + s.b0, row_blocks, s.m, s.n, 32 * s.nb, accumulate);
-      sk.gemm_q8_0_r8(c_ref.data(), ldc, xq.data() + p0, s.cols, xd.data() + s.b0, xoff.data() + s.b0, ldd,
-                      packed.data() + s.b0, row_blocks, s.m, s.n, 32 * s.nb, accumulate);
-      for (int i = 0; i < s.m; ++i) {
-        for (int j = 0; j < s.n; ++j) {
-          double sum = accumulate ? 0.5 : 0.0, mag = std::fabs(sum);
-          for (int b = s.b0; b < s.b0 + s.nb; ++b) {
-            const BlockQ8_0& blk = w[static_cast<size_t>(j) * row_blocks + b];
-            long dot = 0;
-            for (int t = 0; t < 32; ++t) dot += blk.q[t] * xq[static_cast<size_t>(i) * s.cols + 32 * b + t];
-            const double term = static_cast<double>(f16_to_f32(blk.d)) * xd[i * ldd + b] * static_cast<double>(dot);
-            sum += term;
-            mag += std::fabs(term);
-          }
-          const double bound = 2 * (s.nb + 4) * std::ldexp(1.0, -24) * mag + 1e-30;
-          EXPECT_LE(std::fabs(c[static_cast<size_t>(i) * ldc + j] - sum), bound) << k->isa << " " << i << "," << j;
-          EXPECT_LE(std::fabs(c_ref[static_cast<size_t>(i) * ldc + j] - sum), bound) << "scalar " << i << "," << j;
-        }
-        for (int j = s.n; j < ldc; ++j) ASSERT_EQ(c[static_cast<size_t>(i) * ldc + j], 0.5f) << "past n: " << j;
-      }
-    }
-  }
+                                     k->matvec_q8_0_r8, s.matvec_q8_0_r8, k->widen_q8_0_r8, s.widen_q8_0_r8,
+                                     k->gemm_q8_0_r8, s.gemm_q8_0_r8);
 }
 
 TEST_P(QuantKernels, Q4_0ProductsAndTiles) {
   const Kernels& s = scalar_kernels();
   check_type<BlockQ4_0, BlockQ4_0x8>(*k, k->matvec_q4_0, s.matvec_q4_0, k->widen_q4_0, s.widen_q4_0,
-                                     k->matvec_q4_0_r8, s.matvec_q4_0_r8, k->widen_q4_0_r8, s.widen_q4_0_r8);
+                                     k->matvec_q4_0_r8, s.matvec_q4_0_r8, k->widen_q4_0_r8, s.widen_q4_0_r8,
+                                     k->gemm_q4_0_r8, s.gemm_q4_0_r8);
 }
 
 // The k-quants' row-group forms: random super-blocks (any bytes, scales made finite: d set by `scale`) regrouped;
@@ -402,8 +399,9 @@ TEST_P(QuantKernels, Q4_0ProductsAndTiles) {
 // as those values rounded to bf16.
 template <class Block, class Group>
 void check_k_group(const Kernels& k, Kernels::MatvecR8 matvec, Kernels::MatvecR8 matvec_ref, Kernels::WidenR8 widen,
-                   Kernels::WidenR8 widen_ref, void (*dequantize)(float*, const Block*, int64_t),
-                   void (*scale)(Block&, uint32_t), float unpack_bound) {
+                   Kernels::WidenR8 widen_ref, Kernels::GemmR8 gemm, Kernels::GemmR8 gemm_ref,
+                   void (*dequantize)(float*, const Block*, int64_t), void (*scale)(Block&, uint32_t),
+                   float unpack_bound) {
   for (const int cols : {256, 1536}) {
     const int rows = 16, nb = cols / 32, ns = cols / 256;
     std::vector<Block> q(static_cast<size_t>(rows) * ns);
@@ -456,6 +454,7 @@ void check_k_group(const Kernels& k, Kernels::MatvecR8 matvec, Kernels::MatvecR8
         ASSERT_EQ(tile[static_cast<size_t>(i) * ld + c], f32_to_bf16(wd[static_cast<size_t>(i) * cols + c]));
         ASSERT_EQ(tile_ref[static_cast<size_t>(i) * ld + c], f32_to_bf16(wd[static_cast<size_t>(i) * cols + c]));
       }
+    check_chunk(k, gemm, gemm_ref, packed, wd, rows, cols);
   }
 }
 
@@ -467,14 +466,15 @@ TEST_P(QuantKernels, Q4_KRowGroupProductsAndTiles) {
   };
   // d * scale and dmin * min rounded to f16: 2^-11 of each term
   check_k_group<BlockQ4_K, BlockQ4_Kx8>(*k, k->matvec_q4_k_r8, s.matvec_q4_k_r8, k->widen_q4_k_r8, s.widen_q4_k_r8,
-                                        dequantize_q4_k, scale, std::ldexp(1.0f, -10) * (0.007f * 63 * 15 + 0.002f * 63));
+                                        k->gemm_q4_k_r8, s.gemm_q4_k_r8, dequantize_q4_k, scale,
+                                        std::ldexp(1.0f, -10) * (0.007f * 63 * 15 + 0.002f * 63));
 }
 
 TEST_P(QuantKernels, Q6_KRowGroupProductsAndTiles) {
   const Kernels& s = scalar_kernels();
   auto scale = [](BlockQ6_K& b, uint32_t x) { b.d = f32_to_f16(0.0001f * static_cast<float>(x % 7 + 1)); };
   check_k_group<BlockQ6_K, BlockQ6_Kx8>(*k, k->matvec_q6_k_r8, s.matvec_q6_k_r8, k->widen_q6_k_r8, s.widen_q6_k_r8,
-                                        dequantize_q6_k, scale, 0.0f);
+                                        k->gemm_q6_k_r8, s.gemm_q6_k_r8, dequantize_q6_k, scale, 0.0f);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, QuantKernels, ::testing::Values("scalar", "avx2", "avx_vnni", "avx512"));

@@ -34,7 +34,13 @@ void matvec_q8_0_r8_vnni(float* out, const void* W, const int8_t* xq, const floa
                          int cols);
 void matvec_q4_0_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                          int cols);
-void gemm_q8_0_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xoff, int ldd,
+void gemm_q8_0_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                       const void* W, int ldw, int m, int n, int k, bool accumulate);
+void gemm_q4_0_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                       const void* W, int ldw, int m, int n, int k, bool accumulate);
+void gemm_q4_k_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                       const void* W, int ldw, int m, int n, int k, bool accumulate);
+void gemm_q6_k_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
                        const void* W, int ldw, int m, int n, int k, bool accumulate);
 void matvec_q6_k_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                          int cols);

@@ -58,6 +58,9 @@ const Kernels& kernels() {
       t.matvec_q4_k_r8 = avx512_vnni::matvec_q4_k_r8_vnni;
       t.matvec_q6_k_r8 = avx512_vnni::matvec_q6_k_r8_vnni;
       t.gemm_q8_0_r8 = avx512_vnni::gemm_q8_0_r8_vnni;
+      t.gemm_q4_0_r8 = avx512_vnni::gemm_q4_0_r8_vnni;
+      t.gemm_q4_k_r8 = avx512_vnni::gemm_q4_k_r8_vnni;
+      t.gemm_q6_k_r8 = avx512_vnni::gemm_q6_k_r8_vnni;
       t.int8_dot = avx512_vnni::int8_dot();
     }
     return t;

@@ -130,34 +130,122 @@ void matvec_q6_k_r8_zmm(float* out, const void* W, const int8_t* xq, const float
 }
 
 
-// The chunk product with q8_0_r8 weights: M rows of x against 16 rows of W (two groups: 32-byte halves of one
-// zmm, so x's 4 bytes of a group broadcast to all 16 lanes from memory, vpdpbusd's {1to16}), one block of 32 at a
-// time: the 16 rows' integer sums per x row, then scaled by d_w * d_x into M f32 accumulators. The x tile (M rows x k,
-// int8) stays in L1 while the W strips stream from L2 (lib/gemm.cpp keeps a W block there).
-template <int M>
-void gemm_q8_r8_tile(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xoff, int ldd,
-                     const BlockQ8_0x8* wa, const BlockQ8_0x8* wb, int nb, bool accumulate, __mmask16 lanes) {
+// The chunk products of the row-group forms: M rows of x against 16 rows of W (two groups, each 32-byte piece of a
+// block in one half of a zmm: so x's 4 bytes of a group of 4 weights broadcast to all 16 lanes from memory, vpdpbusd's
+// {1to16}), one block of 32 at a time: the rows' integer sums per x row (apart for the block's two halves where they
+// have scales of their own: q6_K), then scaled by d_w * d_x into M f32 accumulators. The x tile (M rows x k, int8)
+// stays in L1 while the W strips stream from L2 (lib/gemm.cpp keeps a W block there). Per type (R8<Group>): the 8
+// unsigned operands of a block (operand o meets x's group of 4 o: weights 4 o .. 4 o + 3), the offset they carry
+// (taken off through x's half sums), the scales of each half, and q4_K's mins.
+inline __m512i halves(const uint8_t* a, const uint8_t* b) {  // 32 bytes of group a | 32 of group b
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a))),
+                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)), 1);
+}
+inline __m512 f16_halves(const uint16_t* a, const uint16_t* b) {  // 8 halfs of group a | 8 of group b, as f32
+  return _mm512_cvtph_ps(_mm256_inserti128_si256(
+      _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a))),
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)), 1));
+}
+inline void nibble_operands(const uint8_t* a, const uint8_t* b, __m512i* op) {  // q4_0_r8's byte layout
+  const __m512i low = _mm512_set1_epi8(0x0f);
+  for (int c = 0; c < 4; ++c) {
+    const __m512i raw = halves(a + 32 * c, b + 32 * c);
+    op[c] = _mm512_and_si512(raw, low);
+    op[4 + c] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low);
+  }
+}
+
+template <class Group>
+struct R8;
+template <>
+struct R8<BlockQ8_0x8> {
+  static constexpr int kOffset = 128;
+  static constexpr bool kTwoScales = false, kMins = false;
+  static void operands(const BlockQ8_0x8& a, const BlockQ8_0x8& b, __m512i* op) {
+    for (int g = 0; g < 8; ++g) op[g] = halves(a.q + 32 * g, b.q + 32 * g);
+  }
+  static void scales(const BlockQ8_0x8& a, const BlockQ8_0x8& b, __m512* s) { s[0] = f16_halves(a.d, b.d); }
+};
+template <>
+struct R8<BlockQ4_0x8> {
+  static constexpr int kOffset = 8;
+  static constexpr bool kTwoScales = false, kMins = false;
+  static void operands(const BlockQ4_0x8& a, const BlockQ4_0x8& b, __m512i* op) { nibble_operands(a.q, b.q, op); }
+  static void scales(const BlockQ4_0x8& a, const BlockQ4_0x8& b, __m512* s) { s[0] = f16_halves(a.d, b.d); }
+};
+template <>
+struct R8<BlockQ4_Kx8> {
+  static constexpr int kOffset = 0;
+  static constexpr bool kTwoScales = false, kMins = true;
+  static void operands(const BlockQ4_Kx8& a, const BlockQ4_Kx8& b, __m512i* op) { nibble_operands(a.q, b.q, op); }
+  static void scales(const BlockQ4_Kx8& a, const BlockQ4_Kx8& b, __m512* s) { s[0] = f16_halves(a.d, b.d); }
+  static __m512 mins(const BlockQ4_Kx8& a, const BlockQ4_Kx8& b) { return f16_halves(a.m, b.m); }
+};
+template <>
+struct R8<BlockQ6_Kx8> {
+  static constexpr int kOffset = 32;
+  static constexpr bool kTwoScales = true, kMins = false;
+  static void operands(const BlockQ6_Kx8& a, const BlockQ6_Kx8& b, __m512i* op) {
+    const __m512i low = _mm512_set1_epi8(0x0f), high = _mm512_set1_epi8(0x30);
+    for (int c = 0; c < 4; ++c) {  // chunk c's high bits: qh half c % 2, bits 4 (c / 2) (+ 2 for the high nibbles)
+      const __m512i raw = halves(a.ql + 32 * c, b.ql + 32 * c), qh = halves(a.qh + 32 * (c % 2), b.qh + 32 * (c % 2));
+      const __m512i h0 = _mm512_and_si512(c / 2 ? qh : _mm512_slli_epi16(qh, 4), high);
+      const __m512i h1 = _mm512_and_si512(c / 2 ? _mm512_srli_epi16(qh, 2) : _mm512_slli_epi16(qh, 2), high);
+      op[c] = _mm512_ternarylogic_epi32(low, raw, h0, 0xca);  // (raw & 0x0f) | h0
+      op[4 + c] = _mm512_ternarylogic_epi32(low, _mm512_srli_epi16(raw, 4), h1, 0xca);
+    }
+  }
+  static void scales(const BlockQ6_Kx8& a, const BlockQ6_Kx8& b, __m512* s) {  // d * sc, exact in f32
+    const __m512 d = f16_halves(a.d, b.d);
+    for (int t = 0; t < 2; ++t) {
+      const __m128i sc = _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a.sc[t])),
+                                            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.sc[t])));
+      s[t] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(sc)));
+    }
+  }
+};
+
+template <class Group, int M>
+void gemm_r8_tile(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                  const Group* wa, const Group* wb, int nb, bool accumulate, __mmask16 lanes) {
+  using T = R8<Group>;
+  constexpr int H = T::kTwoScales ? 2 : 1;  // integer sums per x row: one per half where the halves' scales differ
   __m512 acc[M];
   for (int i = 0; i < M; ++i) acc[i] = _mm512_setzero_ps();
   for (int b = 0; b < nb; ++b) {
-    __m512i sum[M];
-    for (int i = 0; i < M; ++i) sum[i] = _mm512_set1_epi32(xoff[i * ldd + b]);
-#pragma GCC unroll 8
-    for (int g = 0; g < 8; ++g) {
-      const __m512i w = _mm512_inserti64x4(
-          _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wa[b].q + 32 * g))),
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb[b].q + 32 * g)), 1);
-      for (int i = 0; i < M; ++i) {
-        int32_t x4;
-        __builtin_memcpy(&x4, xq + static_cast<long>(i) * ldx + 32 * b + 4 * g, 4);
-        sum[i] = _mm512_dpbusd_epi32(sum[i], w, _mm512_set1_epi32(x4));
+    __m512i op[8];
+    T::operands(wa[b], wb[b], op);
+    __m512i sum[M][H];
+    for (int i = 0; i < M; ++i) {
+      const int32_t* s = xs + 2 * (i * ldd + b);
+      if constexpr (H == 2) {
+        for (int h = 0; h < 2; ++h) sum[i][h] = _mm512_set1_epi32(-T::kOffset * s[h]);
+      } else {
+        sum[i][0] = _mm512_set1_epi32(-T::kOffset * (s[0] + s[1]));
       }
     }
-    const __m512 dw = _mm512_cvtph_ps(_mm256_inserti128_si256(
-        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wa[b].d))),
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb[b].d)), 1));
-    for (int i = 0; i < M; ++i)
-      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[i]), _mm512_mul_ps(dw, _mm512_set1_ps(xd[i * ldd + b])), acc[i]);
+#pragma GCC unroll 8
+    for (int o = 0; o < 8; ++o)
+      for (int i = 0; i < M; ++i) {
+        int32_t x4;
+        __builtin_memcpy(&x4, xq + static_cast<long>(i) * ldx + 32 * b + 4 * o, 4);
+        __m512i& s = sum[i][H == 2 ? o / 4 : 0];
+        s = _mm512_dpbusd_epi32(s, op[o], _mm512_set1_epi32(x4));
+      }
+    __m512 scale[H];
+    T::scales(wa[b], wb[b], scale);
+    for (int i = 0; i < M; ++i) {
+      const __m512 dx = _mm512_set1_ps(xd[i * ldd + b]);
+      for (int h = 0; h < H; ++h)
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[i][h]), _mm512_mul_ps(scale[h], dx), acc[i]);
+    }
+    if constexpr (T::kMins) {  // q4_K: minus min * (d_x * the block's sum of x)
+      const __m512 m = T::mins(wa[b], wb[b]);
+      for (int i = 0; i < M; ++i) {
+        const int32_t* s = xs + 2 * (i * ldd + b);
+        acc[i] = _mm512_fnmadd_ps(m, _mm512_set1_ps(xd[i * ldd + b] * static_cast<float>(s[0] + s[1])), acc[i]);
+      }
+    }
   }
   for (int i = 0; i < M; ++i) {
     float* c = C + static_cast<long>(i) * ldc;
@@ -166,36 +254,54 @@ void gemm_q8_r8_tile(float* C, int ldc, const int8_t* xq, int ldx, const float* 
   }
 }
 
-template <int M>
-void gemm_q8_r8_rows(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xoff, int ldd,
-                     const BlockQ8_0x8* groups, int ldw, int n, int nb, bool accumulate) {
+template <class Group, int M>
+void gemm_r8_rows(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                  const Group* groups, int ldw, int n, int nb, bool accumulate) {
   for (int j = 0; j < n; j += 16) {
-    const BlockQ8_0x8* wa = groups + static_cast<long>(j / 8) * ldw;
+    const Group* wa = groups + static_cast<long>(j / 8) * ldw;
     const bool two = j + 16 <= n;  // else the last 8 rows: the one group twice, half the lanes stored
-    gemm_q8_r8_tile<M>(C + j, ldc, xq, ldx, xd, xoff, ldd, wa, two ? wa + ldw : wa, nb, accumulate,
-                       two ? 0xffff : 0x00ff);
+    gemm_r8_tile<Group, M>(C + j, ldc, xq, ldx, xd, xs, ldd, wa, two ? wa + ldw : wa, nb, accumulate,
+                           two ? 0xffff : 0x00ff);
   }
 }
 
-}  // namespace
-
-void gemm_q8_0_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xoff, int ldd,
-                       const void* W, int ldw, int m, int n, int k, bool accumulate) {
+template <class Group>
+void gemm_r8(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd, const void* W,
+             int ldw, int m, int n, int k, bool accumulate) {
   constexpr int M = 8;
-  const auto* groups = static_cast<const BlockQ8_0x8*>(W);
+  const auto* groups = static_cast<const Group*>(W);
   const int nb = k / 32;
   for (int i0 = 0; i0 < m; i0 += M) {
     const long xo = static_cast<long>(i0) * ldx, d = static_cast<long>(i0) * ldd;
     float* c = C + static_cast<long>(i0) * ldc;
     switch (std::min(M, m - i0)) {
-#define RESA_TILE(R)                                                                             \
-  case R:                                                                                        \
-    gemm_q8_r8_rows<R>(c, ldc, xq + xo, ldx, xd + d, xoff + d, ldd, groups, ldw, n, nb, accumulate); \
+#define RESA_TILE(R)                                                                                        \
+  case R:                                                                                                   \
+    gemm_r8_rows<Group, R>(c, ldc, xq + xo, ldx, xd + d, xs + 2 * d, ldd, groups, ldw, n, nb, accumulate); \
     break;
       RESA_TILE(8) RESA_TILE(7) RESA_TILE(6) RESA_TILE(5) RESA_TILE(4) RESA_TILE(3) RESA_TILE(2) RESA_TILE(1)
 #undef RESA_TILE
     }
   }
+}
+
+}  // namespace
+
+void gemm_q8_0_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                       const void* W, int ldw, int m, int n, int k, bool accumulate) {
+  gemm_r8<BlockQ8_0x8>(C, ldc, xq, ldx, xd, xs, ldd, W, ldw, m, n, k, accumulate);
+}
+void gemm_q4_0_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                       const void* W, int ldw, int m, int n, int k, bool accumulate) {
+  gemm_r8<BlockQ4_0x8>(C, ldc, xq, ldx, xd, xs, ldd, W, ldw, m, n, k, accumulate);
+}
+void gemm_q4_k_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                       const void* W, int ldw, int m, int n, int k, bool accumulate) {
+  gemm_r8<BlockQ4_Kx8>(C, ldc, xq, ldx, xd, xs, ldd, W, ldw, m, n, k, accumulate);
+}
+void gemm_q6_k_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                       const void* W, int ldw, int m, int n, int k, bool accumulate) {
+  gemm_r8<BlockQ6_Kx8>(C, ldc, xq, ldx, xd, xs, ldd, W, ldw, m, n, k, accumulate);
 }
 
 void matvec_q6_k_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,

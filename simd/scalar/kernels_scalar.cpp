@@ -80,6 +80,9 @@ const Kernels& scalar_kernels() {
               .matvec_q6_k_r8 = scalar::matvec_q6_k_r8,
               .widen_q6_k_r8 = scalar::widen_q6_k_r8,
               .gemm_q8_0_r8 = scalar::gemm_q8_0_r8,
+              .gemm_q4_0_r8 = scalar::gemm_q4_0_r8,
+              .gemm_q4_k_r8 = scalar::gemm_q4_k_r8,
+              .gemm_q6_k_r8 = scalar::gemm_q6_k_r8,
               .int8_dot = "scalar"};
     return t;
   }();

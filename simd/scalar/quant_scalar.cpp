@@ -343,6 +343,55 @@ inline float block_ints(const BlockQ4_0x8& b, int i, int* w) {
   return f16_to_f32(b.d[i]);
 }
 
+// Row i of a row-group block for the chunk products: its weights as integers w, weight t being
+// scale[t / 16] * w[t] - min.
+inline void r8_terms(const BlockQ8_0x8& b, int i, int* w, float* scale, float* min) {
+  scale[0] = scale[1] = block_ints(b, i, w);
+  *min = 0.0f;
+}
+inline void r8_terms(const BlockQ4_0x8& b, int i, int* w, float* scale, float* min) {
+  scale[0] = scale[1] = block_ints(b, i, w);
+  *min = 0.0f;
+}
+inline void r8_terms(const BlockQ4_Kx8& b, int i, int* w, float* scale, float* min) {
+  for (int c = 0; c < 4; ++c)
+    for (int k = 0; k < 4; ++k) {
+      w[4 * c + k] = b.q[32 * c + 4 * i + k] & 0xf;
+      w[16 + 4 * c + k] = b.q[32 * c + 4 * i + k] >> 4;
+    }
+  scale[0] = scale[1] = f16_to_f32(b.d[i]);
+  *min = f16_to_f32(b.m[i]);
+}
+inline void r8_terms(const BlockQ6_Kx8& b, int i, int* w, float* scale, float* min) {
+  q6_ints(b, i, w);
+  for (int t = 0; t < 2; ++t) scale[t] = f16_to_f32(b.d[i]) * static_cast<float>(b.sc[t][i]);
+  *min = 0.0f;
+}
+
+// C (+)= x . w per block: the integer sums of each half exact, scaled by scale * d_x; the min times d_x and the
+// block's sum of x taken off.
+template <class Group>
+void gemm_r8(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd, const void* W,
+             int ldw, int m, int n, int k, bool accumulate) {
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      const Group* group = static_cast<const Group*>(W) + static_cast<long>(j / kRowGroup) * ldw;
+      float acc = 0.0f;
+      for (int b = 0; b < k / kQBlock; ++b) {
+        int w[kQBlock], sum[2] = {0, 0};
+        float scale[2], min;
+        r8_terms(group[b], j % kRowGroup, w, scale, &min);
+        for (int t = 0; t < kQBlock; ++t) sum[t / 16] += w[t] * xq[static_cast<long>(i) * ldx + kQBlock * b + t];
+        const float dx = xd[i * ldd + b];
+        const int32_t* s = xs + 2 * (i * ldd + b);
+        acc += scale[0] * dx * static_cast<float>(sum[0]) + scale[1] * dx * static_cast<float>(sum[1]) -
+               min * dx * static_cast<float>(s[0] + s[1]);
+      }
+      float& c = C[static_cast<long>(i) * ldc + j];
+      c = accumulate ? c + acc : acc;
+    }
+}
+
 template <class Group>
 void matvec_r8(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols) {
   const int nb = cols / kQBlock;
@@ -388,23 +437,16 @@ void widen_q4_0_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
   widen_r8<BlockQ4_0x8>(dst, ld, src, n_blocks);
 }
 
-void gemm_q8_0_r8(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xoff, int ldd,
-                  const void* W, int ldw, int m, int n, int k, bool accumulate) {
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) {
-      const BlockQ8_0x8* group = static_cast<const BlockQ8_0x8*>(W) + static_cast<long>(j / kRowGroup) * ldw;
-      float acc = 0.0f;
-      for (int b = 0; b < k / kQBlock; ++b) {
-        int sum = xoff[i * ldd + b];
-        for (int g = 0; g < 8; ++g)
-          for (int t = 0; t < 4; ++t)
-            sum += group[b].q[32 * g + 4 * (j % kRowGroup) + t] * xq[static_cast<long>(i) * ldx + 32 * b + 4 * g + t];
-        acc += f16_to_f32(group[b].d[j % kRowGroup]) * xd[i * ldd + b] * static_cast<float>(sum);
-      }
-      float& c = C[static_cast<long>(i) * ldc + j];
-      c = accumulate ? c + acc : acc;
-    }
-}
+#define RESA_GEMM_R8(name, Group)                                                                               \
+  void name(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd, const void* W, \
+            int ldw, int m, int n, int k, bool accumulate) {                                                       \
+    gemm_r8<Group>(C, ldc, xq, ldx, xd, xs, ldd, W, ldw, m, n, k, accumulate);                                     \
+  }
+RESA_GEMM_R8(gemm_q8_0_r8, BlockQ8_0x8)
+RESA_GEMM_R8(gemm_q4_0_r8, BlockQ4_0x8)
+RESA_GEMM_R8(gemm_q4_k_r8, BlockQ4_Kx8)
+RESA_GEMM_R8(gemm_q6_k_r8, BlockQ6_Kx8)
+#undef RESA_GEMM_R8
 
 void matvec_q8_0(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols) {
   matvec_q<BlockQ8_0>(out, W, xq, xd, rows, cols);

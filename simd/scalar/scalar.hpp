@@ -48,7 +48,13 @@ void widen_q4_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks);
 void matvec_q6_k_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                     int cols);
 void widen_q6_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks);
-void gemm_q8_0_r8(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xoff, int ldd,
+void gemm_q8_0_r8(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                  const void* W, int ldw, int m, int n, int k, bool accumulate);
+void gemm_q4_0_r8(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                  const void* W, int ldw, int m, int n, int k, bool accumulate);
+void gemm_q4_k_r8(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                  const void* W, int ldw, int m, int n, int k, bool accumulate);
+void gemm_q6_k_r8(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
                   const void* W, int ldw, int m, int n, int k, bool accumulate);
 void matvec_q8_0(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols);
 void matvec_q4_0(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols);
