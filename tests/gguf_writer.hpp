@@ -128,11 +128,12 @@ inline std::vector<float> permute_rows(const std::vector<float>& w, int n_heads,
   return out;
 }
 
-// A GGUF holding only the tokenizer of a byte-level BPE tokenizer.json (as llama.cpp's converter writes it:
+// The tokenizer of a byte-level BPE tokenizer.json as GGUF metadata (as llama.cpp's converter writes it:
 // tokenizer.ggml.model "gpt2", the vocabulary by id in the byte-level alphabet, added tokens as control tokens
-// (type 3), the merges as "a b", the pre-tokenizer's name) and the given BOS/EOS and chat template.
-inline std::string gguf_tokenizer_from_json(const std::string& json_text, const std::string& pre, int bos, int eos,
-                                            const std::string& chat_template) {
+// (type 3), the merges as "a b", the pre-tokenizer's name) and the given BOS/EOS and chat template; and a GGUF
+// holding only that.
+inline void add_tokenizer_from_json(GgufWriter& g, const std::string& json_text, const std::string& pre, int bos,
+                                    int eos, const std::string& chat_template) {
   const nlohmann::json j = nlohmann::json::parse(json_text);
   std::vector<std::string> tokens;
   std::vector<int32_t> types;
@@ -151,8 +152,6 @@ inline std::string gguf_tokenizer_from_json(const std::string& json_text, const 
   std::vector<std::string> merges;
   for (const auto& m : j["model"]["merges"])
     merges.push_back(m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>());
-  GgufWriter g;
-  g.str("general.architecture", "qwen2");
   g.str("tokenizer.ggml.model", "gpt2");
   g.str("tokenizer.ggml.pre", pre);
   g.str_array("tokenizer.ggml.tokens", tokens);
@@ -161,6 +160,12 @@ inline std::string gguf_tokenizer_from_json(const std::string& json_text, const 
   if (bos >= 0) g.u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(bos));
   if (eos >= 0) g.u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(eos));
   if (!chat_template.empty()) g.str("tokenizer.chat_template", chat_template);
+}
+inline std::string gguf_tokenizer_from_json(const std::string& json_text, const std::string& pre, int bos, int eos,
+                                            const std::string& chat_template) {
+  GgufWriter g;
+  g.str("general.architecture", "qwen2");
+  add_tokenizer_from_json(g, json_text, pre, bos, eos, chat_template);
   return g.bytes();
 }
 

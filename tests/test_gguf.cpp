@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "expect_error.hpp"
 #include "forward.hpp"
@@ -261,6 +262,80 @@ TEST(GgufTokenizer, MetadataGivesBosEosSpecialsAndTheChatTemplate) {
   EXPECT_EQ(tokenize(t, "<|im_start|>user", false), tokenize(open_tokenizer(
       test::data_path("tokenizers/qwen2/tokenizer.json")), "<|im_start|>user", false));
   EXPECT_EQ(tokenize(t, "<|im_start|>", false), std::vector<int>{151644});
+}
+
+// A chat from a GGUF file alone: a small random Qwen2 at Qwen2.5's vocabulary (Q8_0) carrying Qwen2.5's tokenizer,
+// EOS and chat template as metadata, against the same file with the tokenizer.json / tokenizer_config.json
+// directory given: the same rendered conversation, the same prompt tokens per turn, the same replies.
+TEST(GgufChat, TwoTurnsFromTheMetadataAsFromTokenizerJson) {
+  const std::string tok = test::data_path("tokenizers/qwen2");
+  const nlohmann::json config = nlohmann::json::parse(test::read_file(tok + "/tokenizer_config.json"));
+  const int64_t dim = 64, hidden = 128, vocab = 151936, kv = 32;
+  test::GgufWriter g;
+  g.str("general.architecture", "qwen2");
+  g.u32("qwen2.context_length", 256);
+  g.u32("qwen2.embedding_length", dim);
+  g.u32("qwen2.block_count", 1);
+  g.u32("qwen2.feed_forward_length", hidden);
+  g.u32("qwen2.attention.head_count", 4);
+  g.u32("qwen2.attention.head_count_kv", 2);
+  g.f32("qwen2.attention.layer_norm_rms_epsilon", 1e-6f);
+  test::add_tokenizer_from_json(g, test::read_file(tok + "/tokenizer.json"), "qwen2", 151643, 151645,
+                                config["chat_template"].get<std::string>());
+  uint32_t seed = 5;
+  auto mat = [&](const std::string& name, int64_t rows, int64_t cols) {
+    std::vector<float> v(static_cast<size_t>(rows * cols));
+    for (float& f : v) {
+      seed = seed * 1664525u + 1013904223u;
+      f = (static_cast<float>(seed >> 8) / 16777216.0f - 0.5f) * 0.2f;
+    }
+    g.matrix(name, v, rows, cols, 8);
+  };
+  mat("token_embd.weight", vocab, dim);
+  g.vector("blk.0.attn_norm.weight", std::vector<float>(dim, 1.0f));
+  mat("blk.0.attn_q.weight", dim, dim);
+  mat("blk.0.attn_k.weight", kv, dim);
+  mat("blk.0.attn_v.weight", kv, dim);
+  for (const char* b : {"blk.0.attn_q.bias", "blk.0.attn_k.bias", "blk.0.attn_v.bias"})
+    g.vector(b, std::vector<float>(std::string(b).find("_q.") != std::string::npos ? dim : kv, 0.01f));
+  mat("blk.0.attn_output.weight", dim, dim);
+  g.vector("blk.0.ffn_norm.weight", std::vector<float>(dim, 1.0f));
+  mat("blk.0.ffn_gate.weight", hidden, dim);
+  mat("blk.0.ffn_up.weight", hidden, dim);
+  mat("blk.0.ffn_down.weight", dim, hidden);
+  g.vector("output_norm.weight", std::vector<float>(dim, 1.0f));
+  test::TempDir tmp;
+  test::write_file(tmp.file("chat.gguf"), g.bytes());
+
+  const Model from_gguf = load_model(tmp.file("chat.gguf"));
+  const Model with_json = load_model(tmp.file("chat.gguf"), tok);
+  EXPECT_NE(model_info(from_gguf).tokenizer, model_info(with_json).tokenizer);  // the two paths, not one
+  EXPECT_EQ(model_info(from_gguf).chat_format, "chatml");
+  EXPECT_EQ(model_info(with_json).chat_format, "chatml");
+  const std::vector<ChatMessage> conversation = {{"system", "You are terse."}, {"user", "What is 2+2?"}};
+  EXPECT_EQ(apply_chat_template(from_gguf, conversation), apply_chat_template(with_json, conversation));
+  GenerateOptions opt;
+  opt.sampling.temperature = 0;
+  opt.n_predict = 6;
+  opt.ignore_eos = true;
+  opt.threads = 1;
+  ChatOptions chat_opt;
+  chat_opt.system = "You are terse.";
+  std::vector<std::string> replies[2];
+  std::vector<int> prompts[2];
+  for (int i = 0; i < 2; ++i) {
+    Chat c = start_chat(i == 0 ? from_gguf : with_json, opt, chat_opt);
+    for (const char* turn : {"What is 2+2?", "And 3+3?"}) {
+      std::string reply;
+      prompts[i].push_back(chat(c, turn, [&](std::string_view t) { reply += t; }).prompt_tokens);
+      replies[i].push_back(reply);
+    }
+  }
+  // chat_case.json: the opening (system, user, the assistant prompt) is 24 tokens of Qwen2.5's tokenizer.
+  EXPECT_EQ(prompts[0][0], 24);
+  EXPECT_EQ(prompts[0], prompts[1]);
+  EXPECT_EQ(replies[0], replies[1]);
+  EXPECT_FALSE(replies[0][0].empty());
 }
 
 TEST(GgufTokenizer, UnsupportedTokenizersAreNamed) {

@@ -26,7 +26,8 @@ struct Family {
 
 const Family kFamilies[] = {
     {"qwen2", "qwen2/tokenizer.json", TokenizerKind::ByteLevelBpe},
-    {"qwen2", "qwen2 as GGUF metadata", TokenizerKind::ByteLevelBpe},
+    {"qwen2", "qwen2 as GGUF metadata, pre qwen2", TokenizerKind::ByteLevelBpe},
+    {"qwen2", "qwen2 as GGUF metadata, pre deepseek-r1-qwen", TokenizerKind::ByteLevelBpe},
     {"llama-bpe", "llama3/tokenizer.model", TokenizerKind::ByteLevelBpe},
     {"llama-bpe", "llama3 as GGUF metadata", TokenizerKind::ByteLevelBpe},
     {"llama-spm", "llama2/tokenizer.model", TokenizerKind::SentencePiece},
@@ -37,13 +38,16 @@ const Family kFamilies[] = {
 const Tokenizer& tokenizer(const std::string& rel) {
   static std::map<std::string, Tokenizer> loaded;
   auto it = loaded.find(rel);
-  if (it == loaded.end() && rel == "qwen2 as GGUF metadata") {  // what llama.cpp's converter writes from it
-    static const test::TempDir dir;
-    const std::string file = dir.file("qwen2-tokenizer.gguf");
-    test::write_file(file, test::gguf_tokenizer_from_json(read_file(data_path("tokenizers/qwen2/tokenizer.json")),
-                                                          "qwen2", -1, 151645, ""));
-    it = loaded.emplace(rel, load_tokenizer(file)).first;
-  }
+  // What llama.cpp's converter writes from it; DeepSeek-R1-Distill-Qwen's files name their pre-tokenizer
+  // "deepseek-r1-qwen", which llama.cpp (and resa) read as Qwen2's.
+  for (const char* pre : {"qwen2", "deepseek-r1-qwen"})
+    if (it == loaded.end() && rel == std::string("qwen2 as GGUF metadata, pre ") + pre) {
+      static const test::TempDir dir;
+      const std::string file = dir.file(std::string(pre) + "-tokenizer.gguf");
+      test::write_file(file, test::gguf_tokenizer_from_json(read_file(data_path("tokenizers/qwen2/tokenizer.json")),
+                                                            pre, -1, 151645, ""));
+      it = loaded.emplace(rel, load_tokenizer(file)).first;
+    }
   if (it == loaded.end() && rel == "llama3 as GGUF metadata") {
     static const test::TempDir dir;
     const std::string file = dir.file("llama3-tokenizer.gguf");
@@ -179,7 +183,9 @@ TEST_P(Conformance, StreamingDecodeNeverEmitsInvalidUtf8) {
 INSTANTIATE_TEST_SUITE_P(Families, Conformance, ::testing::ValuesIn(kFamilies),
                          [](const auto& info) {
                            std::string name = info.param.vectors;
-                           if (std::string(info.param.tokenizer).find("GGUF") != std::string::npos) name += "_gguf";
+                           const std::string t = info.param.tokenizer;
+                           if (t.find("GGUF") != std::string::npos) name += "_gguf";
+                           if (t.find("deepseek") != std::string::npos) name += "_deepseek_r1_qwen";
                            for (char& c : name)
                              if (c == '-') c = '_';
                            return name;

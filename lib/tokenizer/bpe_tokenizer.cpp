@@ -318,14 +318,15 @@ BpeTokenizer bpe_from_tokenizer_json(std::string_view text, const std::string& p
 }
 
 // Qwen2's pre-tokenizer regex (its tokenizer.json: a Split, then ByteLevel without its own regex), for GGUF files
-// whose tokenizer.ggml.pre is "qwen2".
+// whose tokenizer.ggml.pre is "qwen2" or "deepseek-r1-qwen" (DeepSeek-R1-Distill-Qwen's files: llama.cpp reads them
+// with Qwen2's pre-tokenizer too).
 const char* const kQwen2SplitRegex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
 BpeTokenizer bpe_from_vocab(const std::vector<std::string>& tokens, const std::vector<bool>& in_vocab,
                             const std::vector<std::string>& merges, const std::string& pre, const std::string& path) {
   BpeTokenizer t;
-  if (pre == "qwen2") {
+  if (pre == "qwen2" || pre == "deepseek-r1-qwen") {
     t.nfc = true;
     t.splits.push_back(compile_split(kQwen2SplitRegex, path));
   } else if (pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3") {
@@ -334,8 +335,8 @@ BpeTokenizer bpe_from_vocab(const std::vector<std::string>& tokens, const std::v
   } else if (pre == "gpt-2" || pre == "default") {
     t.splits.push_back(compile_split(kGpt2SplitRegex, path));
   } else {
-    throw Error(fmt::format("'{}': the byte-level BPE pre-tokenizer '{}' is not one resa knows (qwen2, llama-bpe, "
-                            "gpt-2); give the original model's tokenizer.json with --tokenizer",
+    throw Error(fmt::format("'{}': the byte-level BPE pre-tokenizer '{}' is not one resa knows (qwen2, "
+                            "deepseek-r1-qwen, llama-bpe, gpt-2); give the original model's tokenizer.json with --tokenizer",
                             path, pre));
   }
   std::string bytes;

@@ -83,7 +83,8 @@ BpeTokenizer bpe_from_tokenizer_json(std::string_view text, const std::string& p
 
 // A GGUF file's byte-level BPE (tokenizer.ggml.model "gpt2"): its tokens in the byte-level alphabet, by id (those
 // with in_vocab false — control and user-defined tokens — are left out of the BPE vocabulary), its merges "a b" by
-// rank, and the pre-tokenizer its tokenizer.ggml.pre names (qwen2, llama-bpe, gpt-2). Throws resa::Error naming path.
+// rank, and the pre-tokenizer its tokenizer.ggml.pre names (qwen2, deepseek-r1-qwen, llama-bpe, gpt-2). Throws
+// resa::Error naming path.
 BpeTokenizer bpe_from_vocab(const std::vector<std::string>& tokens, const std::vector<bool>& in_vocab,
                             const std::vector<std::string>& merges, const std::string& pre, const std::string& path);
 
