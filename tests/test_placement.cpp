@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <stdexcept>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -136,6 +137,17 @@ TEST(Placement, CopiedWeightsComputeExactlyWhatTheMappingComputes) {
 
 // parallel_rows: every row of a product computed exactly once, in runs within one share each, and (without
 // contention to steal from it) a thread's own share first; on 2 and 3 threads and in a team smaller than asked.
+// The row-group forms hold 8 rows interleaved and the k-quants are only read: converting them row by row is a
+// caller's mistake, refused rather than done wrong.
+TEST(Placement, RowByRowConversionsOfInterleavedTypesAreRefused) {
+  std::vector<uint8_t> bytes(8 * 272);
+  std::vector<float> f(256);
+  for (DType t : {DType::Q8_0_R8, DType::Q4_0_R8, DType::Q4_K_R8, DType::Q6_K_R8})
+    EXPECT_THROW(to_f32(f.data(), bytes.data(), t, 32), std::logic_error) << dtype_name(t);
+  for (DType t : {DType::Q8_0_R8, DType::Q4_0_R8, DType::Q4_K, DType::Q6_K, DType::Q4_K_R8, DType::Q6_K_R8})
+    EXPECT_THROW(from_f32(bytes.data(), f.data(), t, 256), std::logic_error) << dtype_name(t);
+}
+
 TEST(Placement, ParallelRowsCoversEveryRowOnceInRunsOfOneShare) {
   const int saved = omp_get_max_threads();
   for (int T : {2, 3}) {

@@ -16,6 +16,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "simd/convert.hpp"
 #include "simd/kernels.hpp"
@@ -77,7 +79,8 @@ inline void to_f32(float* dst, const void* src, DType t, size_t n) {
     case DType::Q8_0_R8:
     case DType::Q4_0_R8:
     case DType::Q4_K_R8:
-    case DType::Q6_K_R8: break;  // rows interleaved: see row_to_f32
+    case DType::Q6_K_R8:  // rows interleaved: a caller's mistake, never the input's
+      throw std::logic_error(std::string("to_f32: ") + dtype_info(t).name + " rows are interleaved (row_to_f32)");
   }
 }
 
@@ -101,7 +104,8 @@ inline void from_f32(void* dst, const float* src, DType t, size_t n) {
     case DType::Q4_K:
     case DType::Q6_K:
     case DType::Q4_K_R8:
-    case DType::Q6_K_R8: break;  // not written by resa
+    case DType::Q6_K_R8:  // written 8 rows at a time (placement.cpp), or never (the k-quants): a caller's mistake
+      throw std::logic_error(std::string("from_f32: resa does not write ") + dtype_info(t).name + " row by row");
   }
 }
 
