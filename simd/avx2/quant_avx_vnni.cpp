@@ -5,6 +5,7 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "simd/avx2/avx2.hpp"
@@ -33,6 +34,10 @@ void set_int8_products(Kernels& t) {
   t.matvec_q4_0_r8 = matvec_q4_0_r8;
   t.matvec_q4_k_r8 = matvec_q4_k_r8;
   t.matvec_q6_k_r8 = matvec_q6_k_r8;
+  t.gemm_q8_0_r8 = gemm_q8_0_r8;
+  t.gemm_q4_0_r8 = gemm_q4_0_r8;
+  t.gemm_q4_k_r8 = gemm_q4_k_r8;
+  t.gemm_q6_k_r8 = gemm_q6_k_r8;
   t.int8_dot = kInt8Dot;
 }
 

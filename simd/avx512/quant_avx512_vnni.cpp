@@ -33,7 +33,8 @@ constexpr const char* kInt8Dot = "AVX512_VNNI vpdpbusd";
 // that each lane holds the 4 bytes of x its weights meet, is the signed operand; the weights the unsigned one: q8_0's
 // stored + 128, q4_0's nibbles (0..15) as they are. So sum (w + Offset) x = sum w x + Offset sum x, and each lane's
 // integer sum starts at -Offset times a part of the sum of x (lanes 0-7 the block's first 16, lanes 8-15 its last 16:
-// quantize_q8's sums; only each lane pair's total counts). The 16 lanes are scaled by [d_0..d_7, d_0..d_7] * d_x and summed in halves at the end.
+// quantize_q8's sums; only each lane pair's total counts). The 16 lanes are scaled by [d_0..d_7, d_0..d_7] * d_x and
+// summed in halves at the end.
 template <class Group>
 void matvec_r8_zmm(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                    int cols) {
@@ -206,7 +207,7 @@ struct R8<BlockQ6_Kx8> {
 };
 
 template <class Group, int M>
-void gemm_r8_tile(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+void gemm_r8_tile_zmm(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
                   const Group* wa, const Group* wb, int nb, bool accumulate, __mmask16 lanes) {
   using T = R8<Group>;
   constexpr int H = T::kTwoScales ? 2 : 1;  // integer sums per x row: one per half where the halves' scales differ
@@ -255,19 +256,19 @@ void gemm_r8_tile(float* C, int ldc, const int8_t* xq, int ldx, const float* xd,
 }
 
 template <class Group, int M>
-void gemm_r8_rows(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+void gemm_r8_rows_zmm(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
                   const Group* groups, int ldw, int n, int nb, bool accumulate) {
   for (int j = 0; j < n; j += 16) {
     const Group* wa = groups + static_cast<long>(j / 8) * ldw;
     const bool two = j + 16 <= n;  // else the last 8 rows: the one group twice, half the lanes stored
-    gemm_r8_tile<Group, M>(C + j, ldc, xq, ldx, xd, xs, ldd, wa, two ? wa + ldw : wa, nb, accumulate,
+    gemm_r8_tile_zmm<Group, M>(C + j, ldc, xq, ldx, xd, xs, ldd, wa, two ? wa + ldw : wa, nb, accumulate,
                            two ? 0xffff : 0x00ff);
   }
 }
 
 template <class Group>
-void gemm_r8(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd, const void* W,
-             int ldw, int m, int n, int k, bool accumulate) {
+void gemm_r8_zmm(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                 const void* W, int ldw, int m, int n, int k, bool accumulate) {
   constexpr int M = 8;
   const auto* groups = static_cast<const Group*>(W);
   const int nb = k / 32;
@@ -277,7 +278,7 @@ void gemm_r8(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, cons
     switch (std::min(M, m - i0)) {
 #define RESA_TILE(R)                                                                                        \
   case R:                                                                                                   \
-    gemm_r8_rows<Group, R>(c, ldc, xq + xo, ldx, xd + d, xs + 2 * d, ldd, groups, ldw, n, nb, accumulate); \
+    gemm_r8_rows_zmm<Group, R>(c, ldc, xq + xo, ldx, xd + d, xs + 2 * d, ldd, groups, ldw, n, nb, accumulate); \
     break;
       RESA_TILE(8) RESA_TILE(7) RESA_TILE(6) RESA_TILE(5) RESA_TILE(4) RESA_TILE(3) RESA_TILE(2) RESA_TILE(1)
 #undef RESA_TILE
@@ -289,19 +290,19 @@ void gemm_r8(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, cons
 
 void gemm_q8_0_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
                        const void* W, int ldw, int m, int n, int k, bool accumulate) {
-  gemm_r8<BlockQ8_0x8>(C, ldc, xq, ldx, xd, xs, ldd, W, ldw, m, n, k, accumulate);
+  gemm_r8_zmm<BlockQ8_0x8>(C, ldc, xq, ldx, xd, xs, ldd, W, ldw, m, n, k, accumulate);
 }
 void gemm_q4_0_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
                        const void* W, int ldw, int m, int n, int k, bool accumulate) {
-  gemm_r8<BlockQ4_0x8>(C, ldc, xq, ldx, xd, xs, ldd, W, ldw, m, n, k, accumulate);
+  gemm_r8_zmm<BlockQ4_0x8>(C, ldc, xq, ldx, xd, xs, ldd, W, ldw, m, n, k, accumulate);
 }
 void gemm_q4_k_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
                        const void* W, int ldw, int m, int n, int k, bool accumulate) {
-  gemm_r8<BlockQ4_Kx8>(C, ldc, xq, ldx, xd, xs, ldd, W, ldw, m, n, k, accumulate);
+  gemm_r8_zmm<BlockQ4_Kx8>(C, ldc, xq, ldx, xd, xs, ldd, W, ldw, m, n, k, accumulate);
 }
 void gemm_q6_k_r8_vnni(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
                        const void* W, int ldw, int m, int n, int k, bool accumulate) {
-  gemm_r8<BlockQ6_Kx8>(C, ldc, xq, ldx, xd, xs, ldd, W, ldw, m, n, k, accumulate);
+  gemm_r8_zmm<BlockQ6_Kx8>(C, ldc, xq, ldx, xd, xs, ldd, W, ldw, m, n, k, accumulate);
 }
 
 void matvec_q6_k_r8_vnni(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,

@@ -399,6 +399,127 @@ void widen_q6_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
   widen_r8<BlockQ6_Kx8>(dst, ld, src, n_blocks);
 }
 
+#if defined(QDOT_FULL_U8)
+// ---- The chunk products of the row-group forms in int8 (kernels.hpp GemmR8), on 256-bit vpdpbusd (AVX-VNNI): M rows
+// of x against one group of 8 rows of W, block by block; operand o of a block (32 bytes: 4 weights of each of the 8
+// rows) meets x's group of 4 o broadcast to every lane. As quant_avx512_vnni.cpp's zmm form, with 16 registers.
+inline void nibble_ops(const uint8_t* q, __m256i* op) {  // q4_0_r8's byte layout
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  for (int c = 0; c < 4; ++c) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * c));
+    op[c] = _mm256_and_si256(raw, low);
+    op[4 + c] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low);
+  }
+}
+inline __m256 f16x8(const uint16_t* h) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h))); }
+// Per type: the operands, the offset they carry, the scale of each half, q4_K's mins.
+inline void chunk_ops(const BlockQ8_0x8& b, __m256i* op) {
+  for (int g = 0; g < 8; ++g) op[g] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.q + 32 * g));
+}
+inline void chunk_ops(const BlockQ4_0x8& b, __m256i* op) { nibble_ops(b.q, op); }
+inline void chunk_ops(const BlockQ4_Kx8& b, __m256i* op) { nibble_ops(b.q, op); }
+inline void chunk_ops(const BlockQ6_Kx8& b, __m256i* op) {
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  for (int c = 0; c < 4; ++c) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 32 * c));
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * (c % 2)));
+    op[c] = _mm256_or_si256(_mm256_and_si256(raw, low), q6_high(qh, 4 * (c / 2)));
+    op[4 + c] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), low), q6_high(qh, 4 * (c / 2) + 2));
+  }
+}
+template <class Group>
+struct ChunkType {
+  static constexpr int kOffset = sizeof(Group) == sizeof(BlockQ8_0x8) ? 128 : sizeof(Group) == sizeof(BlockQ4_0x8) ? 8
+                                 : sizeof(Group) == sizeof(BlockQ6_Kx8) ? 32 : 0;
+  static constexpr bool kTwoScales = sizeof(Group) == sizeof(BlockQ6_Kx8);
+  static constexpr bool kMins = sizeof(Group) == sizeof(BlockQ4_Kx8);
+};
+template <class Group>
+inline void chunk_scales(const Group& b, __m256* s) { s[0] = f16x8(b.d); }
+inline void chunk_scales(const BlockQ6_Kx8& b, __m256* s) {  // d * sc, exact in f32
+  for (int t = 0; t < 2; ++t)
+    s[t] = _mm256_mul_ps(f16x8(b.d), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
+                                         _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.sc[t])))));
+}
+template <class Group>
+inline __m256 chunk_mins(const Group&) { return _mm256_setzero_ps(); }
+inline __m256 chunk_mins(const BlockQ4_Kx8& b) { return f16x8(b.m); }
+
+template <class Group, int M>
+void gemm_r8_tile(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
+                  const Group* w, int nb, bool accumulate) {
+  using T = ChunkType<Group>;
+  constexpr int H = T::kTwoScales ? 2 : 1;
+  __m256 acc[M];
+  for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
+  for (int b = 0; b < nb; ++b) {
+    __m256i op[8];
+    chunk_ops(w[b], op);
+    __m256i sum[M][H];
+    for (int i = 0; i < M; ++i) {
+      const int32_t* s = xs + 2 * (i * ldd + b);
+      for (int h = 0; h < H; ++h) sum[i][h] = _mm256_set1_epi32(-T::kOffset * (H == 2 ? s[h] : s[0] + s[1]));
+    }
+#pragma GCC unroll 8
+    for (int o = 0; o < 8; ++o)
+      for (int i = 0; i < M; ++i) {
+        __m256i& s = sum[i][H == 2 ? o / 4 : 0];
+        s = QDOT_ACC(s, op[o], bcast4(xq + static_cast<long>(i) * ldx + 32 * b + 4 * o));
+      }
+    __m256 scale[H];
+    chunk_scales(w[b], scale);
+    for (int i = 0; i < M; ++i) {
+      const __m256 dx = _mm256_set1_ps(xd[i * ldd + b]);
+      for (int h = 0; h < H; ++h)
+        acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[i][h]), _mm256_mul_ps(scale[h], dx), acc[i]);
+    }
+    if constexpr (T::kMins) {  // q4_K: minus min * (d_x * the block's sum of x)
+      const __m256 m = chunk_mins(w[b]);
+      for (int i = 0; i < M; ++i) {
+        const int32_t* s = xs + 2 * (i * ldd + b);
+        acc[i] = _mm256_fnmadd_ps(m, _mm256_set1_ps(xd[i * ldd + b] * static_cast<float>(s[0] + s[1])), acc[i]);
+      }
+    }
+  }
+  for (int i = 0; i < M; ++i) {
+    float* c = C + static_cast<long>(i) * ldc;
+    _mm256_storeu_ps(c, accumulate ? _mm256_add_ps(acc[i], _mm256_loadu_ps(c)) : acc[i]);
+  }
+}
+
+template <class Group>
+void gemm_r8(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd, const void* W,
+             int ldw, int m, int n, int k, bool accumulate) {
+  constexpr int M = 4;
+  const auto* groups = static_cast<const Group*>(W);
+  const int nb = k / 32;
+  for (int i0 = 0; i0 < m; i0 += M) {
+    const long xo = static_cast<long>(i0) * ldx, d = static_cast<long>(i0) * ldd;
+    for (int j = 0; j < n; j += 8) {
+      float* c = C + static_cast<long>(i0) * ldc + j;
+      const Group* w = groups + static_cast<long>(j / 8) * ldw;
+      switch (std::min(M, m - i0)) {
+        case 4: gemm_r8_tile<Group, 4>(c, ldc, xq + xo, ldx, xd + d, xs + 2 * d, ldd, w, nb, accumulate); break;
+        case 3: gemm_r8_tile<Group, 3>(c, ldc, xq + xo, ldx, xd + d, xs + 2 * d, ldd, w, nb, accumulate); break;
+        case 2: gemm_r8_tile<Group, 2>(c, ldc, xq + xo, ldx, xd + d, xs + 2 * d, ldd, w, nb, accumulate); break;
+        default: gemm_r8_tile<Group, 1>(c, ldc, xq + xo, ldx, xd + d, xs + 2 * d, ldd, w, nb, accumulate); break;
+      }
+    }
+  }
+}
+
+#define RESA_GEMM_R8(name, Group)                                                                               \
+  void name(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd, const void* W, \
+            int ldw, int m, int n, int k, bool accumulate) {                                                       \
+    gemm_r8<Group>(C, ldc, xq, ldx, xd, xs, ldd, W, ldw, m, n, k, accumulate);                                     \
+  }
+RESA_GEMM_R8(gemm_q8_0_r8, BlockQ8_0x8)
+RESA_GEMM_R8(gemm_q4_0_r8, BlockQ4_0x8)
+RESA_GEMM_R8(gemm_q4_k_r8, BlockQ4_Kx8)
+RESA_GEMM_R8(gemm_q6_k_r8, BlockQ6_Kx8)
+#undef RESA_GEMM_R8
+#endif
+
 #ifdef QUANT_INL_QDOT_ACC
 #undef QDOT_ACC
 #undef QUANT_INL_QDOT_ACC
