@@ -35,6 +35,7 @@
 #include "forward.hpp"
 #include "gemm.hpp"
 #include "huge_pages.hpp"
+#include "linear.hpp"
 #include "model/placement.hpp"
 #include "parallel.hpp"
 #include "simd/convert.hpp"
@@ -241,6 +242,59 @@ void BM_gemv(benchmark::State& st) {
   st.SetLabel(dtype_name(type));
 }
 
+// A decode step's weight products without the rest of the step: the layers' matrices of the Qwen2.5-1.5B shape
+// (K, V, Q fused; O; gate and up with SwiGLU; down), 28 of them, of the type argument 0 names (as BM_gemv), 1.4 GB in
+// q8_0: every matrix cold, each product as small as a layer's, as decode meets them (BM_gemv's large shapes are one
+// matrix in one stream; this adds the products' starts and ends).
+void BM_decode_products(benchmark::State& st) {
+  const DType type = static_cast<DType>(st.range(0));
+  constexpr int kLayers = 28, kDim = 1536, kKv = 256, kHidden = 8960;
+  struct Layer {
+    Mat wq, wk, wv, wo, gate, up, down;
+  };
+  std::vector<HugeBuffer> buffers;
+  std::vector<Layer> layers(kLayers);
+  auto place = [&](Mat& m, int64_t rows, int64_t cols) {
+    const size_t row_bytes = dtype_bytes(type, cols);
+    buffers.emplace_back(static_cast<size_t>(rows) * row_bytes);
+    uint8_t* data = buffers.back().data();
+#pragma omp parallel
+    {
+      const RowShare share = thread_share(rows, omp_get_thread_num(), omp_get_num_threads(), kDecodeRowAlign);
+      fill_rows(data + share.begin * row_bytes, type, cols, share.begin, share.end);
+    }
+    m = Mat{data, type, rows, cols};
+  };
+  double bytes = 0;
+  for (Layer& l : layers) {
+    place(l.wq, kDim, kDim);
+    place(l.wk, kKv, kDim);
+    place(l.wv, kKv, kDim);
+    place(l.wo, kDim, kDim);
+    place(l.gate, kHidden, kDim);
+    place(l.up, kHidden, kDim);
+    place(l.down, kDim, kHidden);
+    for (const Mat* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) bytes += static_cast<double>(m->bytes());
+  }
+  std::vector<float> x(kHidden), q(kDim), k(kKv), v(kKv), o(kDim), g(kHidden), u(kHidden);
+  uint32_t seed = 7;
+  for (float& e : x) e = uniform(seed) * 0.1f;
+  const Clock::time_point t0 = Clock::now();
+  for (auto _ : st) {
+    for (const Layer& l : layers) {
+      const MatvecJob kvq[3] = {{k.data(), &l.wk, nullptr}, {v.data(), &l.wv, nullptr}, {q.data(), &l.wq, nullptr}};
+      matvec_fused(kvq, 3, x.data());
+      matvec(o.data(), l.wo, q.data());
+      matvec_swiglu(g.data(), u.data(), l.gate, l.up, o.data());
+      matvec(o.data(), l.down, g.data());
+    }
+    benchmark::DoNotOptimize(o.data());
+  }
+  const double sec = since(t0);
+  set_shares(st, bytes, 2.0 * bytes / static_cast<double>(dtype_bytes(type, 32)) * 32, sec);
+  st.SetLabel(dtype_name(type));
+}
+
 // A chunk's weight product (lib/gemm.cpp, as prefill and the rectify pass run it): X[m][k] · W[n][k]^T.
 // Argument 4: W's type (a DType: 1 bf16, 3 q8_0, 5 q8_0_r8: widened to bf16 per tile). Argument 3: 1 = activations
 // rounded to bf16 (the fast default: vdpbf16ps on AVX512_BF16), 0 = f32 activations (the exact mode, W widened).
@@ -426,6 +480,7 @@ BENCHMARK(BM_gemm_bf16)
     ->Args({512, 8960, 1536, 1, 3})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+BENCHMARK(BM_decode_products)->Arg(1)->Arg(5)->Arg(6)->Arg(9)->Arg(10)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_gemv)
     ->ArgsProduct({{1536}, {1536}, {1, 3, 4, 5, 6, 9, 10}})
     ->ArgsProduct({{8960}, {1536}, {1, 3, 4, 5, 6, 9, 10}})
