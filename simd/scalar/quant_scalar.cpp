@@ -212,66 +212,6 @@ void unpack_row_f32(float* dst, const BlockQ6_Kx8* group, int i, int64_t nb) {
 
 namespace scalar {
 
-void matvec_q6_k_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t*, int rows,
-                    int cols) {
-  const int nb = cols / kQBlock;
-  for (int r = 0; r < rows; ++r) {
-    const BlockQ6_Kx8* group = static_cast<const BlockQ6_Kx8*>(W) + static_cast<long>(r / kRowGroup) * nb;
-    const int i = r % kRowGroup;
-    float acc = 0.0f;
-    for (int b = 0; b < nb; ++b) {
-      int w[kQBlock], sum[2] = {0, 0};
-      q6_ints(group[b], i, w);
-      for (int l = 0; l < kQBlock; ++l) sum[l / 16] += w[l] * xq[b * kQBlock + l];
-      const float d = f16_to_f32(group[b].d[i]);
-      for (int t = 0; t < 2; ++t)
-        acc += d * static_cast<float>(group[b].sc[t][i]) * xd[b] * static_cast<float>(sum[t]);
-    }
-    out[r] = acc;
-  }
-}
-
-void widen_q6_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
-  const BlockQ6_Kx8* blocks = static_cast<const BlockQ6_Kx8*>(src);
-  float w[kQBlock];
-  for (int i = 0; i < kRowGroup; ++i)
-    for (int b = 0; b < n_blocks; ++b) {
-      unpack_row_f32(w, blocks + b, i, 1);
-      for (int k = 0; k < kQBlock; ++k) dst[static_cast<long>(i) * ld + b * kQBlock + k] = f32_to_bf16(w[k]);
-    }
-}
-
-void matvec_q4_k_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
-                    int cols) {
-  const int nb = cols / kQBlock;
-  for (int r = 0; r < rows; ++r) {
-    const BlockQ4_Kx8* group = static_cast<const BlockQ4_Kx8*>(W) + static_cast<long>(r / kRowGroup) * nb;
-    const int i = r % kRowGroup;
-    float acc = 0.0f;
-    for (int b = 0; b < nb; ++b) {
-      int sum = 0;
-      for (int c = 0; c < 4; ++c)
-        for (int k = 0; k < 4; ++k) {
-          const uint8_t byte = group[b].q[32 * c + 4 * i + k];
-          sum += (byte & 0xf) * xq[b * kQBlock + 4 * c + k] + (byte >> 4) * xq[b * kQBlock + 16 + 4 * c + k];
-        }
-      acc += f16_to_f32(group[b].d[i]) * xd[b] * static_cast<float>(sum) -
-             f16_to_f32(group[b].m[i]) * xd[b] * static_cast<float>(xs[2 * b] + xs[2 * b + 1]);
-    }
-    out[r] = acc;
-  }
-}
-
-void widen_q4_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
-  const BlockQ4_Kx8* blocks = static_cast<const BlockQ4_Kx8*>(src);
-  float w[kQBlock];
-  for (int i = 0; i < kRowGroup; ++i)
-    for (int b = 0; b < n_blocks; ++b) {
-      unpack_row_f32(w, blocks + b, i, 1);
-      for (int k = 0; k < kQBlock; ++k) dst[static_cast<long>(i) * ld + b * kQBlock + k] = f32_to_bf16(w[k]);
-    }
-}
-
 void quantize_q8(int8_t* q, float* d, int32_t* sums, const float* x, int n) {
   for (int b = 0; b < n / kQBlock; ++b, x += kQBlock, q += kQBlock) {
     float amax = 0.0f;
@@ -393,22 +333,6 @@ void gemm_r8(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, cons
 }
 
 template <class Group>
-void matvec_r8(float* out, const void* W, const int8_t* xq, const float* xd, int rows, int cols) {
-  const int nb = cols / kQBlock;
-  for (int r = 0; r < rows; ++r) {
-    const Group* group = static_cast<const Group*>(W) + static_cast<long>(r / kRowGroup) * nb;
-    float acc = 0.0f;
-    for (int b = 0; b < nb; ++b) {
-      int w[kQBlock], sum = 0;
-      const float d = block_ints(group[b], r % kRowGroup, w);
-      for (int i = 0; i < kQBlock; ++i) sum += w[i] * xq[b * kQBlock + i];
-      acc += d * xd[b] * static_cast<float>(sum);
-    }
-    out[r] = acc;
-  }
-}
-
-template <class Group>
 void widen_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
   const Group* blocks = static_cast<const Group*>(src);
   for (int i = 0; i < kRowGroup; ++i)
@@ -422,19 +346,47 @@ void widen_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
 
 }  // namespace
 
-void matvec_q8_0_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t*, int rows,
-                    int cols) {
-  matvec_r8<BlockQ8_0x8>(out, W, xq, xd, rows, cols);
-}
-void matvec_q4_0_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t*, int rows,
-                    int cols) {
-  matvec_r8<BlockQ4_0x8>(out, W, xq, xd, rows, cols);
-}
 void widen_q8_0_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
   widen_r8<BlockQ8_0x8>(dst, ld, src, n_blocks);
 }
 void widen_q4_0_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
   widen_r8<BlockQ4_0x8>(dst, ld, src, n_blocks);
+}
+
+// A row-group form's decode product is its chunk product of one x row.
+void matvec_q8_0_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                    int cols) {
+  gemm_r8<BlockQ8_0x8>(out, 0, xq, 0, xd, xs, 0, W, cols / kQBlock, 1, rows, cols, false);
+}
+void matvec_q4_0_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                    int cols) {
+  gemm_r8<BlockQ4_0x8>(out, 0, xq, 0, xd, xs, 0, W, cols / kQBlock, 1, rows, cols, false);
+}
+void matvec_q4_k_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                    int cols) {
+  gemm_r8<BlockQ4_Kx8>(out, 0, xq, 0, xd, xs, 0, W, cols / kQBlock, 1, rows, cols, false);
+}
+void matvec_q6_k_r8(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
+                    int cols) {
+  gemm_r8<BlockQ6_Kx8>(out, 0, xq, 0, xd, xs, 0, W, cols / kQBlock, 1, rows, cols, false);
+}
+
+// The k-quants' tiles: their values (unpack_row_f32) rounded to bf16.
+template <class Group>
+void widen_values(uint16_t* dst, int ld, const void* src, int n_blocks) {
+  const Group* blocks = static_cast<const Group*>(src);
+  float w[kQBlock];
+  for (int i = 0; i < kRowGroup; ++i)
+    for (int b = 0; b < n_blocks; ++b) {
+      unpack_row_f32(w, blocks + b, i, 1);
+      for (int k = 0; k < kQBlock; ++k) dst[static_cast<long>(i) * ld + b * kQBlock + k] = f32_to_bf16(w[k]);
+    }
+}
+void widen_q4_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
+  widen_values<BlockQ4_Kx8>(dst, ld, src, n_blocks);
+}
+void widen_q6_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
+  widen_values<BlockQ6_Kx8>(dst, ld, src, n_blocks);
 }
 
 #define RESA_GEMM_R8(name, Group)                                                                               \
