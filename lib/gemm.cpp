@@ -59,6 +59,17 @@ void quantize_rows(const QuantX& qx, const float* X, int k, int i0, int i1) {
   }
 }
 
+// k per block: at most kMaxK, in whole steps of 32 (vdpbf16ps steps; quantized blocks).
+int k_block(int k) {
+  const int k_blocks = (k + kMaxK - 1) / kMaxK;
+  return ((k + k_blocks - 1) / k_blocks + 31) / 32 * 32;
+}
+
+// W's rows per L2 block, each row_bytes of a k block: kL2Bytes of them, in multiples of kRowAlign.
+int l2_rows(size_t row_bytes) {
+  return std::max(kRowAlign, static_cast<int>(kL2Bytes / row_bytes) / kRowAlign * kRowAlign);
+}
+
 // What one thread does: rows [r0, r1) of one job's W against all m rows of X (xbf: X rounded, or null), its bias
 // added to those columns afterwards.
 struct Part {
@@ -75,11 +86,9 @@ void run_part(const Part& part, const float* X, const uint16_t* xbf, const Quant
   if (r0 >= r1) return;
   if (const simd::Kernels::GemmR8 product = int8_product(W.dtype, input)) {
     // The int8 product reads W's row groups in place: the same k blocks and L2 blocks of rows as below.
-    const int k_blocks = (k + kMaxK - 1) / kMaxK;
-    const int kc = ((k + k_blocks - 1) / k_blocks + 31) / 32 * 32;
+    const int kc = k_block(k);
     const size_t row_block = static_cast<size_t>(dtype_info(W.dtype).block_bytes);  // a row's bytes per 32
-    const int nc = std::max(kRowAlign, static_cast<int>(kL2Bytes / (static_cast<size_t>(kc) / 32 * row_block)) /
-                                           kRowAlign * kRowAlign);
+    const int nc = l2_rows(static_cast<size_t>(kc) / 32 * row_block);
     const int nb = k / 32;
     for (int p0 = 0; p0 < k; p0 += kc) {
       const int pk = std::min(kc, k - p0);
@@ -100,10 +109,8 @@ void run_part(const Part& part, const float* X, const uint16_t* xbf, const Quant
                 static_cast<const float*>(W.row(r0)), k, job.accumulate ? 1.0f : 0.0f, job.Y + r0, job.ldy);
   } else {
     const simd::Kernels& K = simd::kernels();
-    const int k_blocks = (k + kMaxK - 1) / kMaxK;
-    const int kc = ((k + k_blocks - 1) / k_blocks + 31) / 32 * 32;  // k per block, in whole vdpbf16ps steps
-    const int nc = std::max(kRowAlign, static_cast<int>(kL2Bytes / (2 * static_cast<size_t>(kc))) / kRowAlign *
-                                           kRowAlign);
+    const int kc = k_block(k);
+    const int nc = l2_rows(2 * static_cast<size_t>(kc));  // bf16 rows (as stored or widened)
     const auto* w = static_cast<const uint16_t*>(W.data);
     const auto widen = linear_type(W.dtype).widen;  // a quantized W: each block widened to bf16 once, then as bf16
     thread_local std::vector<uint16_t> tile;

@@ -75,6 +75,32 @@ struct BlockQ6_Kx8 {
 };
 static_assert(sizeof(BlockQ6_Kx8) == 8 * 28, "8 rows' blocks");
 
+// What a row-group block's stored values carry, for the int8 kernels (all of which take them as the unsigned operand
+// of an unsigned x signed dot product): weight = scale * (v - kOffset), less a min per block and row where kMins
+// (q4_K), with a scale per 16-weight half where kTwoScales (q6_K), else one per block.
+template <class Group>
+struct RowGroupForm;
+template <>
+struct RowGroupForm<BlockQ8_0x8> {
+  static constexpr int kOffset = 128;
+  static constexpr bool kTwoScales = false, kMins = false;
+};
+template <>
+struct RowGroupForm<BlockQ4_0x8> {
+  static constexpr int kOffset = 8;
+  static constexpr bool kTwoScales = false, kMins = false;
+};
+template <>
+struct RowGroupForm<BlockQ4_Kx8> {
+  static constexpr int kOffset = 0;
+  static constexpr bool kTwoScales = false, kMins = true;
+};
+template <>
+struct RowGroupForm<BlockQ6_Kx8> {
+  static constexpr int kOffset = 32;
+  static constexpr bool kTwoScales = true, kMins = false;
+};
+
 // The k-quants of a Q4_K_M file (ggml-common.h), super-blocks of 256 weights:
 //   q4_K (144 bytes): d, dmin (f16), scales[12]: 8 sub-blocks of 32 with a 6-bit scale and a 6-bit min each (sub-block
 //     j < 4: scale scales[j] & 63, min scales[j + 4] & 63; j >= 4: scale (scales[j + 4] & 15) | (scales[j - 4] >> 6)

@@ -1,5 +1,5 @@
 // A model from a GGUF file: the Qwen2 ("qwen2") and Llama ("llama") architectures, the hyper-parameters and RoPE
-// settings from the metadata, the weights in place in the mapping (F32, F16, BF16, Q8_0, Q4_0 tensors).
+// settings from the metadata, the weights in place in the mapping (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K tensors).
 #pragma once
 
 #include <string>

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "simd/avx512/avx512.hpp"
 #include "simd/quant.hpp"
@@ -38,9 +39,9 @@ constexpr const char* kInt8Dot = "AVX512_VNNI vpdpbusd";
 template <class Group>
 void matvec_r8_zmm(float* out, const void* W, const int8_t* xq, const float* xd, const int32_t* xs, int rows,
                    int cols) {
-  constexpr bool kQ4K = sizeof(Group) == sizeof(BlockQ4_Kx8);  // nibbles, no offset, a min per block and row
-  constexpr bool kQ4 = sizeof(Group) == sizeof(BlockQ4_0x8) || kQ4K;
-  constexpr int kOffset = kQ4K ? 0 : kQ4 ? 8 : 128;
+  constexpr bool kQ4K = RowGroupForm<Group>::kMins;  // nibbles, no offset, a min per block and row
+  constexpr bool kQ4 = !std::is_same_v<Group, BlockQ8_0x8>;  // q4_0, q4_K: nibbles
+  constexpr int kOffset = RowGroupForm<Group>::kOffset;
   const int nb = cols / 32;
   const long ahead = static_cast<long>(nb) * static_cast<long>(sizeof(Group));  // the next group, same block
   __m512i idx[4];
@@ -104,8 +105,9 @@ void matvec_q6_k_r8_zmm(float* out, const void* W, const int8_t* xq, const float
       const __m512i xv = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b)));
       const __m512i qh = _mm512_loadu_si512(blk->qh);
       __m512i sum[2];
+      constexpr int kOffset = RowGroupForm<BlockQ6_Kx8>::kOffset;
       for (int t = 0; t < 2; ++t)
-        sum[t] = _mm512_mask_blend_epi32(0xff00, _mm512_set1_epi32(-32 * xs[2 * b + t]), _mm512_setzero_si512());
+        sum[t] = _mm512_mask_blend_epi32(0xff00, _mm512_set1_epi32(-kOffset * xs[2 * b + t]), _mm512_setzero_si512());
       for (int h = 0; h < 2; ++h) {
         const __m512i raw = _mm512_loadu_si512(blk->ql + 64 * h);
         // qh's bits 4 h (low nibbles) and 4 h + 2 (high nibbles) to bits 4-5; (nibble & 0x0f) | those: vpternlogd's
@@ -136,8 +138,8 @@ void matvec_q6_k_r8_zmm(float* out, const void* W, const int8_t* xq, const float
 // {1to16}), one block of 32 at a time: the rows' integer sums per x row (apart for the block's two halves where they
 // have scales of their own: q6_K), then scaled by d_w * d_x into M f32 accumulators. The x tile (M rows x k, int8)
 // stays in L1 while the W strips stream from L2 (lib/gemm.cpp keeps a W block there). Per type (R8<Group>): the 8
-// unsigned operands of a block (operand o meets x's group of 4 o: weights 4 o .. 4 o + 3), the offset they carry
-// (taken off through x's half sums), the scales of each half, and q4_K's mins.
+// unsigned operands of a block (operand o meets x's group of 4 o: weights 4 o .. 4 o + 3), the scales of each half,
+// and q4_K's mins; the offset they carry (taken off through x's half sums) from simd/quant.hpp's RowGroupForm.
 inline __m512i halves(const uint8_t* a, const uint8_t* b) {  // 32 bytes of group a | 32 of group b
   return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a))),
                             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)), 1);
@@ -159,33 +161,25 @@ inline void nibble_operands(const uint8_t* a, const uint8_t* b, __m512i* op) {  
 template <class Group>
 struct R8;
 template <>
-struct R8<BlockQ8_0x8> {
-  static constexpr int kOffset = 128;
-  static constexpr bool kTwoScales = false, kMins = false;
+struct R8<BlockQ8_0x8> : RowGroupForm<BlockQ8_0x8> {
   static void operands(const BlockQ8_0x8& a, const BlockQ8_0x8& b, __m512i* op) {
     for (int g = 0; g < 8; ++g) op[g] = halves(a.q + 32 * g, b.q + 32 * g);
   }
   static void scales(const BlockQ8_0x8& a, const BlockQ8_0x8& b, __m512* s) { s[0] = f16_halves(a.d, b.d); }
 };
 template <>
-struct R8<BlockQ4_0x8> {
-  static constexpr int kOffset = 8;
-  static constexpr bool kTwoScales = false, kMins = false;
+struct R8<BlockQ4_0x8> : RowGroupForm<BlockQ4_0x8> {
   static void operands(const BlockQ4_0x8& a, const BlockQ4_0x8& b, __m512i* op) { nibble_operands(a.q, b.q, op); }
   static void scales(const BlockQ4_0x8& a, const BlockQ4_0x8& b, __m512* s) { s[0] = f16_halves(a.d, b.d); }
 };
 template <>
-struct R8<BlockQ4_Kx8> {
-  static constexpr int kOffset = 0;
-  static constexpr bool kTwoScales = false, kMins = true;
+struct R8<BlockQ4_Kx8> : RowGroupForm<BlockQ4_Kx8> {
   static void operands(const BlockQ4_Kx8& a, const BlockQ4_Kx8& b, __m512i* op) { nibble_operands(a.q, b.q, op); }
   static void scales(const BlockQ4_Kx8& a, const BlockQ4_Kx8& b, __m512* s) { s[0] = f16_halves(a.d, b.d); }
   static __m512 mins(const BlockQ4_Kx8& a, const BlockQ4_Kx8& b) { return f16_halves(a.m, b.m); }
 };
 template <>
-struct R8<BlockQ6_Kx8> {
-  static constexpr int kOffset = 32;
-  static constexpr bool kTwoScales = true, kMins = false;
+struct R8<BlockQ6_Kx8> : RowGroupForm<BlockQ6_Kx8> {
   static void operands(const BlockQ6_Kx8& a, const BlockQ6_Kx8& b, __m512i* op) {
     const __m512i low = _mm512_set1_epi8(0x0f), high = _mm512_set1_epi8(0x30);
     for (int c = 0; c < 4; ++c) {  // chunk c's high bits: qh half c % 2, bits 4 (c / 2) (+ 2 for the high nibbles)

@@ -179,7 +179,7 @@ inline __m256i bcast4(const int8_t* p) {  // 4 bytes into every 32-bit lane
 // unsigned bytes up to 255 (QDOT_FULL_U8); else flipped back to signed, through the sign trick above.
 inline __m256i group_sums(const BlockQ8_0x8* blk, const int8_t* x, const int32_t* xs) {
 #if defined(QDOT_FULL_U8)
-  __m256i sum = _mm256_set1_epi32(-128 * (xs[0] + xs[1]));
+  __m256i sum = _mm256_set1_epi32(-RowGroupForm<BlockQ8_0x8>::kOffset * (xs[0] + xs[1]));
   for (int g = 0; g < 8; ++g)
     sum = QDOT_ACC(sum, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->q + 32 * g)), bcast4(x + 4 * g));
   return sum;
@@ -198,7 +198,7 @@ inline __m256i group_sums(const BlockQ8_0x8* blk, const int8_t* x, const int32_t
 // q4_0_r8: the nibbles (0..15) are the unsigned operand as they are; the offset of 8 comes off as 8 * sum(x).
 inline __m256i group_sums(const BlockQ4_0x8* blk, const int8_t* x, const int32_t* xs) {
   const __m256i low = _mm256_set1_epi8(0x0f);
-  __m256i sum = _mm256_set1_epi32(-8 * (xs[0] + xs[1]));
+  __m256i sum = _mm256_set1_epi32(-RowGroupForm<BlockQ4_0x8>::kOffset * (xs[0] + xs[1]));
   for (int c = 0; c < 4; ++c) {
     const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->q + 32 * c));
     const __m256i lo = _mm256_and_si256(raw, low), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low);
@@ -264,7 +264,8 @@ void matvec_q6_k_r8(float* out, const void* W, const int8_t* xq, const float* xd
       for (int line = 0; line < static_cast<int>(sizeof(BlockQ6_Kx8)); line += 64)
         __builtin_prefetch(reinterpret_cast<const char*>(blk) + ahead + line);
       const int8_t* x = xq + 32 * b;
-      __m256i sum[2] = {_mm256_set1_epi32(-32 * xs[2 * b]), _mm256_set1_epi32(-32 * xs[2 * b + 1])};
+      constexpr int kOffset = RowGroupForm<BlockQ6_Kx8>::kOffset;
+      __m256i sum[2] = {_mm256_set1_epi32(-kOffset * xs[2 * b]), _mm256_set1_epi32(-kOffset * xs[2 * b + 1])};
       for (int c = 0; c < 4; ++c) {
         const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->ql + 32 * c));
         const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qh + 32 * (c % 2)));
@@ -412,7 +413,8 @@ inline void nibble_ops(const uint8_t* q, __m256i* op) {  // q4_0_r8's byte layou
   }
 }
 inline __m256 f16x8(const uint16_t* h) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h))); }
-// Per type: the operands, the offset they carry, the scale of each half, q4_K's mins.
+// Per type (simd/quant.hpp RowGroupForm: the offset they carry, the scales, q4_K's mins): the operands, the scale of
+// each half, the mins.
 inline void chunk_ops(const BlockQ8_0x8& b, __m256i* op) {
   for (int g = 0; g < 8; ++g) op[g] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.q + 32 * g));
 }
@@ -428,13 +430,6 @@ inline void chunk_ops(const BlockQ6_Kx8& b, __m256i* op) {
   }
 }
 template <class Group>
-struct ChunkType {
-  static constexpr int kOffset = sizeof(Group) == sizeof(BlockQ8_0x8) ? 128 : sizeof(Group) == sizeof(BlockQ4_0x8) ? 8
-                                 : sizeof(Group) == sizeof(BlockQ6_Kx8) ? 32 : 0;
-  static constexpr bool kTwoScales = sizeof(Group) == sizeof(BlockQ6_Kx8);
-  static constexpr bool kMins = sizeof(Group) == sizeof(BlockQ4_Kx8);
-};
-template <class Group>
 inline void chunk_scales(const Group& b, __m256* s) { s[0] = f16x8(b.d); }
 inline void chunk_scales(const BlockQ6_Kx8& b, __m256* s) {  // d * sc, exact in f32
   for (int t = 0; t < 2; ++t)
@@ -448,7 +443,7 @@ inline __m256 chunk_mins(const BlockQ4_Kx8& b) { return f16x8(b.m); }
 template <class Group, int M>
 void gemm_r8_tile(float* C, int ldc, const int8_t* xq, int ldx, const float* xd, const int32_t* xs, int ldd,
                   const Group* w, int nb, bool accumulate) {
-  using T = ChunkType<Group>;
+  using T = RowGroupForm<Group>;
   constexpr int H = T::kTwoScales ? 2 : 1;
   __m256 acc[M];
   for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
