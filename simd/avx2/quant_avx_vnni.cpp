@@ -10,13 +10,11 @@
 
 #include "simd/avx2/avx2.hpp"
 #include "simd/quant.hpp"
-#include "simd/scalar/scalar.hpp"
 
 namespace resa::simd::avx_vnni {
 
 namespace {
 inline __m256i qdot(__m256i u, __m256i s) { return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, s); }
-inline void f32_to_bf16(uint16_t* out, const float* in, int n) { scalar::f32_to_bf16_n(out, in, n); }
 #define QDOT qdot
 #define QDOT_ACC(sum, u, s) _mm256_dpbusd_avx_epi32(sum, u, s)
 #define QDOT_FULL_U8 1

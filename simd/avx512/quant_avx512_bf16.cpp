@@ -11,7 +11,6 @@
 
 #include "simd/avx512/avx512.hpp"
 #include "simd/quant.hpp"
-#include "simd/scalar/scalar.hpp"
 
 namespace resa::simd::avx512_bf16 {
 
@@ -19,7 +18,6 @@ namespace {
 inline __m256i qdot(__m256i u, __m256i s) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
-inline void f32_to_bf16(uint16_t* out, const float* in, int n) { scalar::f32_to_bf16_n(out, in, n); }
 #define QDOT qdot
 constexpr const char* kInt8Dot = "";
 #include "simd/vec/quant.inl"

@@ -351,16 +351,37 @@ inline void group_rows(const BlockQ4_Kx8* blk, __m256i* rows) {  // q in 0..15; 
     rows[i] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0f));
   }
 }
-inline void group_rows(const BlockQ6_Kx8* blk, __m256i* rows) {  // v - 32: weights 0-15 chunks 0-3, 16-31 4-7
+// A row-group block's 8 unsigned operands (simd/quant.hpp: the values v, each carrying RowGroupForm's offset):
+// operand o holds 4 weights of each of the 8 rows, those that meet x's group of 4 o (weights 4 o .. 4 o + 3). The
+// chunk products below read them so; the decode loops above build them one chunk at a time, interleaved with their
+// products (holding all 8 measured 5-10 % slower on the 16-register tables).
+inline void nibble_ops(const uint8_t* q, __m256i* op) {  // q4_0_r8's byte layout
   const __m256i low = _mm256_set1_epi8(0x0f);
   for (int c = 0; c < 4; ++c) {
-    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->ql + 32 * c));
-    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qh + 32 * (c % 2)));
-    rows[c] = _mm256_or_si256(_mm256_and_si256(raw, low), q6_high(qh, 4 * (c / 2)));
-    rows[c + 4] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), low), q6_high(qh, 4 * (c / 2) + 2));
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * c));
+    op[c] = _mm256_and_si256(raw, low);
+    op[4 + c] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low);
   }
+}
+inline void group_ops(const BlockQ8_0x8& b, __m256i* op) {
+  for (int g = 0; g < 8; ++g) op[g] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.q + 32 * g));
+}
+inline void group_ops(const BlockQ4_0x8& b, __m256i* op) { nibble_ops(b.q, op); }
+inline void group_ops(const BlockQ4_Kx8& b, __m256i* op) { nibble_ops(b.q, op); }
+inline void group_ops(const BlockQ6_Kx8& b, __m256i* op) {
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  for (int c = 0; c < 4; ++c) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 32 * c));
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * (c % 2)));
+    op[c] = _mm256_or_si256(_mm256_and_si256(raw, low), q6_high(qh, 4 * (c / 2)));
+    op[4 + c] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), low), q6_high(qh, 4 * (c / 2) + 2));
+  }
+}
+inline void group_rows(const BlockQ6_Kx8* blk, __m256i* rows) {  // v - 32: the operands transposed to rows
+  group_ops(*blk, rows);
   transpose8(rows);
-  for (int i = 0; i < 8; ++i) rows[i] = _mm256_sub_epi8(rows[i], _mm256_set1_epi8(32));
+  for (int i = 0; i < 8; ++i)
+    rows[i] = _mm256_sub_epi8(rows[i], _mm256_set1_epi8(RowGroupForm<BlockQ6_Kx8>::kOffset));
 }
 inline float group_offset(const BlockQ8_0x8&, int) { return 0.0f; }
 inline float group_offset(const BlockQ4_0x8&, int) { return 0.0f; }
@@ -404,31 +425,9 @@ void widen_q6_k_r8(uint16_t* dst, int ld, const void* src, int n_blocks) {
 // ---- The chunk products of the row-group forms in int8 (kernels.hpp GemmR8), on 256-bit vpdpbusd (AVX-VNNI): M rows
 // of x against one group of 8 rows of W, block by block; operand o of a block (32 bytes: 4 weights of each of the 8
 // rows) meets x's group of 4 o broadcast to every lane. As quant_avx512_vnni.cpp's zmm form, with 16 registers.
-inline void nibble_ops(const uint8_t* q, __m256i* op) {  // q4_0_r8's byte layout
-  const __m256i low = _mm256_set1_epi8(0x0f);
-  for (int c = 0; c < 4; ++c) {
-    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * c));
-    op[c] = _mm256_and_si256(raw, low);
-    op[4 + c] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low);
-  }
-}
 inline __m256 f16x8(const uint16_t* h) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h))); }
-// Per type (simd/quant.hpp RowGroupForm: the offset they carry, the scales, q4_K's mins): the operands, the scale of
-// each half, the mins.
-inline void chunk_ops(const BlockQ8_0x8& b, __m256i* op) {
-  for (int g = 0; g < 8; ++g) op[g] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.q + 32 * g));
-}
-inline void chunk_ops(const BlockQ4_0x8& b, __m256i* op) { nibble_ops(b.q, op); }
-inline void chunk_ops(const BlockQ4_Kx8& b, __m256i* op) { nibble_ops(b.q, op); }
-inline void chunk_ops(const BlockQ6_Kx8& b, __m256i* op) {
-  const __m256i low = _mm256_set1_epi8(0x0f);
-  for (int c = 0; c < 4; ++c) {
-    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 32 * c));
-    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * (c % 2)));
-    op[c] = _mm256_or_si256(_mm256_and_si256(raw, low), q6_high(qh, 4 * (c / 2)));
-    op[4 + c] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), low), q6_high(qh, 4 * (c / 2) + 2));
-  }
-}
+// Per type (the operands: group_ops above; the offset they carry: simd/quant.hpp RowGroupForm): the scale of each
+// half, the mins.
 template <class Group>
 inline void chunk_scales(const Group& b, __m256* s) { s[0] = f16x8(b.d); }
 inline void chunk_scales(const BlockQ6_Kx8& b, __m256* s) {  // d * sc, exact in f32
@@ -449,7 +448,7 @@ void gemm_r8_tile(float* C, int ldc, const int8_t* xq, int ldx, const float* xd,
   for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
   for (int b = 0; b < nb; ++b) {
     __m256i op[8];
-    chunk_ops(w[b], op);
+    group_ops(w[b], op);
     __m256i sum[M][H];
     for (int i = 0; i < M; ++i) {
       const int32_t* s = xs + 2 * (i * ldd + b);
