@@ -217,6 +217,7 @@ void fill_rows(uint8_t* dst, DType type, int64_t cols, int64_t begin, int64_t en
 // 1 bf16, 3 q8_0, 4 q4_0, 5 q8_0_r8, 6 q4_0_r8, 9 q4_k_r8, 10 q6_k_r8: the form --load copy places them in), cold
 // (every pass reads it from memory: the larger shapes exceed the caches).
 void BM_gemv(benchmark::State& st) {
+  const int T = resolve_threads(0);
   const int rows = static_cast<int>(st.range(0)), cols = static_cast<int>(st.range(1));
   const DType type = static_cast<DType>(st.range(2));
   // In 2 MiB pages, written by the threads that will read it (the static row split of matvec), as a loaded model's
@@ -234,7 +235,7 @@ void BM_gemv(benchmark::State& st) {
   const Mat W{buffer.data(), type, rows, cols};
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
-    matvec(out.data(), W, x.data());
+    matvec(out.data(), W, x.data(), T);
     benchmark::DoNotOptimize(out.data());
   }
   const double sec = since(t0);
@@ -247,6 +248,7 @@ void BM_gemv(benchmark::State& st) {
 // q8_0: every matrix cold, each product as small as a layer's, as decode meets them (BM_gemv's large shapes are one
 // matrix in one stream; this adds the products' starts and ends).
 void BM_decode_products(benchmark::State& st) {
+  const int T = resolve_threads(0);
   const DType type = static_cast<DType>(st.range(0));
   constexpr int kLayers = 28, kDim = 1536, kKv = 256, kHidden = 8960;
   struct Layer {
@@ -283,10 +285,10 @@ void BM_decode_products(benchmark::State& st) {
   for (auto _ : st) {
     for (const Layer& l : layers) {
       const MatvecJob kvq[3] = {{k.data(), &l.wk, nullptr}, {v.data(), &l.wv, nullptr}, {q.data(), &l.wq, nullptr}};
-      matvec_fused(kvq, 3, x.data());
-      matvec(o.data(), l.wo, q.data());
-      matvec_swiglu(g.data(), u.data(), l.gate, l.up, o.data());
-      matvec(o.data(), l.down, g.data());
+      matvec_fused(kvq, 3, x.data(), T);
+      matvec(o.data(), l.wo, q.data(), T);
+      matvec_swiglu(g.data(), u.data(), l.gate, l.up, o.data(), T);
+      matvec(o.data(), l.down, g.data(), T);
     }
     benchmark::DoNotOptimize(o.data());
   }

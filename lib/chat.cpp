@@ -6,6 +6,7 @@
 
 #include "chat_template.hpp"
 #include "generate.hpp"
+#include "session.hpp"
 #include "model/load.hpp"
 #include "model/model.hpp"
 #include "resa/resa.hpp"
@@ -14,8 +15,8 @@
 namespace resa {
 
 struct ChatSession {
-  Model model;  // keeps the weights alive
-  Session session;
+  GenerateOptions opt;
+  SessionState session;
   ChatTemplate tmpl;
   std::string system;
   int turns = 0;
@@ -33,24 +34,23 @@ Chat start_chat(const Model& model, const GenerateOptions& opt, const ChatOption
   const Tokenizer& tok = tokenizer_of(m);
   require_utf8(chat_opt.system, "the system message");
   auto s = std::make_shared<ChatSession>();
-  s->model = model;
+  s->opt = opt;
   s->tmpl = chat_template_for(tok, chat_opt.template_name);
   s->system = chat_opt.system;
-  s->session = make_session(m, opt);
+  s->session = make_session_state(model, session_options(opt), opt.threads);
   return Chat{std::move(s)};
 }
 
 GenerateStats chat(Chat& c, std::string_view user_message, const std::function<void(std::string_view)>& on_text) {
   if (!c.session) throw Error("the chat was not started (start_chat)");
   ChatSession& cs = *c.session;
-  Session& s = cs.session;
-  const Tokenizer& tok = tokenizer_of(*s.model);
+  SessionState& s = cs.session;
+  const Tokenizer& tok = tokenizer_of(*s.m);
   require_utf8(user_message, "the message");
 
   std::vector<int> ids;
   std::string text;
-  if (cs.turns > 0) {
-    if (s.pending >= 0) ids.push_back(s.pending);  // the token that ended the last reply, not yet in the cache
+  if (cs.turns > 0) {  // after the token that ended the last reply (pending: feed_tokens puts it first)
     if (!s.pending_is_eos) text += reply_end(cs.tmpl);
     text += after_reply(cs.tmpl);
   }
@@ -61,11 +61,11 @@ GenerateStats chat(Chat& c, std::string_view user_message, const std::function<v
   Utf8Stream out;
   bool first = true;  // the reply is printed on its own: its first piece as at the start of a text (SentencePiece
                       // drops its leading space, as decoding the reply alone does)
-  GenerateStats stats = run_turn(s, ids, [&](int prev, int next) {
+  GenerateStats stats = run_turn(s, ids, cs.opt.n_predict, cs.opt.ignore_eos, [&](int prev, int next) {
     const std::string piece = out.push(printed_bytes(tok, first ? -1 : prev, next));
     first = false;
     if (!piece.empty() && on_text) on_text(piece);
-  });
+  }, cs.opt.threads);
   if (std::string rest = out.finish(); !rest.empty() && on_text) on_text(rest);
   ++cs.turns;
   return stats;

@@ -51,13 +51,14 @@ KernelInfo kernel_info() {
   }
 }
 
-RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int max_rows, const AttentionOptions& attn) {
+RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int max_rows, const AttentionOptions& attn,
+                        int threads) {
   kernel_info();  // a bad RESA_ISA is an error before any work
   if (context <= 0) throw Error(fmt::format("the context must be at least 1 position, got {}", context));
   single_threaded_openblas();
   RunState s;
   s.context = context;
-  s.threads = std::max(1, omp_get_max_threads());
+  s.threads = resolve_threads(threads);
   s.max_rows = max_rows > 0 ? max_rows : std::min(kDefaultUbatch, context);
   const size_t R = s.max_rows;
   s.inv_freq = rope_inv_freq(c);
@@ -73,7 +74,7 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
   s.rope_sin.assign(R * c.head_dim / 2, 0.0f);
   s.attn = attn;
   s.policy = make_policy(attn);
-  s.kv = make_kv_cache(c, s.policy.capacity(context, attn), kv_type, attn.block_size);
+  s.kv = make_kv_cache(c, s.policy.capacity(context, attn), kv_type, attn.block_size, s.threads);
   if (attn.prefill == Prefill::LagKv) s.lag_scratch = make_lagkv_scratch(c.n_kv_heads, c.head_dim, attn);
   s.sparse_encoded.assign(context, 0);
   s.causal = make_causal_scratch(c, s.threads);
@@ -84,6 +85,12 @@ RunState make_run_state(const ModelConfig& c, int context, DType kv_type, int ma
 
   s.decode = make_decode_scratch(c, s.kv, attn);
   return s;
+}
+
+void set_threads(RunState& s, const ModelConfig& c, int threads) {
+  const int before = s.threads;
+  s.threads = resolve_threads(threads);
+  if (s.threads > before) s.causal = make_causal_scratch(c, s.threads);
 }
 
 void set_decode_attention(RunState& s, Attention a) {
@@ -98,9 +105,9 @@ GemmScratch gemm_scratch(RunState& s) { return {s.xbf.empty() ? nullptr : s.xbf.
 // Y[n][ldy] (+)= X[n, W.cols] · W^T: one row is a matvec, more a chunk's GEMM (lib/gemm.cpp).
 void matmul_untimed(RunState& s, float* Y, int ldy, const float* X, int n, const Mat& W, bool accumulate) {
   if (n > 1) return gemm(Y, ldy, X, n, W, accumulate, s.gemm_input, gemm_scratch(s));
-  if (!accumulate) return matvec(Y, W, X);
+  if (!accumulate) return matvec(Y, W, X, s.threads);
   float* out = s.xb2.data();  // a decode step's residual add (xb2 is [max_rows, dim], W.rows <= dim here)
-  matvec(out, W, X);
+  matvec(out, W, X, s.threads);
   for (int64_t i = 0; i < W.rows; ++i) Y[i] += out[i];
 }
 
@@ -133,7 +140,7 @@ void attend(const ModelConfig& c, RunState& s, Pass pass, int layer, int first, 
     s.profile.kv_bytes += dense_causal(c, cache, io, first, n, s.causal, s.threads);
     return;
   }
-  const DecodeStep st = s.policy.decode(c, cache, io, s.attn, s.decode, omp_get_max_threads(), s.profile.timed);
+  const DecodeStep st = s.policy.decode(c, cache, io, s.attn, s.decode, s.threads, s.profile.timed);
   s.profile.kv_bytes += st.kv_bytes;
   s.profile.select_s += st.select_s;
   if (st.left_out) s.sparse_encoded[pos] = 1;
@@ -199,11 +206,11 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
 
     // Attention block: project to q, k, v; rotate q and k; store k, v at their positions; attend; project back.
     const bool kv_only = pass == Pass::Rectify && l == c.n_layers - 1;
-    rmsnorm_rows(s.xb.data(), x, lw.attn_norm, n, dim, c.norm_eps);
+    rmsnorm_rows(s.xb.data(), x, lw.attn_norm, n, dim, c.norm_eps, s.threads);
     if (n == 1) {  // a decode step: Q, K and V (and their biases) in one pass over the threads
       // Rows K, V, Q end to end, split by thread_share: the order lib/model/placement.cpp places them in.
       const MatvecJob qkv[3] = {{s.k.data(), &lw.wk, lw.bk}, {s.v.data(), &lw.wv, lw.bv}, {s.q.data(), &lw.wq, lw.bq}};
-      weight_product(s, lw.wq.bytes() + lw.wk.bytes() + lw.wv.bytes(), [&] { matvec_fused(qkv, 3, s.xb.data()); });
+      weight_product(s, lw.wq.bytes() + lw.wk.bytes() + lw.wv.bytes(), [&] { matvec_fused(qkv, 3, s.xb.data(), s.threads); });
     } else {  // a chunk: Q, K and V (biases added) in one pass, X rounded once (Q not needed in a pass's last layer)
       const GemmJob qkv[3] = {{s.k.data(), kv_dim, &lw.wk, lw.bk},
                               {s.v.data(), kv_dim, &lw.wv, lw.bv},
@@ -225,21 +232,21 @@ void forward_chunk(const ModelData& m, RunState& s, Pass pass, const int* tokens
     matmul_add(s, x, s.xb.data(), n, lw.wo);
 
     // MLP block: SwiGLU.
-    rmsnorm_rows(s.xb.data(), x, lw.ffn_norm, n, dim, c.norm_eps);
+    rmsnorm_rows(s.xb.data(), x, lw.ffn_norm, n, dim, c.norm_eps, s.threads);
     if (n == 1) {  // a decode step: gate and up row by row range, SwiGLU on each range as it is done
       weight_product(s, lw.w_gate.bytes() + lw.w_up.bytes(),
-                     [&] { matvec_swiglu(s.hb.data(), s.hb2.data(), lw.w_gate, lw.w_up, s.xb.data()); });
+                     [&] { matvec_swiglu(s.hb.data(), s.hb2.data(), lw.w_gate, lw.w_up, s.xb.data(), s.threads); });
     } else {  // a chunk: gate and up in one pass, then SwiGLU
       const GemmJob gate_up[2] = {{s.hb.data(), hidden, &lw.w_gate}, {s.hb2.data(), hidden, &lw.w_up}};
       weight_product(s, lw.w_gate.bytes() + lw.w_up.bytes(),
                      [&] { gemm(gate_up, 2, s.xb.data(), n, s.gemm_input, gemm_scratch(s), JobSplit::Alike); });
-      swiglu(s.hb.data(), s.hb2.data(), static_cast<size_t>(n) * hidden);
+      swiglu(s.hb.data(), s.hb2.data(), static_cast<size_t>(n) * hidden, s.threads);
     }
     matmul_add(s, x, s.hb.data(), n, lw.w_down);
   }
 
   if (all_logits) {
-    rmsnorm_rows(s.xb.data(), x, w.final_norm, n, dim, c.norm_eps);
+    rmsnorm_rows(s.xb.data(), x, w.final_norm, n, dim, c.norm_eps, s.threads);
     matmul(s, all_logits, s.xb.data(), n, w.lm_head);
   } else {
     float* last = x + static_cast<size_t>(n - 1) * dim;
@@ -273,7 +280,8 @@ int entry_of(const KvCache& kv, int pos) {
 
 }  // namespace
 
-const float* forward(const ModelData& m, RunState& s, const int* tokens, int n, int pos, float* all_logits) {
+const float* forward(const ModelData& m, RunState& s, const int* tokens, int n, int pos, float* all_logits,
+                     bool as_prompt) {
   check_positions(s, n, pos);
   int first = entry_of(s.kv, pos);
   std::fill_n(s.sparse_encoded.begin() + pos, n, 0);  // a sparse step marks its position again (sparse.cpp)
@@ -281,7 +289,7 @@ const float* forward(const ModelData& m, RunState& s, const int* tokens, int n, 
   timed(s.profile.timed, s.profile.total_s, [&] {
     for (int done = 0; done < n;) {
       const int rows = std::min(s.max_rows, n - done);
-      forward_chunk(m, s, n == 1 ? Pass::Decode : Pass::Prefill, tokens + done, rows, pos + done, first,
+      forward_chunk(m, s, n == 1 && !as_prompt ? Pass::Decode : Pass::Prefill, tokens + done, rows, pos + done, first,
                     all_logits ? all_logits + static_cast<size_t>(done) * vocab : nullptr);
       done += rows;
       first = s.kv.length(0);

@@ -56,7 +56,7 @@ inline AttentionOptions dense_attention() {
 struct RunState {
   int context = 0;   // positions: the longest prompt + generation (the cache holds policy.capacity(context) entries)
   int max_rows = 0;  // tokens per forward chunk
-  int threads = 1;   // OpenMP threads at creation; prefill scratch is per thread
+  int threads = 1;   // the threads every parallel loop of a call runs on (set_threads); prefill scratch is per thread
   std::vector<float> inv_freq;            // [head_dim / 2] RoPE inverse frequencies, scaling applied
   std::vector<float> x;                   // [max_rows, dim] the residual stream
   std::vector<float> xb;                  // [max_rows, max(dim, q_dim)] normalised input / attention output
@@ -89,8 +89,12 @@ struct RunState {
 // max_rows 0 picks the default (kDefaultUbatch, at most the context). attn: the policy and its knobs (validated here;
 // the cache's block size is attn.block_size; its prefill decides how many entries the cache holds for `context`
 // positions).
+// threads: what every call runs on until set_threads changes it (0: OpenMP's default, resolve_threads).
 RunState make_run_state(const ModelConfig& config, int context, DType kv_type = DType::F32, int max_rows = 0,
-                        const AttentionOptions& attn = dense_attention());
+                        const AttentionOptions& attn = dense_attention(), int threads = 0);
+
+// The threads the state's next calls run on (resolve_threads(threads)); grows the per-thread scratch when needed.
+void set_threads(RunState& state, const ModelConfig& config, int threads);
 
 // Switches the decode half of the state's policy (dense, sparse, resa) keeping its cache and its prefill half
 // (`resa bench` measures every policy over one filled cache). The state must have been made with a sparse policy
@@ -102,9 +106,10 @@ void set_decode_attention(RunState& state, Attention a);
 // appended when pos is the cache's next position, else over the entries of positions pos.. and everything after them
 // dropped (never into what LagKV compressed). After each step the policy acts on the layer's cache (LagKV
 // compresses). Returns the logits of the last token (a view into state.logits, or into all_logits). With all_logits
-// (room for [n, vocab]) every position's logits are written.
+// (room for [n, vocab]) every position's logits are written. One token is a decode step (the policy's attention)
+// unless as_prompt: then it is a prompt's chunk of one row (dense causal attention), as every longer chunk is.
 const float* forward(const ModelData& model, RunState& state, const int* tokens, int n, int pos,
-                     float* all_logits = nullptr);
+                     float* all_logits = nullptr, bool as_prompt = false);
 
 // The rectify pass: re-runs tokens[0, n), already in the cache at positions pos .. pos+n-1 (the last n entries of
 // every head), through every layer with dense causal attention over the cache, overwriting their keys and values and

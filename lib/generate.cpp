@@ -1,27 +1,20 @@
 // The public API's generation side (include/resa/resa.hpp): tokenize/detokenize, the generation loop shared by the
 // CLI and applications, and prompt logits. Loading and describing a model: lib/model/load.cpp.
 #include <algorithm>
-#include <chrono>
 #include <limits>
 
 #include <fmt/format.h>
-#include <omp.h>
 
-#include "attention/rectifier.hpp"
 #include "forward.hpp"
 #include "generate.hpp"
 #include "model/load.hpp"
 #include "model/model.hpp"
 #include "resa/resa.hpp"
 #include "sampler.hpp"
+#include "session.hpp"
 #include "tokenizer/utf8.hpp"
 
 namespace resa {
-
-void use_threads(int threads) {
-  if (threads < 0) throw Error(fmt::format("the number of threads must be >= 0, got {}", threads));
-  if (threads > 0) omp_set_num_threads(threads);  // 0: OpenMP's default (OMP_NUM_THREADS, else every core)
-}
 
 DType kv_dtype(KvType t) { return t == KvType::F32 ? DType::F32 : DType::BF16; }
 
@@ -34,13 +27,11 @@ void check_prompt(const ModelConfig& c, const std::vector<int>& ids, int context
     throw Error(fmt::format("the prompt is {} tokens, longer than the context of {} tokens", ids.size(), context));
 }
 
-int context_of(const ModelConfig& c, const GenerateOptions& opt) {
-  if (opt.n_predict < 0)
-    throw Error(fmt::format("the number of tokens to generate must be >= 0, got {}", opt.n_predict));
-  if (opt.context < 0 || opt.context > c.max_seq_len)
+int context_of(const ModelConfig& c, int context) {
+  if (context < 0 || context > c.max_seq_len)
     throw Error(fmt::format("the context must be between 1 and the model's maximum of {} positions, got {}",
-                            c.max_seq_len, opt.context));
-  return opt.context > 0 ? opt.context : default_context(c);
+                            c.max_seq_len, context));
+  return context > 0 ? context : default_context(c);
 }
 
 const Tokenizer& tokenizer_of(const ModelData& m) {
@@ -53,99 +44,14 @@ const Tokenizer& tokenizer_of(const ModelData& m) {
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
-
-Session make_session(const ModelData& m, const GenerateOptions& opt) {
-  Session s;
-  s.model = &m;
-  s.opt = opt;
-  s.context = context_of(m.config, opt);
-  use_threads(opt.threads);
-  const uint64_t seed =
-      opt.sampling.seed >= 0 ? static_cast<uint64_t>(opt.sampling.seed)
-                             : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  s.sampler = make_sampler(m.config.vocab_size, opt.sampling, seed, s.context);
-  s.state = make_run_state(m.config, s.context, kv_dtype(opt.kv_type), 0, opt.attention);
-  s.tokens.resize(s.context);
-  return s;
-}
-
-// Prefill the new ids in one batch, then sample, report and feed back each new token until n_predict tokens, an
-// end-of-text token (unless ignored) or the end of the context.
-GenerateStats run_turn(Session& s, const std::vector<int>& ids, const std::function<void(int prev, int next)>& on_next) {
-  const ModelData& m = *s.model;
-  const ModelConfig& c = m.config;
-  check_prompt(c, ids, s.n_past == 0 ? s.context : std::numeric_limits<int>::max());
-  if (s.n_past + static_cast<int>(ids.size()) > s.context)
-    throw Error(fmt::format("the conversation is {} tokens, longer than the context of {} tokens (raise -c)",
-                            s.n_past + ids.size(), s.context));
-  use_threads(s.opt.threads);
-  for (int id : ids) accept(s.sampler, id);
-  std::copy(ids.begin(), ids.end(), s.tokens.begin() + s.n_past);
-  const int f = s.state.policy.rectify_every;
-  const AttentionCounters before = s.state.counters;
-  if (f > 0 && s.sparse_tail > 0) rectify(m, s.state, s.tokens.data(), s.n_past, s.sparse_tail);
-  s.sparse_tail = 0;
-
-  GenerateStats stats;
-  stats.prompt_tokens = static_cast<int>(ids.size());
-  auto t0 = std::chrono::steady_clock::now();
-  const float* logits = forward(m, s.state, ids.data(), static_cast<int>(ids.size()), s.n_past);
-  stats.prompt_seconds = seconds_since(t0);
-
-  t0 = std::chrono::steady_clock::now();
-  int token = ids.back();
-  int pos = s.n_past + static_cast<int>(ids.size()) - 1;  // the position whose logits we hold
-  s.pending = -1;
-  s.pending_is_eos = false;
-  while (stats.generated_tokens < s.opt.n_predict) {
-    const int next = sample(s.sampler, logits);
-    s.pending = next;
-    if (!s.opt.ignore_eos && c.is_eos(next)) {
-      s.pending_is_eos = true;
-      break;
-    }
-    const int number = stats.generated_tokens++;  // next is generated token #number of this turn (SPEC §2.5)
-    accept(s.sampler, next);
-    if (on_next) on_next(token, next);
-    token = next;
-    if (stats.generated_tokens == s.opt.n_predict || pos + 1 >= s.context) break;
-    s.tokens[++pos] = token;
-    s.pending = -1;
-    if (rectify_due(number, f)) {
-      rectify(m, s.state, s.tokens.data(), pos, f);
-      s.sparse_tail -= f;
-    }
-    logits = forward_token(m, s.state, token, pos);
-    if (s.opt.attention.attn != Attention::Dense) ++s.sparse_tail;
-  }
-  s.n_past = pos + 1;
-  stats.cache_positions = s.n_past;
-  stats.kv_tokens = s.state.kv.length(0);
-  stats.kv_bytes = static_cast<int64_t>(s.state.kv.bytes_used());
-  stats.generate_seconds = seconds_since(t0);
-  const AttentionCounters& n = s.state.counters;
-  if (n.selections > before.selections) {
-    stats.mean_blocks_selected =
-        static_cast<double>(n.blocks_selected - before.blocks_selected) / (n.selections - before.selections);
-    stats.kv_read_share = (n.bytes_read - before.bytes_read) / (n.bytes_dense - before.bytes_dense);
-  }
-  stats.rectify_passes = n.rectify_passes - before.rectify_passes;
-  stats.rectify_skipped = n.rectify_skipped - before.rectify_skipped;
-  return stats;
-}
-
-namespace {
-
-GenerateStats run_generation(const ModelData& m, const std::vector<int>& ids, const GenerateOptions& opt,
-                             const std::function<void(int prev, int next)>& on_next) {
-  check_prompt(m.config, ids, context_of(m.config, opt));
-  Session s = make_session(m, opt);
-  return run_turn(s, ids, on_next);
+// One generation: a session of its own, the prompt fed, then up to opt.n_predict tokens.
+GenerateStats run_generation(const ModelData& m, const Model& model, const std::vector<int>& ids,
+                             const GenerateOptions& opt, const std::function<void(int prev, int next)>& on_next) {
+  if (opt.n_predict < 0)
+    throw Error(fmt::format("the number of tokens to generate must be >= 0, got {}", opt.n_predict));
+  check_prompt(m.config, ids, context_of(m.config, opt.context));
+  SessionState s = make_session_state(model, session_options(opt), opt.threads);
+  return run_turn(s, ids, opt.n_predict, opt.ignore_eos, on_next, opt.threads);
 }
 
 }  // namespace
@@ -178,7 +84,9 @@ GenerateStats generate(const Model& model, std::string_view prompt, const Genera
   const Tokenizer& tok = tokenizer_of(m);
   require_utf8(prompt, "the prompt");
   const std::vector<int> ids = encode(tok, prompt, tok.add_bos);
-  check_prompt(m.config, ids, context_of(m.config, opt));  // errors before the prompt is echoed
+  if (opt.n_predict < 0)
+    throw Error(fmt::format("the number of tokens to generate must be >= 0, got {}", opt.n_predict));
+  check_prompt(m.config, ids, context_of(m.config, opt.context));  // errors before the prompt is echoed
 
   Utf8Stream text;
   auto emit = [&](int prev, int token) {
@@ -188,7 +96,7 @@ GenerateStats generate(const Model& model, std::string_view prompt, const Genera
   // Echo the prompt (as run.c does), BOS aside.
   for (size_t i = 0; i < ids.size(); ++i)
     if (i > 0 || ids[0] != tok.bos_id) emit(i > 0 ? ids[i - 1] : -1, ids[i]);
-  GenerateStats stats = run_generation(m, ids, opt, emit);
+  GenerateStats stats = run_generation(m, model, ids, opt, emit);
   if (std::string rest = text.finish(); !rest.empty() && on_text) on_text(rest);
   return stats;
 }
@@ -197,7 +105,7 @@ GenerateStats generate_ids(const Model& model, const std::vector<int>& prompt, c
                            const std::function<void(int, std::string_view)>& on_token) {
   const ModelData& m = model_data(model);
   Utf8Stream text;
-  GenerateStats stats = run_generation(m, prompt, opt, [&](int prev, int next) {
+  GenerateStats stats = run_generation(m, model, prompt, opt, [&](int prev, int next) {
     const std::string piece = m.tokenizer ? text.push(printed_bytes(*m.tokenizer, prev, next)) : std::string();
     if (on_token) on_token(next, piece);
   });
@@ -211,8 +119,7 @@ std::vector<float> prompt_logits(const Model& model, const std::vector<int>& ids
     throw Error(fmt::format("the prompt is {} tokens, longer than the model's maximum of {} positions", n,
                             m.config.max_seq_len));
   check_prompt(m.config, ids, n);
-  use_threads(threads);
-  RunState state = make_run_state(m.config, n, kv_dtype(kv_type));
+  RunState state = make_run_state(m.config, n, kv_dtype(kv_type), 0, dense_attention(), threads);
   std::vector<float> logits(static_cast<size_t>(n) * m.config.vocab_size);
   forward(m, state, ids.data(), n, 0, logits.data());
   return logits;

@@ -7,12 +7,13 @@
 
 #include <fmt/format.h>
 
+#include "parallel.hpp"
 #include "resa/resa.hpp"
 #include "simd/kernels.hpp"
 
 namespace resa {
 
-KvCache make_kv_cache(const ModelConfig& c, int capacity, DType dtype, int block_size) {
+KvCache make_kv_cache(const ModelConfig& c, int capacity, DType dtype, int block_size, int threads) {
   if (dtype != DType::F32 && dtype != DType::BF16)
     throw Error(fmt::format("the KV cache holds f32 or bf16, not {}", dtype_name(dtype)));
   if (block_size < 1) throw Error(fmt::format("the block size must be at least 1, got {}", block_size));
@@ -42,8 +43,7 @@ KvCache make_kv_cache(const ModelConfig& c, int capacity, DType dtype, int block
   unsigned char* k = static_cast<unsigned char*>(const_cast<void*>(kv.keys(0, 0)));
   unsigned char* v = static_cast<unsigned char*>(const_cast<void*>(kv.values(0, 0)));
   unsigned char* s = static_cast<unsigned char*>(const_cast<void*>(kv.summaries(0, 0)));
-  const int threads = std::max(1, omp_get_max_threads());
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(resolve_threads(threads))
   {
     const int t = omp_get_thread_num(), T = omp_get_num_threads();
     for (size_t i = 0; i < heads; ++i) {

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "huge_pages.hpp"
@@ -56,6 +57,11 @@ struct KvCache {
   const void* summaries(int layer, int head) const {
     return at(s32, s16, static_cast<size_t>(layer * n_kv_heads + head) * n_blocks * 2 * head_dim);
   }
+  // The same, writable (a session file's restore, lib/session_file.cpp).
+  void* keys(int layer, int head) { return const_cast<void*>(std::as_const(*this).keys(layer, head)); }
+  void* values(int layer, int head) { return const_cast<void*>(std::as_const(*this).values(layer, head)); }
+  void* summaries(int layer, int head) { return const_cast<void*>(std::as_const(*this).summaries(layer, head)); }
+  int32_t* positions(int layer, int head) { return pos.data() + head_offset(layer, head) / head_dim; }
 
   // Stores n entries' keys and values (f32 rows [n][n_kv_heads * head_dim] each) as entries at .. at+n-1 of every KV
   // head of the layer, holding positions first_pos .. first_pos+n-1 (first_pos < 0: at, the uncompressed cache),
@@ -104,8 +110,10 @@ inline int decode_thread(int head, int n_heads, int T) {
   return static_cast<int>(static_cast<int64_t>(head) * T / n_heads);
 }
 
-// dtype: DType::F32 or DType::BF16. capacity (entries per head) is rounded up to a multiple of block_size.
-KvCache make_kv_cache(const ModelConfig& config, int capacity, DType dtype, int block_size = 16);
+// dtype: DType::F32 or DType::BF16. capacity (entries per head) is rounded up to a multiple of block_size. Each
+// head's memory is first touched by the thread of `threads` that owns it in a decode step (decode_thread; 0: OpenMP's
+// default).
+KvCache make_kv_cache(const ModelConfig& config, int capacity, DType dtype, int block_size = 16, int threads = 0);
 
 // Bytes one position occupies in every layer (keys and values).
 inline size_t kv_bytes_per_token(const ModelConfig& c, DType dtype) {

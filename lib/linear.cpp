@@ -149,12 +149,12 @@ std::string decode_products(const Model& model) {
                      info.row_group > 1 ? " in 8-row groups" : "", k.int8_dot);
 }
 
-void matvec(float* out, const Mat& W, const float* x) {
+void matvec(float* out, const Mat& W, const float* x, int threads) {
   const MatvecJob job{out, &W, nullptr};
-  matvec_fused(&job, 1, x);
+  matvec_fused(&job, 1, x, threads);
 }
 
-void matvec_fused(const MatvecJob* jobs, int n_jobs, const float* x) {
+void matvec_fused(const MatvecJob* jobs, int n_jobs, const float* x, int threads) {
   int64_t rows = 0, work = 0;
   bool int8 = false;  // some product takes x as int8 blocks: quantized once for all of them
   for (int j = 0; j < n_jobs; ++j) {
@@ -181,10 +181,10 @@ void matvec_fused(const MatvecJob* jobs, int n_jobs, const float* x) {
       first += job.W->rows;
     }
   };
-  parallel_rows(rows, work, run);
+  parallel_rows(threads, rows, work, run);
 }
 
-void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const float* x) {
+void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const float* x, int threads) {
   const int64_t rows = Wg.rows;
   const LinearInput in =
       prepare(linear_type(Wg.dtype).int8_input || linear_type(Wu.dtype).int8_input, x, Wg.cols);
@@ -195,7 +195,7 @@ void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const f
     gemv_rows(k, up + r0, Wu, in, r0, r1);
     k.swiglu(gate + r0, up + r0, static_cast<int>(r1 - r0));
   };
-  parallel_rows(rows, 2 * rows * Wg.cols, run);
+  parallel_rows(threads, rows, 2 * rows * Wg.cols, run);
 }
 
 }  // namespace resa

@@ -34,8 +34,9 @@ struct LinearType {
 
 const LinearType& linear_type(DType t);
 
-// out = W · x on the kernel table (one row block per thread when W is large enough to pay for them).
-void matvec(float* out, const Mat& W, const float* x);
+// out = W · x on the kernel table, on up to `threads` threads (one row block each when W is large enough to pay for
+// them).
+void matvec(float* out, const Mat& W, const float* x, int threads);
 
 // Several products of the same x in one pass over the threads: the jobs' rows laid end to end and split evenly, each
 // row's bias (when given) added as it is written. A decode step's Q, K and V. The W share a type and column count.
@@ -44,10 +45,10 @@ struct MatvecJob {
   const Mat* W;
   const float* bias;  // [W->rows] or nullptr
 };
-void matvec_fused(const MatvecJob* jobs, int n_jobs, const float* x);
+void matvec_fused(const MatvecJob* jobs, int n_jobs, const float* x, int threads);
 
 // gate = silu(Wg · x) * (Wu · x), up = Wu · x: each thread takes a range of rows of both and applies SwiGLU to it
 // while it is still in cache. A decode step's MLP input.
-void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const float* x);
+void matvec_swiglu(float* gate, float* up, const Mat& Wg, const Mat& Wu, const float* x, int threads);
 
 }  // namespace resa

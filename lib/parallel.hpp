@@ -16,7 +16,19 @@
 #include <atomic>
 #include <cstdint>
 
+#include <fmt/format.h>
+
+#include "resa/resa.hpp"
+
 namespace resa {
+
+// The threads a call runs on (RunContext::threads): `threads` when > 0, else OpenMP's default for the calling thread
+// (OMP_NUM_THREADS, else every core). Every parallel loop of a call gets this count from its caller: nothing sets
+// OpenMP's process-wide default, so sessions on different threads each run on the threads they were given.
+inline int resolve_threads(int threads) {
+  if (threads < 0) throw Error(fmt::format("the number of threads must be >= 0, got {}", threads));
+  return threads > 0 ? threads : std::max(1, omp_get_max_threads());
+}
 
 template <class F>
 void parallel_for(int n, int threads, F&& body) {
@@ -87,13 +99,13 @@ void claim_shares(ShareCursor* cursor, int me, int n, int64_t runs, int64_t alig
   }
 }
 
-// run(begin, end) over all rows, on the threads OpenMP would use now (omp_get_max_threads()); on the calling thread
+// run(begin, end) over all rows, on `threads` threads (at most kMaxShares); on the calling thread
 // alone when product_alone says so. Each thread takes its own share (thread_share: the rows it placed) in runs of
 // ~1/32 of it first, then what is left of the others' (claim_shares). Any run of rows computes the same bits,
 // whichever thread takes it.
 template <class F>
-void parallel_rows(int64_t rows, int64_t work, F&& run) {
-  const int T = std::min(omp_get_max_threads(), kMaxShares);
+void parallel_rows(int threads, int64_t rows, int64_t work, F&& run) {
+  const int T = std::clamp(threads, 1, kMaxShares);
   if (product_alone(work, T)) return run(int64_t{0}, rows);
   ShareCursor cursor[kMaxShares];
 #pragma omp parallel num_threads(T)

@@ -16,6 +16,7 @@
 #include "generate.hpp"
 #include "model/load.hpp"
 #include "model/model.hpp"
+#include "parallel.hpp"
 #include "resa/resa.hpp"
 
 namespace resa {
@@ -74,9 +75,7 @@ double kv_error(const KvCache& a, const KvCache& b, int p0, int p1) {
 PerplexityResult perplexity(const Model& model, const std::vector<int>& text, const PerplexityOptions& opt) {
   const ModelData& m = model_data(model);
   const ModelConfig& c = m.config;
-  GenerateOptions g;
-  g.context = opt.context;
-  const int context = context_of(c, g);
+  const int context = context_of(c, opt.context);
   if (text.size() < 2) throw Error("perplexity needs a text of at least 2 tokens");
   const int N = std::min(context, static_cast<int>(text.size()));
   const std::vector<int> ids(text.begin(), text.begin() + N);
@@ -85,18 +84,18 @@ PerplexityResult perplexity(const Model& model, const std::vector<int>& text, co
     throw Error(fmt::format("--sparse-last must be between 1 and {} (the text's {} tokens in the context, less one "
                             "prefilled), got {}",
                             N - 1, N, opt.sparse_last));
-  use_threads(opt.threads);
+  const int threads = resolve_threads(opt.threads);
   const int X = opt.sparse_last, P = N - X, V = c.vocab_size;
   const DType kv = kv_dtype(opt.kv_type);
 
   // Dense: the logits of positions [P, N) and the dense encoding of every token.
-  RunState dense = make_run_state(c, N, kv);
+  RunState dense = make_run_state(c, N, kv, 0, dense_attention(), threads);
   std::vector<float> dense_logits(static_cast<size_t>(X) * V);
   forward(m, dense, ids.data(), P, 0);
   forward(m, dense, ids.data() + P, X, P, dense_logits.data());
 
   // The policy: its prefill, then one token at a time.
-  RunState s = make_run_state(c, N, kv, 0, opt.attention);
+  RunState s = make_run_state(c, N, kv, 0, opt.attention, threads);
   forward(m, s, ids.data(), P, 0);
   const int f = s.policy.rectify_every;
   const int f_measure = opt.attention.rectify_every;  // the schedule's points, measured for every policy

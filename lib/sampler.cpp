@@ -7,6 +7,11 @@
 
 namespace resa {
 
+void reset_history(Sampler& s) {
+  s.history_len = 0;
+  s.history_next = 0;
+}
+
 Sampler make_sampler(int vocab_size, const SamplingOptions& o, uint64_t seed, int history_capacity) {
   if (!(o.temperature >= 0.0f) || !std::isfinite(o.temperature))
     throw Error(fmt::format("temperature must be a finite number >= 0, got {}", o.temperature));

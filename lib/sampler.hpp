@@ -28,6 +28,9 @@ Sampler make_sampler(int vocab_size, const SamplingOptions& opt, uint64_t seed, 
 // Records a token of the context (prompt or generated) for the repetition penalty.
 void accept(Sampler& sampler, int token);
 
+// Forgets the tokens recorded for the penalty.
+void reset_history(Sampler& sampler);
+
 // Picks the next token. Does not modify logits. Allocates nothing.
 int sample(Sampler& sampler, const float* logits);
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "generate.hpp"
+#include "session.hpp"
 #include "kv_gap.hpp"
 #include "model/load.hpp"
 #include "model/model.hpp"
@@ -14,9 +15,9 @@
 namespace resa {
 namespace {
 
-std::vector<int> run(Session& s, const std::vector<int>& ids) {
+std::vector<int> run(SessionState& s, const std::vector<int>& ids, int n_predict = 40) {
   std::vector<int> out;
-  run_turn(s, ids, [&](int, int next) { out.push_back(next); });
+  run_turn(s, ids, n_predict, /*ignore_eos=*/true, [&](int, int next) { out.push_back(next); }, 1);
   return out;
 }
 
@@ -45,23 +46,20 @@ AttentionOptions small_resa() {
 
 void expect_turn_two_continues_the_conversation(const AttentionOptions& attn) {
   const Model model = load_model(test::model_path());
-  const ModelData& m = model_data(model);
   const GenerateOptions opt = turn_options(attn);
   const std::vector<int> a = tokenize(model, "Tom went to the park with his dog.");
   const std::vector<int> b = tokenize(model, "Then they went home and", /*bos=*/false);
 
-  Session chat = make_session(m, opt);
+  SessionState chat = make_session_state(model, session_options(opt), 1);
   const std::vector<int> reply1 = run(chat, a);
   ASSERT_EQ(reply1.size(), 40u);
-  std::vector<int> turn2 = {chat.pending};  // reply 1's last token, not in the cache yet
-  EXPECT_EQ(chat.pending, reply1.back());
-  turn2.insert(turn2.end(), b.begin(), b.end());
-  const std::vector<int> reply2 = run(chat, turn2);
+  EXPECT_EQ(chat.pending, reply1.back());  // reply 1's last token, not in the cache yet: turn 2's first row
+  const std::vector<int> reply2 = run(chat, b);
 
   std::vector<int> all = a;
   all.insert(all.end(), reply1.begin(), reply1.end());
   all.insert(all.end(), b.begin(), b.end());
-  Session fresh = make_session(m, opt);
+  SessionState fresh = make_session_state(model, session_options(opt), 1);
   EXPECT_EQ(run(fresh, all), reply2);
   EXPECT_EQ(chat.n_past, fresh.n_past);
   EXPECT_EQ(chat.state.kv.length(0), fresh.state.kv.length(0));
@@ -95,7 +93,7 @@ TEST(ChatSession, TurnTwoFirstRectifiesTheTailTurnOneLeftSparse) {
   const GenerateOptions opt = turn_options(small_resa());
   const std::vector<int> a = tokenize(model, "Tom went to the park with his dog.");
   const std::vector<int> b = tokenize(model, "Then they went home and", /*bos=*/false);
-  Session chat = make_session(m, opt);
+  SessionState chat = make_session_state(model, session_options(opt), 1);
   const std::vector<int> reply1 = run(chat, a);
   EXPECT_EQ(chat.sparse_tail, 7);  // 39 fed, passes after #16 and #32
 
@@ -108,10 +106,8 @@ TEST(ChatSession, TurnTwoFirstRectifiesTheTailTurnOneLeftSparse) {
   EXPECT_GT(kv_gap(chat.state, dense, tail0, chat.n_past), 1e-3f);
   EXPECT_LT(kv_gap(chat.state, dense, 0, tail0), 1e-5f);
 
-  chat.opt.n_predict = 0;  // turn 2: the pass and the prefill only
-  std::vector<int> turn2 = {chat.pending};
-  turn2.insert(turn2.end(), b.begin(), b.end());
-  const GenerateStats st = run_turn(chat, turn2, nullptr);
+  // Turn 2: the pass and the prefill only (reply 1's pending last token, then b).
+  const GenerateStats st = run_turn(chat, b, 0, true, nullptr, 1);
   EXPECT_EQ(st.rectify_passes, 1);
   EXPECT_EQ(chat.n_past, static_cast<int>(all.size()));
   EXPECT_LT(kv_gap(chat.state, dense, 0, chat.n_past), 1e-5f);

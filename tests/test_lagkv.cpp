@@ -287,9 +287,8 @@ TEST(LagKv, CacheLengthFollowsTheClosedFormThroughPrefillAndDecoding) {
   const Model model = load_model(test::model_path());
   const ModelData& m = model_data(model);
   for (int threads : {1, 2}) {
-    use_threads(threads);
     const AttentionOptions o = lagkv(Attention::Resa, 0.25);
-    RunState s = make_run_state(m.config, 400, DType::BF16, 0, o);
+    RunState s = make_run_state(m.config, 400, DType::BF16, 0, o, threads);
     std::vector<int> ids(400);
     for (int i = 0; i < 400; ++i) ids[i] = (i * 37 + 11) % m.config.vocab_size;
     forward(m, s, ids.data(), 150, 0);
@@ -309,7 +308,6 @@ TEST(LagKv, CacheLengthFollowsTheClosedFormThroughPrefillAndDecoding) {
     // Positions LagKV compressed cannot be rewritten; the tail can.
     test::expect_error([&] { forward(m, s, ids.data() + 10, 4, 10); }, "was compressed by LagKV");
   }
-  use_threads(0);
 }
 
 // lag_ratio 1 keeps every token: the chunked prefill computes what a dense prefill computes.

@@ -149,14 +149,12 @@ TEST(Placement, RowByRowConversionsOfInterleavedTypesAreRefused) {
 }
 
 TEST(Placement, ParallelRowsCoversEveryRowOnceInRunsOfOneShare) {
-  const int saved = omp_get_max_threads();
   for (int T : {2, 3}) {
-    omp_set_num_threads(T);
     for (int64_t rows : {1, 7, 100, 1000, 12345, 151936}) {
       std::vector<std::atomic<int>> hits(rows);
       std::atomic<int64_t> runs{0};
       std::atomic<bool> crossed{false};
-      parallel_rows(rows, kParallelProductWork * 4, [&](int64_t a, int64_t b) {
+      parallel_rows(T, rows, kParallelProductWork * 4, [&](int64_t a, int64_t b) {
         ++runs;
         const int64_t per = share_rows(rows, T), share = a / per;
         if (share >= T || b > std::min(rows, (share + 1) * per) || b <= a || (a % 8 != 0)) crossed = true;
@@ -168,15 +166,13 @@ TEST(Placement, ParallelRowsCoversEveryRowOnceInRunsOfOneShare) {
     }
   }
   // A team of one where T were asked (nested, or the runtime's choice): that thread takes every share.
-  omp_set_num_threads(3);
   std::vector<int> hits(1000);
   omp_set_max_active_levels(1);
 #pragma omp parallel num_threads(1)
-  parallel_rows(1000, kParallelProductWork * 4, [&](int64_t a, int64_t b) {
+  parallel_rows(3, 1000, kParallelProductWork * 4, [&](int64_t a, int64_t b) {
     for (int64_t r = a; r < b; ++r) ++hits[r];
   });
   for (int h : hits) ASSERT_EQ(h, 1);
-  omp_set_num_threads(saved);
 }
 
 }  // namespace

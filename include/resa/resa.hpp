@@ -285,6 +285,77 @@ struct ChatOptions {
   std::string template_name;  // "" = from the model's tokenizer_config.json
 };
 
+// ---- Sessions: the caller's own state over a shared model ------------------------------------------------------------
+//
+//   resa::Session s = resa::open_session(model, {});
+//   resa::feed(s, resa::tokenize(model, "Once upon a time"));
+//   resa::generate(s, 64, [](int id, std::string_view text) { std::cout << text; return true; });   // false: stop
+//   resa::save_session(s, "story.session");            // later, in this process or another: load_session
+//
+// A session holds one sequence: its tokens, their KV cache, the scratch of a forward pass and the sampler. The model
+// is shared and never written, so any number of sessions over one model may run at once on different threads; one
+// session is used by one thread at a time. Copies of a Session share its state.
+
+// The threads one call runs on, given per call: sessions on different threads of an application each run on what
+// they are given (nothing changes OpenMP's process-wide default).
+struct RunContext {
+  int threads = 0;  // 0 = OpenMP's default for the calling thread (OMP_NUM_THREADS, else every core)
+};
+
+struct SessionOptions {
+  int context = 0;                // positions the session can hold; 0 = the model's maximum, at most 4096
+  KvType kv_type = KvType::BF16;  // as GenerateOptions::kv_type
+  bool ignore_eos = false;        // true: generate() goes on past end-of-text tokens
+  SamplingOptions sampling;
+  AttentionOptions attention;
+};
+
+struct SessionState;  // lib/session.hpp
+struct Session {
+  std::shared_ptr<SessionState> state;
+};
+
+// Allocates the session's KV cache and scratch for opt.context positions.
+Session open_session(const Model& model, const SessionOptions& opt = {}, const RunContext& ctx = {});
+
+// Appends tokens to the sequence and runs them through the model in one prefill (under Attention::Resa, first
+// rectifying what earlier decode steps left sparse). Throws when they do not fit in the context or an id is outside
+// the vocabulary (the session is then unchanged). The result counts the tokens fed and their time (prompt_*).
+GenerateStats feed(Session& session, const std::vector<int>& tokens, const RunContext& ctx = {});
+
+// Samples the next token from the logits of the sequence's last position and appends it; returns it. The token enters
+// the KV cache lazily, at the next call that needs it (step, feed, logits, rewind), so the last token of a
+// generation costs no forward pass unless the session goes on. Throws on an empty session or a full context.
+int step(Session& session, const RunContext& ctx = {});
+
+// The logits [vocab] that predict the token after the sequence (valid until the session's next call).
+const std::vector<float>& logits(Session& session, const RunContext& ctx = {});
+
+// Up to n_predict step()s, calling on_token(id, text) after each (text: the bytes it completes, "" without a
+// tokenizer); stops early when on_token returns false, at an end-of-text token (kept as the sequence's last token,
+// unless SessionOptions::ignore_eos) or when the context is full. The result counts the generated tokens (an
+// end-of-text token that stopped generation not counted) and the cache afterwards.
+GenerateStats generate(Session& session, int n_predict,
+                       const std::function<bool(int id, std::string_view text)>& on_token, const RunContext& ctx = {});
+
+// The sequence: every token fed or sampled, in order.
+std::vector<int> session_tokens(const Session& session);
+
+// Empties the sequence (the memory stays, the sampler's seed and draws go on).
+void reset(Session& session);
+
+// Drops the last n tokens of the sequence; the logits become the new last position's (one decode step recomputes
+// them). Throws when n exceeds the sequence or when LagKV has compressed a position it would drop.
+void rewind(Session& session, int n, const RunContext& ctx = {});
+
+// The session's state in a file: the tokens, the KV cache, the policy's state (block summaries, what is left to
+// rectify, LagKV's compressed entries), the sampler and the last logits, tagged with a fingerprint of the model.
+// load_session() restores it into a session of the same model, KV type, block size and prefill policy whose context
+// holds it, and refuses any other (resa::Error naming what differs); a file of another format version, or truncated,
+// is refused too. The decode policy (dense, sparse, resa) stays the session's own.
+void save_session(Session& session, const std::string& path);
+void load_session(Session& session, const std::string& path);
+
 struct ChatSession;  // the conversation's state (lib/chat.cpp)
 
 // A multi-turn conversation that keeps its KV cache: each turn prefills only its new tokens.

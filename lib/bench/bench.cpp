@@ -20,6 +20,7 @@
 #include "generate.hpp"
 #include "model/load.hpp"
 #include "model/model.hpp"
+#include "parallel.hpp"
 #include "resa/bench.hpp"
 
 namespace resa {
@@ -283,12 +284,19 @@ struct Bench {
   }
 };
 
+// The machine's probes (lib/bench/machine.cpp) and the synthetic fill run OpenMP's default team: `resa bench` sets
+// that default for its calling thread (OpenMP keeps it per thread), as OMP_NUM_THREADS would. The engine's own calls
+// take the count explicitly.
+void set_bench_threads(int threads) {
+  if (threads > 0) omp_set_num_threads(resolve_threads(threads));
+}
+
 }  // namespace
 
 void check_bench_options(const Model& model, const BenchOptions& opt) { check(model_data(model), opt); }
 
 BenchMachine measure_machine(int threads) {
-  use_threads(threads);
+  set_bench_threads(threads);
   BenchMachine mc;
   mc.cpu = cpu_model();
   mc.isa = kernel_info().isa;
@@ -305,7 +313,7 @@ std::vector<BenchRow> run_bench(const Model& model, const BenchOptions& opt, con
   const ModelData& m = model_data(model);
   const ModelConfig& c = m.config;
   check(m, opt);
-  use_threads(opt.threads);
+  set_bench_threads(opt.threads);
   std::vector<int> depths = opt.depths;
   std::sort(depths.begin(), depths.end());
   depths.erase(std::unique(depths.begin(), depths.end()), depths.end());
@@ -315,7 +323,7 @@ std::vector<BenchRow> run_bench(const Model& model, const BenchOptions& opt, con
   // depth is filled once.
   AttentionOptions attn = opt.attention;
   attn.attn = Attention::Sparse;
-  Bench b{m, opt, machine, make_run_state(c, context, kv_dtype(opt.kv_type), opt.ubatch, attn), {}, 0, {}, {}};
+  Bench b{m, opt, machine, make_run_state(c, context, kv_dtype(opt.kv_type), opt.ubatch, attn, opt.threads), {}, 0, {}, {}};
   if (opt.bandwidth_per_test && opt.n_gen > 0) b.probe = std::make_unique<BandwidthProbe>();
   std::mt19937_64 rng(opt.seed);
   b.tokens.resize(context);
