@@ -51,8 +51,10 @@ struct SamplingOptions {
 //           densely and their K/V overwritten (Rectified Sparse Attention).
 enum class Attention { Dense, Sparse, Resa };
 
-// "dense", "sparse", "resa": a policy's name in flags, tables and rows.
+// "dense", "sparse", "resa": a policy's name in flags, tables and rows; parse_attention is its inverse (resa::Error
+// for any other name).
 const char* attention_name(Attention a);
+Attention parse_attention(std::string_view name);
 
 // How a prompt enters the KV cache (SPEC §3).
 //   Dense: every token, in chunks of up to the ubatch, attending causally to everything before it.

@@ -15,6 +15,12 @@ const char* attention_name(Attention a) {
   return a == Attention::Dense ? "dense" : a == Attention::Sparse ? "sparse" : "resa";
 }
 
+Attention parse_attention(std::string_view name) {
+  for (Attention a : {Attention::Dense, Attention::Sparse, Attention::Resa})
+    if (name == attention_name(a)) return a;
+  throw Error(fmt::format("attention '{}' is not one of dense, sparse, resa", name));
+}
+
 void check_attention_options(const AttentionOptions& o) {
   if (!(o.sparse_ratio > 0) || !std::isfinite(o.sparse_ratio))
     throw Error(fmt::format("--sparse-ratio must be a number > 0 (the fraction of blocks kept), got {}", o.sparse_ratio));

@@ -3,7 +3,7 @@
 #   - `cmake --install` of this build into a fresh prefix;
 #   - examples/ configured against that prefix alone (find_package(resa), resa::resa and resa::resa_static), built,
 #     and run: the generate example's greedy text equals llama2.c run.c's (the golden), from the shared and the static
-#     library; the chat example's replies equal `resa chat`'s for the same messages;
+#     library and through the C API; the chat example's replies equal `resa chat`'s for the same messages;
 #   - pkg-config: a program compiled with `pkg-config --cflags --libs resa` alone runs.
 #   installed_package.sh BUILD_DIR SOURCE_DIR GOLDEN CHAT_MODEL RESA
 set -u
@@ -13,7 +13,7 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; [ -f "$work/log" ] && tail -30 "$work/log"; exit 1; }
 
 cmake --install "$build" --prefix "$work/prefix" >"$work/log" 2>&1 || fail "cmake --install"
-for f in include/resa/resa.hpp lib/libresa.so lib/libresa.a lib/cmake/resa/resaConfig.cmake \
+for f in include/resa/resa.hpp include/resa/resa.h lib/libresa.so lib/libresa.a lib/cmake/resa/resaConfig.cmake \
          lib/cmake/resa/resaConfigVersion.cmake lib/pkgconfig/resa.pc share/resa/models/stories260K/stories260K.bin; do
   [ -e "$work/prefix/$f" ] || fail "not installed: $f"
 done
@@ -25,7 +25,7 @@ cmake -S "$src/examples" -B "$work/examples" -DCMAKE_PREFIX_PATH="$work/prefix" 
 cmake --build "$work/examples" -j2 >"$work/log" 2>&1 || fail "building examples/"
 ldd "$work/examples/generate" | grep -q "$work/prefix/lib/libresa.so" || fail "generate does not link the installed libresa.so"
 
-for exe in generate generate_static; do
+for exe in generate generate_static generate_c; do
   "$work/examples/$exe" "$model" "" 256 >"$work/out" 2>"$work/err" </dev/null || fail "$exe: exit code $?"
   cmp -s "$golden" "$work/out" || { diff "$golden" "$work/out" | head; fail "$exe: the text differs from the golden"; }
 done
