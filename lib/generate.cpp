@@ -65,8 +65,7 @@ std::string detokenize(const Model& model, int prev_token, int token) {
   const ModelData& m = model_data(model);
   if (token < 0 || token >= m.config.vocab_size)
     throw Error(fmt::format("token id {} is outside the vocabulary [0, {})", token, m.config.vocab_size));
-  const Tokenizer& tok = tokenizer_of(m);
-  return token < tok.vocab_size() ? std::string(token_bytes(tok, prev_token, token)) : std::string();
+  return std::string(printed_bytes(tokenizer_of(m), prev_token, token));
 }
 
 // The bytes a generated token prints: its text, except the single unprintable bytes llama2.c's run.c drops

@@ -36,9 +36,6 @@ struct SessionState {
 
 SessionState make_session_state(const Model& model, const SessionOptions& opt, int threads);
 
-// The public SessionOptions of a GenerateOptions.
-SessionOptions session_options(const GenerateOptions& opt);
-
 // Tokens in the sequence (the cache's and the pending one).
 inline int sequence_length(const SessionState& s) { return s.n_past + (s.pending >= 0 ? 1 : 0); }
 

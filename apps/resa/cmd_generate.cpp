@@ -1,5 +1,6 @@
 // resa generate: text (or token ids) from a prompt, streamed to stdout; one line of statistics on stderr.
 #include <cstdio>
+#include <functional>
 #include <memory>
 
 #include <fmt/format.h>
@@ -21,8 +22,49 @@ struct GenerateArgs {
   bool print_ids = false;
   bool chat = false;
   ChatOptions chat_opt;
+  std::string prompt_cache;
   GenerateOptions opt;
 };
+
+// The prompt through a session whose state is kept in a file (--prompt-cache, as llama.cpp's): the longest prefix the
+// file's tokens share with the prompt is reused, the rest prefilled, the state saved again after the prompt; then the
+// generation. A file that cannot be used (another model, another KV type, not a session file) is said so and
+// replaced.
+GenerateStats generate_with_cache(const Model& model, const std::vector<int>& ids, const GenerateArgs& a, bool echo,
+                                  const std::function<void(int, std::string_view)>& on_token) {
+  const RunContext ctx{a.opt.threads};
+  Session s = open_session(model, session_options(a.opt), ctx);
+  if (ids.empty()) throw Error("the prompt is empty: give at least one token");
+  size_t reused = 0;
+  if (std::FILE* f = std::fopen(a.prompt_cache.c_str(), "rb")) {
+    std::fclose(f);
+    try {
+      load_session(s, a.prompt_cache);
+      const std::vector<int> cached = session_tokens(s);
+      while (reused < std::min(cached.size(), ids.size()) && cached[reused] == ids[reused]) ++reused;
+      if (reused == 0) reset(s);
+      else rewind(s, static_cast<int>(cached.size() - reused), ctx);
+    } catch (const Error& e) {
+      fmt::print(stderr, "prompt cache: '{}' not used: {}\n", a.prompt_cache, e.what());
+      reset(s);
+      reused = 0;
+    }
+  }
+  fmt::print(stderr, "prompt cache: reused {} of {} prompt tokens from '{}'\n", reused, ids.size(), a.prompt_cache);
+  if (echo)  // the prompt's text, BOS aside, as generate() echoes it
+    for (size_t i = 0; i < ids.size(); ++i)
+      if (i > 0 || ids[0] != model_info(model).bos_id) write_out(detokenize(model, i > 0 ? ids[i - 1] : -1, ids[i]));
+  GenerateStats prompt;
+  if (reused < ids.size()) prompt = feed(s, std::vector<int>(ids.begin() + reused, ids.end()), ctx);
+  save_session(s, a.prompt_cache);
+  GenerateStats st = generate(s, a.opt.n_predict, [&](int id, std::string_view text) {
+    on_token(id, text);
+    return true;
+  }, ctx);
+  st.prompt_tokens = prompt.prompt_tokens;
+  st.prompt_seconds = prompt.prompt_seconds;
+  return st;
+}
 
 int run_generate(GenerateArgs& a) {
   const std::string path = a.model.empty() ? default_model_path() : a.model;
@@ -41,6 +83,11 @@ int run_generate(GenerateArgs& a) {
     if (!a.prompt_file.empty()) a.prompt = read_text_file(a.prompt_file);
     Chat c = start_chat(model, a.opt, a.chat_opt);
     st = chat(c, a.prompt, write_out);
+  } else if (!a.prompt_cache.empty()) {
+    if (!a.prompt_file.empty()) a.prompt = read_text_file(a.prompt_file);
+    const std::vector<int> ids = a.prompt_ids.empty() ? tokenize(model, a.prompt, /*bos=*/true)
+                                                      : parse_ids(a.prompt_ids, "--prompt-ids");
+    st = generate_with_cache(model, ids, a, !ids_out && a.prompt_ids.empty(), on_token);
   } else if (!a.prompt_ids.empty()) {
     st = generate_ids(model, parse_ids(a.prompt_ids, "--prompt-ids"), a.opt, on_token);
   } else {
@@ -97,6 +144,10 @@ Runner add_generate(CLI::App& app) {
   cmd->add_option("--chat-template", args->chat_opt.template_name,
                   "With --chat: chatml, deepseek-r1, llama2 or llama3 (default: from tokenizer_config.json)")
       ->needs(chat);
+  cmd->add_option("--prompt-cache", args->prompt_cache,
+                  "A session file: reuse the longest prefix its tokens share with the prompt, save the state after "
+                  "the prompt (created when missing)")
+      ->excludes(chat);
   add_generation_options(cmd, args->opt);
   return [cmd, args]() { return cmd->parsed() ? run_generate(*args) : -1; };
 }

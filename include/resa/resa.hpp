@@ -312,6 +312,9 @@ struct SessionOptions {
   AttentionOptions attention;
 };
 
+// A GenerateOptions' session settings (its context, KV type, ignore_eos, sampling and attention).
+SessionOptions session_options(const GenerateOptions& opt);
+
 struct SessionState;  // lib/session.hpp
 struct Session {
   std::shared_ptr<SessionState> state;
