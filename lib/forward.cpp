@@ -98,6 +98,21 @@ void set_decode_attention(RunState& s, Attention a) {
   s.policy = make_policy(s.attn);
 }
 
+void set_decode_policy(RunState& s, const ModelConfig& c, const AttentionOptions& o) {
+  const AttentionOptions& a = s.attn;
+  if (o.block_size != a.block_size)
+    throw Error(fmt::format("--block-size {} differs from the session's {} (it shapes the cache)", o.block_size,
+                            a.block_size));
+  if (o.prefill != a.prefill ||
+      (o.prefill == Prefill::LagKv &&
+       (o.lag_sink != a.lag_sink || o.lag_size != a.lag_size || o.lag_ratio != a.lag_ratio)))
+    throw Error("the prefill policy and its knobs differ from the session's (they shape the cache)");
+  AttentionPolicy policy = make_policy(o);  // validates o
+  if (o.attn != Attention::Dense && s.decode.selected.empty()) s.decode = make_decode_scratch(c, s.kv, o);
+  s.attn = o;
+  s.policy = policy;
+}
+
 namespace {
 
 GemmScratch gemm_scratch(RunState& s) { return {s.xbf.empty() ? nullptr : s.xbf.data(), s.threads}; }

@@ -101,6 +101,10 @@ void set_threads(RunState& state, const ModelConfig& config, int threads);
 // (its scratch) unless a is Dense.
 void set_decode_attention(RunState& state, Attention a);
 
+// Switches the decode policy and its knobs (o.attn, sparse_ratio, min_blocks, local/sink blocks, rectify_every),
+// allocating the sparse policies' scratch when the state has none; o's block size and prefill must be the state's.
+void set_decode_policy(RunState& state, const ModelConfig& config, const AttentionOptions& o);
+
 // Runs tokens[0, n) at positions pos, pos+1, ... (pos + n <= context) through the model, in chunks of at most
 // max_rows (each layer's attention in the steps the policy allows), and writes their keys and values into the cache:
 // appended when pos is the cache's next position, else over the entries of positions pos.. and everything after them

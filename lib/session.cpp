@@ -261,6 +261,47 @@ void rewind(Session& session, int n, const RunContext& ctx) {
   refill_history(s);
 }
 
+GenerateStats set_prompt(Session& session, const std::vector<int>& tokens, const RunContext& ctx) {
+  SessionState& s = state_of(session);
+  if (tokens.empty()) throw Error("the prompt is empty: give at least one token");
+  const std::vector<int> held = session_tokens(session);
+  size_t keep = 0;
+  while (keep < std::min(held.size(), tokens.size()) && held[keep] == tokens[keep]) ++keep;
+  if (keep == 0) {
+    reset(session);
+  } else {
+    try {
+      rewind(session, static_cast<int>(held.size() - keep), ctx);
+    } catch (const Error&) {  // LagKV compressed the point to cut at
+      reset(session);
+      keep = 0;
+    }
+  }
+  GenerateStats stats;
+  if (keep < tokens.size())
+    stats = feed_tokens(s, tokens.data() + keep, static_cast<int>(tokens.size() - keep), ctx.threads);
+  else
+    finish_stats(stats, s, s.state.counters);
+  stats.reused_tokens = static_cast<int>(keep);
+  return stats;
+}
+
+void set_sampling(Session& session, const SamplingOptions& sampling) {
+  SessionState& s = state_of(session);
+  const uint64_t seed =
+      sampling.seed >= 0 ? static_cast<uint64_t>(sampling.seed)
+                         : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  s.sampler = make_sampler(s.m->config.vocab_size, sampling, seed, s.context);
+  s.opt.sampling = sampling;
+  refill_history(s);
+}
+
+void set_attention(Session& session, const AttentionOptions& o) {
+  SessionState& s = state_of(session);
+  set_decode_policy(s.state, s.m->config, o);
+  s.opt.attention = s.state.attn;
+}
+
 void save_session(Session& session, const std::string& path) { save_state(state_of(session), path); }
 
 void load_session(Session& session, const std::string& path) {

@@ -300,5 +300,61 @@ TEST(Session, BadCallsAreErrors) {
   test::expect_error([&] { feed(none, {1}); }, "was not opened");
 }
 
+
+// set_prompt keeps the longest prefix held and feeds the rest: the logits are those of a session fed the whole prompt.
+TEST(Session, SetPromptReusesTheSharedPrefix) {
+  const Model model = load_model(test::model_path());
+  const std::vector<int> a = tokenize(model, "Tom and Sue went to the beach");
+  Session s = open_session(model, greedy_f32());
+  feed(s, a);
+  const std::vector<int> gen = run(s, 20);
+  std::vector<int> next = a;  // the conversation so far, 12 of the reply's tokens, then something new
+  next.insert(next.end(), gen.begin(), gen.begin() + 12);
+  const std::vector<int> more = tokenize(model, " and a dog", false);
+  next.insert(next.end(), more.begin(), more.end());
+  const GenerateStats st = set_prompt(s, next);
+  EXPECT_EQ(st.reused_tokens, static_cast<int>(a.size()) + 12);
+  EXPECT_EQ(st.prompt_tokens, static_cast<int>(more.size()));
+  EXPECT_EQ(session_tokens(s), next);
+  Session fresh = open_session(model, greedy_f32());
+  feed(fresh, next);
+  EXPECT_LT(max_abs_diff(logits(s), logits(fresh)), 1e-4f);
+  EXPECT_EQ(set_prompt(s, next).reused_tokens, static_cast<int>(next.size()));  // all of it: nothing fed
+  EXPECT_EQ(set_prompt(s, more).reused_tokens, 0);                              // nothing shared: starts over
+  EXPECT_EQ(session_tokens(s), more);
+}
+
+TEST(Session, SetAttentionSwitchesTheDecodePolicy) {
+  const Model model = load_model(test::model_path());
+  SessionOptions dense = greedy_f32();  // dense: no sparse scratch yet
+  dense.attention.block_size = 4;
+  Session s = open_session(model, dense);
+  feed(s, tokenize(model, "Tom and Sue went to the beach. They played in the sand all day"));
+  AttentionOptions o = small_resa().attention;
+  set_attention(s, o);
+  const GenerateStats st = generate(s, 40, nullptr);
+  EXPECT_GT(st.rectify_passes, 0);
+  EXPECT_LT(st.kv_read_share, 1.0);
+  o.block_size = 8;
+  test::expect_error([&] { set_attention(s, o); }, "--block-size 8 differs from the session's 4");
+  o.block_size = 4;
+  o.sparse_ratio = 0;
+  test::expect_error([&] { set_attention(s, o); }, "--sparse-ratio");
+}
+
+TEST(Session, SetSamplingReseeds) {
+  const Model model = load_model(test::model_path());
+  Session s = open_session(model, small_resa(1.0f));
+  feed(s, tokenize(model, "Once upon a time"));
+  SamplingOptions sampling;
+  sampling.temperature = 1.0f;
+  sampling.seed = 7;
+  set_sampling(s, sampling);
+  const std::vector<int> first = run(s, 30);
+  rewind(s, 30);
+  set_sampling(s, sampling);
+  EXPECT_EQ(run(s, 30), first);
+}
+
 }  // namespace
 }  // namespace resa

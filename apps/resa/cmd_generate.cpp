@@ -34,28 +34,21 @@ GenerateStats generate_with_cache(const Model& model, const std::vector<int>& id
                                   const std::function<void(int, std::string_view)>& on_token) {
   const RunContext ctx{a.opt.threads};
   Session s = open_session(model, session_options(a.opt), ctx);
-  if (ids.empty()) throw Error("the prompt is empty: give at least one token");
-  size_t reused = 0;
   if (std::FILE* f = std::fopen(a.prompt_cache.c_str(), "rb")) {
     std::fclose(f);
     try {
       load_session(s, a.prompt_cache);
-      const std::vector<int> cached = session_tokens(s);
-      while (reused < std::min(cached.size(), ids.size()) && cached[reused] == ids[reused]) ++reused;
-      if (reused == 0) reset(s);
-      else rewind(s, static_cast<int>(cached.size() - reused), ctx);
     } catch (const Error& e) {
       fmt::print(stderr, "prompt cache: '{}' not used: {}\n", a.prompt_cache, e.what());
       reset(s);
-      reused = 0;
     }
   }
-  fmt::print(stderr, "prompt cache: reused {} of {} prompt tokens from '{}'\n", reused, ids.size(), a.prompt_cache);
   if (echo)  // the prompt's text, BOS aside, as generate() echoes it
     for (size_t i = 0; i < ids.size(); ++i)
       if (i > 0 || ids[0] != model_info(model).bos_id) write_out(detokenize(model, i > 0 ? ids[i - 1] : -1, ids[i]));
-  GenerateStats prompt;
-  if (reused < ids.size()) prompt = feed(s, std::vector<int>(ids.begin() + reused, ids.end()), ctx);
+  const GenerateStats prompt = set_prompt(s, ids, ctx);
+  fmt::print(stderr, "prompt cache: reused {} of {} prompt tokens from '{}'\n", prompt.reused_tokens, ids.size(),
+             a.prompt_cache);
   save_session(s, a.prompt_cache);
   GenerateStats st = generate(s, a.opt.n_predict, [&](int id, std::string_view text) {
     on_token(id, text);

@@ -111,6 +111,7 @@ struct GenerateStats {
   double kv_read_share = 1;
   int rectify_passes = 0;
   int rectify_skipped = 0;  // passes due but skipped: their window was decoded in the dense regime (all blocks)
+  int reused_tokens = 0;    // set_prompt(): tokens of the prompt already in the session's cache
   int cache_positions = 0;  // positions the KV cache holds afterwards (a chat's whole conversation so far)
   int kv_tokens = 0;        // entries each KV head holds afterwards (cache_positions unless LagKV evicted some)
   int64_t kv_bytes = 0;     // bytes the KV cache holds: keys and values of kv_tokens entries in every layer and head
@@ -327,6 +328,20 @@ Session open_session(const Model& model, const SessionOptions& opt = {}, const R
 // rectifying what earlier decode steps left sparse). Throws when they do not fit in the context or an id is outside
 // the vocabulary (the session is then unchanged). The result counts the tokens fed and their time (prompt_*).
 GenerateStats feed(Session& session, const std::vector<int>& tokens, const RunContext& ctx = {});
+
+// Makes the sequence `tokens`: keeps the longest prefix the session already holds (rewinding what follows it, so a
+// conversation's next request reuses its cache) and feeds the rest; when the whole of `tokens` is held, the logits
+// are its last position's. stats.reused_tokens counts the tokens kept, prompt_tokens those fed. A prefix LagKV has
+// compressed into cannot be cut: then it starts over.
+GenerateStats set_prompt(Session& session, const std::vector<int>& tokens, const RunContext& ctx = {});
+
+// Changes the sampling from the next token on (a new seed: the same options and seed give the same draws again).
+void set_sampling(Session& session, const SamplingOptions& sampling);
+
+// Changes how the session decodes from its next step: o's policy and decode knobs (attn, sparse_ratio, min_blocks,
+// local_blocks, sink_blocks, rectify_every). Its block_size and prefill knobs must be the session's (they shape the
+// cache): resa::Error otherwise.
+void set_attention(Session& session, const AttentionOptions& o);
 
 // Samples the next token from the logits of the sequence's last position and appends it; returns it. The token enters
 // the KV cache lazily, at the next call that needs it (step, feed, logits, rewind), so the last token of a
