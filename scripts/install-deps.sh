@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages resa needs to build and test, skipping those already installed.
 set -euo pipefail
 packages=(cmake g++ make pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev libopenblas-dev libgtest-dev
-  libpcre2-dev libutf8proc-dev libsentencepiece-dev libsimdjson-dev libbenchmark-dev)
+  libpcre2-dev libutf8proc-dev libsentencepiece-dev libsimdjson-dev libbenchmark-dev libcpp-httplib-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

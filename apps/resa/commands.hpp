@@ -23,6 +23,7 @@ Runner add_tokenize(CLI::App& app);
 Runner add_detokenize(CLI::App& app);
 Runner add_chat(CLI::App& app);
 Runner add_bench(CLI::App& app);
+Runner add_serve(CLI::App& app);
 
 // -n, -c, -t, the sampling flags, --kv-type, --ignore-eos and the attention flags, into opt.
 void add_generation_options(CLI::App* cmd, GenerateOptions& opt);

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   std::vector<resa::cli::Runner> runners = {resa::cli::add_generate(app), resa::cli::add_logits(app),
                                             resa::cli::add_info(app), resa::cli::add_perplexity(app),
                                             resa::cli::add_chat(app), resa::cli::add_tokenize(app),
-                                            resa::cli::add_detokenize(app), resa::cli::add_bench(app)};
+                                            resa::cli::add_detokenize(app), resa::cli::add_bench(app),
+                                            resa::cli::add_serve(app)};
 
   try {
     app.parse(argc, argv);
