@@ -166,7 +166,9 @@ Request parse_request(const std::string& body, bool chat, const SamplingOptions&
 
 std::string error_body(int status, const std::string& message) {
   const char* type = status == 503 ? "unavailable_error" : status >= 500 ? "server_error" : "invalid_request_error";
-  return json{{"error", {{"message", message}, {"type", type}, {"code", status}}}}.dump();
+  // The message may quote the client's bytes (invalid UTF-8 among them): replaced, not a failure to answer.
+  return json{{"error", {{"message", message}, {"type", type}, {"code", status}}}}.dump(-1, ' ', false,
+                                                                                      json::error_handler_t::replace);
 }
 
 nlohmann::json completion_json(const Request& r, const Completion& c) {

@@ -73,6 +73,10 @@ void run_completion(Server& sv, Session& s, const Request& r, const std::vector<
     if (const std::string rest = filter.flush(); !rest.empty()) emit(rest);
   c.completion_tokens = g.generated_tokens;
   c.finish_reason = filter.found || g.generated_tokens < n ? "stop" : "length";
+  // One line per request on stderr, as a server log.
+  fmt::print(stderr, "{}: {} prompt tokens ({} cached), {} generated in {:.0f} ms, {}\n", c.id, c.prompt_tokens,
+             c.reused_tokens, c.completion_tokens, (p.prompt_seconds + g.generate_seconds) * 1e3,
+             gone ? "the client hung up" : c.finish_reason);
 }
 
 void handle_completion(Server& sv, const httplib::Request& req, httplib::Response& res, bool chat) {
