@@ -56,7 +56,9 @@ void add_safetensors_file(TensorSet& set, const std::string& path) {
   const uint64_t data_size = f.size - 8 - n;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   std::vector<std::pair<std::string, TensorView>> found;
-  for (const auto& [name, e] : header.items()) {
+  for (const auto& item : header.items()) {
+    const std::string& name = item.key();
+    const json& e = item.value();
     if (name == "__metadata__") continue;
     auto bad = [&](const std::string& what) {
       return Error(fmt::format("'{}': tensor '{}': {}", path, name, what));
