@@ -25,6 +25,12 @@ SessionState& state_of(const Session& s) {
   return *s.state;
 }
 
+// The options' seed, or one from the clock when it is negative.
+uint64_t seed_of(const SamplingOptions& o) {
+  return o.seed >= 0 ? static_cast<uint64_t>(o.seed)
+                     : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+}
+
 // The sampler's penalty window refilled from the sequence's last tokens (after a rewind or a load).
 void refill_history(SessionState& s) {
   reset_history(s.sampler);
@@ -50,10 +56,7 @@ SessionState make_session_state(const Model& model, const SessionOptions& opt, i
   s.m = &model_data(model);
   s.opt = opt;
   s.context = context_of(s.m->config, opt.context);
-  const uint64_t seed =
-      opt.sampling.seed >= 0 ? static_cast<uint64_t>(opt.sampling.seed)
-                             : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  s.sampler = make_sampler(s.m->config.vocab_size, opt.sampling, seed, s.context);
+  s.sampler = make_sampler(s.m->config.vocab_size, opt.sampling, seed_of(opt.sampling), s.context);
   s.state = make_run_state(s.m->config, s.context, kv_dtype(opt.kv_type), 0, opt.attention, threads);
   s.tokens.resize(s.context);
   return s;
@@ -288,10 +291,7 @@ GenerateStats set_prompt(Session& session, const std::vector<int>& tokens, const
 
 void set_sampling(Session& session, const SamplingOptions& sampling) {
   SessionState& s = state_of(session);
-  const uint64_t seed =
-      sampling.seed >= 0 ? static_cast<uint64_t>(sampling.seed)
-                         : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  s.sampler = make_sampler(s.m->config.vocab_size, sampling, seed, s.context);
+  s.sampler = make_sampler(s.m->config.vocab_size, sampling, seed_of(sampling), s.context);
   s.opt.sampling = sampling;
   refill_history(s);
 }

@@ -17,7 +17,7 @@ cmake --build build-fuzz -j2 --target fuzz_make_seeds "${targets[@]/#/fuzz_}" >/
 
 seeds=build-fuzz/seeds
 rm -rf "$seeds" && mkdir -p "$seeds"/{config,tiktoken,sentencepiece,chat_request,tokenize}
-build-fuzz/fuzz_make_seeds "$seeds"
+build-fuzz/bin/fuzz_make_seeds "$seeds"
 cp tests/data/hf/*/config.json "$seeds/config/" 2>/dev/null || true
 for m in tests/data/hf/*/config.json; do cp "$m" "$seeds/config/$(basename "$(dirname "$m")").json"; done
 cp tests/data/tokenizers/qwen2/config.json "$seeds/config/qwen2.json"
@@ -37,7 +37,7 @@ for t in "${targets[@]}"; do
   corpus=build-fuzz/corpus/$t
   mkdir -p "$corpus"
   start=$(date +%s)
-  if build-fuzz/fuzz_$t -runs="$runs" -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
+  if build-fuzz/bin/fuzz_$t -runs="$runs" -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
        -artifact_prefix=build-fuzz/findings/$t- "$corpus" "$seeds/$t" >"build-fuzz/$t.log" 2>&1; then
     echo "fuzz_$t: $(grep -E '^Done [0-9]+ runs' "build-fuzz/$t.log" | tail -1) ($(( $(date +%s) - start )) s), no finding"
   else

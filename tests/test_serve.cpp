@@ -284,6 +284,18 @@ TEST(Serve, ConcurrentRequestsAllComplete) {
   }
 }
 
+// POSTs a streaming chat request, handing each piece of the body to `receive` (false: hang up).
+void stream_chat(const ServerProcess& s, const json& body, const std::function<bool(const char*, size_t)>& receive) {
+  httplib::Client c = s.client();
+  httplib::Request req;
+  req.method = "POST";
+  req.path = "/v1/chat/completions";
+  req.body = body.dump();
+  req.set_header("Content-Type", "application/json");
+  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) { return receive(data, n); };
+  c.send(req);
+}
+
 int health(const ServerProcess& s, const char* field) {
   httplib::Client c = s.client();
   const auto r = c.Get("/health");
@@ -298,17 +310,10 @@ TEST(Serve, FullQueueAnswers503AndADisconnectFreesTheSlot) {
   ASSERT_GT(s.port, 0);
   std::atomic<bool> first_chunk{false}, hang_up{false};
   std::thread streaming([&] {
-    httplib::Client c = s.client();
-    httplib::Request req;
-    req.method = "POST";
-    req.path = "/v1/chat/completions";
-    req.body = chat_body("Tell me a long story.", 3000, true).dump();
-    req.set_header("Content-Type", "application/json");
-    req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) {
+    stream_chat(s, chat_body("Tell me a long story.", 3000, true), [&](const char*, size_t) {
       first_chunk = true;
       return !hang_up.load();
-    };
-    c.send(req);
+    });
   });
   for (int i = 0; i < 600 && !first_chunk; ++i) std::this_thread::sleep_for(10ms);
   ASSERT_TRUE(first_chunk);
@@ -342,18 +347,11 @@ TEST(Serve, SigtermFinishesTheStreamInFlight) {
   std::atomic<bool> first_chunk{false};
   std::string body;
   std::thread streaming([&] {
-    httplib::Client c = s.client();
-    httplib::Request req;
-    req.method = "POST";
-    req.path = "/v1/chat/completions";
-    req.body = chat_body("Tell me a story.", 400, true).dump();
-    req.set_header("Content-Type", "application/json");
-    req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    stream_chat(s, chat_body("Tell me a story.", 400, true), [&](const char* data, size_t n) {
       body.append(data, n);
       first_chunk = true;
       return true;
-    };
-    c.send(req);
+    });
   });
   for (int i = 0; i < 600 && !first_chunk; ++i) std::this_thread::sleep_for(10ms);
   ASSERT_TRUE(first_chunk);
