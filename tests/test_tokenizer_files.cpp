@@ -195,6 +195,9 @@ TEST(TokenizerFiles, DamagedOrUnsupportedFilesAreClearErrors) {
   expect_error(dir.file("tik.model"), "line ");
   write_file(dir.file("tikshort.model"), "IQ== 0\nIg== 1\n");  // "!" and "\"" only
   expect_error(dir.file("tikshort.model"), "has no token");
+  // fuzz/fuzz_tiktoken.cpp's finding: a rank of 44444444 sized the vocabulary by it (seconds, gigabytes).
+  write_file(dir.file("tikrank.model"), "IQ== 44444444\nIw== 8\n");
+  expect_error(dir.file("tikrank.model"), "rank 44444444 is beyond the file's 3 lines");
 
   expect_error(dir.file("missing.json"), "does not exist");
   TempDir empty;

@@ -1,5 +1,6 @@
 #include "tokenizer/bpe_tokenizer.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <queue>
@@ -418,6 +419,9 @@ bool looks_like_tiktoken(std::string_view text) {
 BpeTokenizer bpe_from_tiktoken(std::string_view text, const std::string& path) {
   BpeTokenizer t;
   t.ignore_merges = true;  // tiktoken looks a whole split up first
+  // Ranks number the tokens from 0, one per line: a rank beyond the line count is a corrupt file (and would size
+  // the vocabulary by it: found by fuzz/fuzz_tiktoken.cpp).
+  const size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
   std::string bytes;
   size_t pos = 0;
   int line_no = 0;
@@ -437,6 +441,10 @@ BpeTokenizer bpe_from_tiktoken(std::string_view text, const std::string& path) {
     }
     if (rank < 0)
       throw Error(fmt::format("tokenizer '{}' line {}: expected \"<base64 token> <rank>\"", path, line_no));
+    if (static_cast<size_t>(rank) >= lines)
+      throw Error(fmt::format("tokenizer '{}' line {}: rank {} is beyond the file's {} lines (ranks count the "
+                              "tokens from 0)",
+                              path, line_no, rank, lines));
     if (static_cast<size_t>(rank) < t.tokens.size() && !t.tokens[rank].empty())
       throw Error(fmt::format("tokenizer '{}' line {}: rank {} appears twice", path, line_no, rank));
     set_token(t, rank, bytes);
