@@ -10,6 +10,7 @@
 #include "attention/rectifier.hpp"
 #include "generate.hpp"
 #include "model/load.hpp"
+#include "parallel.hpp"
 #include "tokenizer/utf8.hpp"
 
 namespace resa {
@@ -174,6 +175,8 @@ GenerateStats run_turn(SessionState& s, const std::vector<int>& ids, int n_predi
 }
 
 // ---- The public API ----------------------------------------------------------------------------------------------------
+
+int default_threads() { return resolve_threads(0); }
 
 Session open_session(const Model& model, const SessionOptions& opt, const RunContext& ctx) {
   return Session{std::make_shared<SessionState>(make_session_state(model, opt, ctx.threads))};

@@ -22,7 +22,6 @@ cp tests/data/hf/*/config.json "$seeds/config/" 2>/dev/null || true
 for m in tests/data/hf/*/config.json; do cp "$m" "$seeds/config/$(basename "$(dirname "$m")").json"; done
 cp tests/data/tokenizers/qwen2/config.json "$seeds/config/qwen2.json"
 head -n 400 tests/data/tokenizers/llama3/tokenizer.model >"$seeds/tiktoken/llama3-head.model"
-cp tests/data/tokenizers/llama2/tokenizer.model "$seeds/sentencepiece/llama2.model"
 cp tests/data/prompt1.txt tests/data/tinystory.txt tests/data/tokenizers/testvectors/*.inp "$seeds/tokenize/"
 printf '\001{"messages": [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hi"}], "max_tokens": 8, "temperature": 0, "stream": true, "stop": ["\\n", "END"], "resa": {"attn": "dense"}}' \
   >"$seeds/chat_request/chat.json"

@@ -20,9 +20,9 @@ std::atomic<bool> watching{false};
 std::atomic<long> allocations{0};
 }  // namespace
 
-// Counts allocations while `watching`. Without AddressSanitizer (which owns malloc) malloc itself is replaced, so
-// allocations by C code (libgomp, OpenBLAS) count too; under ASan, operator new is.
-#if defined(__SANITIZE_ADDRESS__)
+// Counts allocations while `watching`. Without a sanitizer (ASan and TSan own malloc) malloc itself is replaced, so
+// allocations by C code (libgomp, OpenBLAS) count too; under a sanitizer, operator new is.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 void* operator new(std::size_t n) {
   if (watching.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;

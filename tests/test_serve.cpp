@@ -235,6 +235,9 @@ TEST(Serve, BadRequestsGet4xxWithAJsonError) {
       {"/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}], "resa": {"attn": "fast"}})", 400,
        "'fast' is not one of dense, sparse, resa"},
       {"/v1/completions", R"({"prompt": ["a", "b"]})", 400, "'prompt' must be a string"},
+      // fuzz/fuzz_chat_request.cpp's finding: a number beyond a double escaped as another exception (a 500).
+      {"/v1/completions", R"({"prompt": "a", "max_tokens": 33e33333})", 400, "number overflow"},
+      {"/v1/chat/completions", R"({"messages": [{"role": "user", "content": [{"type": 5}]}]})", 400, "cannot take"},
       {"/v1/completions", "{\"prompt\": \"\xff\"}", 400, "JSON"},
       {"/v1/completions", R"({"prompt": ")" + std::string(300, 'a') + " " + std::string(300, 'b') + R"("})", 400,
        "the context holds 64"},

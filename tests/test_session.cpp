@@ -258,9 +258,9 @@ TEST(Session, LoadRefusesWhatDoesNotMatch) {
   test::expect_error([&] { save_session(a, "/nonexistent/dir/x.session"); }, "cannot write the session file");
 }
 
-// One model, four sessions on four threads at once, each on its own RunContext: each continues exactly as the same
-// session run alone does (what the ThreadSanitizer build checks for races: scripts/sanitize.sh).
-TEST(Session, SessionsOnSeveralThreadsAtOnce) {
+// One model, four sessions on four threads at once, each on its own RunContext (OpenMP teams of `team` threads; 0:
+// one and two alternately): each continues exactly as the same session run alone does.
+void expect_sessions_on_several_threads_at_once(int team) {
   const Model model = load_model(test::model_path());
   const std::vector<std::string> prompts = {"Tom and Sue went to the beach", "Once upon a time", "The cat sat",
                                             "Lily had a red ball"};
@@ -273,7 +273,7 @@ TEST(Session, SessionsOnSeveralThreadsAtOnce) {
   std::vector<std::thread> threads;
   for (size_t i = 0; i < prompts.size(); ++i)
     threads.emplace_back([&, i] {
-      const RunContext ctx{i % 2 == 0 ? 1 : 2};
+      const RunContext ctx{team > 0 ? team : i % 2 == 0 ? 1 : 2};
       Session s = open_session(model, small_resa(0.8f), ctx);
       feed(s, tokenize(model, prompts[i]), ctx);
       together[i] = run(s, 120, ctx);
@@ -281,6 +281,12 @@ TEST(Session, SessionsOnSeveralThreadsAtOnce) {
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(together, alone);
 }
+
+TEST(Session, SessionsOnSeveralThreadsAtOnce) { expect_sessions_on_several_threads_at_once(0); }
+
+// The same with one OpenMP thread per session: the run ThreadSanitizer checks (scripts/sanitize.sh tsan), since it
+// cannot see libgomp's barriers inside a session's own teams.
+TEST(Session, SessionsOnSeveralThreadsAtOnceOneOpenMpThreadEach) { expect_sessions_on_several_threads_at_once(1); }
 
 TEST(Session, BadCallsAreErrors) {
   const Model model = load_model(test::model_path());

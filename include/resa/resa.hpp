@@ -305,6 +305,9 @@ struct RunContext {
   int threads = 0;  // 0 = OpenMP's default for the calling thread (OMP_NUM_THREADS, else every core)
 };
 
+// The threads a call given RunContext{0} runs on, from this thread.
+int default_threads();
+
 struct SessionOptions {
   int context = 0;                // positions the session can hold; 0 = the model's maximum, at most 4096
   KvType kv_type = KvType::BF16;  // as GenerateOptions::kv_type

@@ -127,14 +127,11 @@ void apply_resa(const json& body, AttentionOptions& a) {
 
 }  // namespace
 
-Request parse_request(const std::string& body, bool chat, const SamplingOptions& sampling,
-                      const AttentionOptions& attention) {
-  json j;
-  try {
-    j = json::parse(body);
-  } catch (const json::parse_error& e) {
-    bad(fmt::format("the body is not valid JSON: {}", e.what()));
-  }
+namespace {
+
+Request parse_json(const std::string& body, bool chat, const SamplingOptions& sampling,
+                   const AttentionOptions& attention) {
+  const json j = json::parse(body);
   if (!j.is_object()) bad(fmt::format("the body must be a JSON object, got {}", type_name(j)));
   Request r;
   r.chat = chat;
@@ -162,6 +159,19 @@ Request parse_request(const std::string& body, bool chat, const SamplingOptions&
   r.stop = stops_of(j);
   apply_resa(j, r.attention);
   return r;
+}
+
+}  // namespace
+
+Request parse_request(const std::string& body, bool chat, const SamplingOptions& sampling,
+                      const AttentionOptions& attention) {
+  try {
+    return parse_json(body, chat, sampling, attention);
+  } catch (const json::parse_error& e) {
+    bad(fmt::format("the body is not valid JSON: {}", e.what()));
+  } catch (const json::exception& e) {  // a number out of range (found by fuzz/fuzz_chat_request.cpp), a wrong type
+    bad(fmt::format("the body has a value it cannot take: {}", e.what()));
+  }
 }
 
 std::string error_body(int status, const std::string& message) {

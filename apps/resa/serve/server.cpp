@@ -170,7 +170,7 @@ int run_server(const Model& model, const ServerOptions& o) {
   if (o.parallel < 1) throw Error(fmt::format("--parallel must be at least 1, got {}", o.parallel));
   if (o.queue < 0) throw Error(fmt::format("--queue must be >= 0, got {}", o.queue));
   Server sv{model, o, {}, 0, 1, unix_now(), {1}};
-  const int threads = o.gen.threads > 0 ? o.gen.threads : static_cast<int>(std::thread::hardware_concurrency());
+  const int threads = o.gen.threads > 0 ? o.gen.threads : default_threads();
   sv.threads_per_slot = std::max(1, threads / o.parallel);
   SessionOptions so = session_options(o.gen);
   open_slots(sv.pool, model, so, o.parallel, o.queue, sv.threads_per_slot);
