@@ -48,6 +48,7 @@ struct GgufWriter {
   }
   void u32(const std::string& k, uint32_t v) { key(k, 4), put<uint32_t>(kv, v); }
   void f32(const std::string& k, float v) { key(k, 6), put<float>(kv, v); }
+  void f64(const std::string& k, double v) { key(k, 12), put<double>(kv, v); }
   void str(const std::string& k, const std::string& v) { key(k, 8), put_str(kv, v); }
   void str_array(const std::string& k, const std::vector<std::string>& v) {
     key(k, 9);

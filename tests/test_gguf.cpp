@@ -117,11 +117,15 @@ INSTANTIATE_TEST_SUITE_P(Checkpoints, GgufModel,
                          });
 
 // A tiny model written by hand: 2 layers, dim 64, 2 heads of 32, MLP 96, vocab 128.
-test::GgufWriter tiny(const std::string& arch = "qwen2", uint32_t matrix_type = 0) {
+// context_f64: the context length written as a float64 of that value instead (0: as u32 256).
+test::GgufWriter tiny(const std::string& arch = "qwen2", uint32_t matrix_type = 0, double context_f64 = 0) {
   test::GgufWriter g;
   g.str("general.architecture", arch);
   const std::string a = arch;
-  g.u32(a + ".context_length", 256);
+  if (context_f64 != 0)
+    g.f64(a + ".context_length", context_f64);
+  else
+    g.u32(a + ".context_length", 256);
   g.u32(a + ".embedding_length", 64);
   g.u32(a + ".block_count", 1);
   g.u32(a + ".feed_forward_length", 96);
@@ -239,6 +243,9 @@ TEST_F(Damaged, WhatTheModelNeeds) {
   g = tiny();
   g.str("qwen2.rope.scaling.type", "longrope");
   expect(g.bytes(), "RoPE scaling 'longrope' is not supported");
+  // fuzz/fuzz_gguf.cpp's finding: a float beyond int64 read as a count was undefined behaviour (UBSan).
+  expect(tiny("qwen2", 0, -2.32721e197).bytes(), "context_length");
+  expect(tiny("qwen2", 0, 1e300).bytes(), "context_length");
 }
 
 }  // namespace

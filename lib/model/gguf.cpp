@@ -54,6 +54,15 @@ size_t scalar_size(GgufType t) {
   }
 }
 
+// A float as an integer count: truncated, saturated at int64's range (beyond it the cast is undefined: found by
+// fuzz/fuzz_gguf.cpp), NaN as 0. The key's own check then names a value out of its range.
+int64_t saturate(double x) {
+  if (!(x == x)) return 0;
+  if (x >= 9.2e18) return INT64_MAX;
+  if (x <= -9.2e18) return INT64_MIN;
+  return static_cast<int64_t>(x);
+}
+
 // One scalar of type t as (double, int64).
 void read_scalar(Cursor& c, GgufType t, double& number, int64_t& integer, const char* what) {
   switch (t) {
@@ -76,8 +85,8 @@ void read_scalar(Cursor& c, GgufType t, double& number, int64_t& integer, const 
       break;
     }
     case GgufType::I64: integer = c.get<int64_t>(what); break;
-    case GgufType::F32: number = c.get<float>(what); integer = static_cast<int64_t>(number); return;
-    case GgufType::F64: number = c.get<double>(what); integer = static_cast<int64_t>(number); return;
+    case GgufType::F32: number = c.get<float>(what); integer = saturate(number); return;
+    case GgufType::F64: number = c.get<double>(what); integer = saturate(number); return;
     default: c.fail(fmt::format("{} has unknown type {}", what, static_cast<uint32_t>(t)));
   }
   number = static_cast<double>(integer);
