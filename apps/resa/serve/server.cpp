@@ -181,6 +181,12 @@ int run_server(const Model& model, const ServerOptions& o) {
   const int workers = o.parallel + o.queue + 2;
   http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   http.set_payload_max_length(size_t{64} << 20);
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a second server on a port in use starts too
+  // and the kernel splits the connections between them.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "internal error";
     try {
