@@ -14,7 +14,6 @@ struct resa_model {
 
 struct resa_session {
   resa::Session session;
-  int vocab = 0;
 };
 
 namespace {
@@ -151,8 +150,7 @@ resa_status resa_session_open(const resa_model* model, const resa_session_option
       opt.attention.block_size = o->block_size;
       opt.attention.rectify_every = o->rectify_every;
     }
-    *session = new resa_session{resa::open_session(model->model, opt, {threads}),
-                                resa::model_info(model->model).vocab_size};
+    *session = new resa_session{resa::open_session(model->model, opt, {threads})};
     return RESA_OK;
   });
 }

@@ -44,12 +44,17 @@ const Tokenizer& tokenizer_of(const ModelData& m) {
 
 namespace {
 
+// The options' token count and the prompt against the context they ask for.
+void check_generation(const ModelConfig& c, const std::vector<int>& ids, const GenerateOptions& opt) {
+  if (opt.n_predict < 0)
+    throw Error(fmt::format("the number of tokens to generate must be >= 0, got {}", opt.n_predict));
+  check_prompt(c, ids, context_of(c, opt.context));
+}
+
 // One generation: a session of its own, the prompt fed, then up to opt.n_predict tokens.
 GenerateStats run_generation(const ModelData& m, const Model& model, const std::vector<int>& ids,
                              const GenerateOptions& opt, const std::function<void(int prev, int next)>& on_next) {
-  if (opt.n_predict < 0)
-    throw Error(fmt::format("the number of tokens to generate must be >= 0, got {}", opt.n_predict));
-  check_prompt(m.config, ids, context_of(m.config, opt.context));
+  check_generation(m.config, ids, opt);
   SessionState s = make_session_state(model, session_options(opt), opt.threads);
   return run_turn(s, ids, opt.n_predict, opt.ignore_eos, on_next, opt.threads);
 }
@@ -83,9 +88,7 @@ GenerateStats generate(const Model& model, std::string_view prompt, const Genera
   const Tokenizer& tok = tokenizer_of(m);
   require_utf8(prompt, "the prompt");
   const std::vector<int> ids = encode(tok, prompt, tok.add_bos);
-  if (opt.n_predict < 0)
-    throw Error(fmt::format("the number of tokens to generate must be >= 0, got {}", opt.n_predict));
-  check_prompt(m.config, ids, context_of(m.config, opt.context));  // errors before the prompt is echoed
+  check_generation(m.config, ids, opt);  // errors before the prompt is echoed
 
   Utf8Stream text;
   auto emit = [&](int prev, int token) {

@@ -32,6 +32,15 @@ uint64_t seed_of(const SamplingOptions& o) {
                      : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
 }
 
+// Samples the next token from the logits, records it for the penalty and makes it the pending one.
+int sample_next(SessionState& s) {
+  const int next = sample(s.sampler, s.state.logits.data());
+  accept(s.sampler, next);
+  s.pending = next;
+  s.pending_is_eos = false;
+  return next;
+}
+
 // The sampler's penalty window refilled from the sequence's last tokens (after a rewind or a load).
 void refill_history(SessionState& s) {
   reset_history(s.sampler);
@@ -79,18 +88,14 @@ void finish_stats(GenerateStats& stats, const SessionState& s, const AttentionCo
 
 GenerateStats feed_tokens(SessionState& s, const int* ids, int n, int threads) {
   const ModelConfig& c = s.m->config;
-  std::vector<int> rows;
-  if (s.pending >= 0) rows.push_back(s.pending);
-  rows.insert(rows.end(), ids, ids + n);
-  if (n <= 0) throw Error("nothing to feed: give at least one token");
-  check_prompt(c, std::vector<int>(ids, ids + n), std::numeric_limits<int>::max());
+  std::vector<int> rows(ids, ids + std::max(n, 0));
+  // An empty session (no pending token either) takes a prompt: check_prompt names it against the context.
+  check_prompt(c, rows, s.n_past == 0 ? s.context : std::numeric_limits<int>::max());
+  if (s.pending >= 0) rows.insert(rows.begin(), s.pending);
   const int total = s.n_past + static_cast<int>(rows.size());
-  if (total > s.context) {
-    if (s.n_past == 0)
-      throw Error(fmt::format("the prompt is {} tokens, longer than the context of {} tokens", total, s.context));
+  if (total > s.context)
     throw Error(fmt::format("the conversation is {} tokens, longer than the context of {} tokens (raise -c)", total,
                             s.context));
-  }
   set_threads(s.state, c, threads);
   GenerateStats stats;
   const AttentionCounters before = s.state.counters;
@@ -135,16 +140,13 @@ GenerateStats generate_tokens(SessionState& s, int n_predict, bool ignore_eos,
   if (n_predict < 0) throw Error(fmt::format("the number of tokens to generate must be >= 0, got {}", n_predict));
   if (!s.has_logits) throw Error("the session holds no tokens: feed it a prompt first");
   const ModelConfig& c = s.m->config;
-  set_threads(s.state, c, threads);
   GenerateStats stats;
   const AttentionCounters before = s.state.counters;
   const auto t0 = std::chrono::steady_clock::now();
   while (stats.generated_tokens < n_predict) {
     if (!flush_pending(s, threads)) break;  // the context is full
     const int prev = s.tokens[s.n_past - 1];
-    const int next = sample(s.sampler, s.state.logits.data());
-    accept(s.sampler, next);
-    s.pending = next;
+    const int next = sample_next(s);
     if (!ignore_eos && c.is_eos(next)) {
       s.pending_is_eos = true;
       break;
@@ -191,9 +193,7 @@ int step(Session& session, const RunContext& ctx) {
   if (!s.has_logits) throw Error("the session holds no tokens: feed it a prompt first");
   if (!flush_pending(s, ctx.threads))
     throw Error(fmt::format("the session's context of {} positions is full", s.context));
-  const int next = sample(s.sampler, s.state.logits.data());
-  accept(s.sampler, next);
-  s.pending = next;
+  const int next = sample_next(s);
   s.pending_is_eos = s.m->config.is_eos(next);
   return next;
 }

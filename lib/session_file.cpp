@@ -63,8 +63,7 @@ uint64_t fingerprint(const ModelData& m) {
 struct File {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f;
   std::string path;
-  bool writing;
-  File(const std::string& p, bool w) : f(std::fopen(p.c_str(), w ? "wb" : "rb"), &std::fclose), path(p), writing(w) {
+  File(const std::string& p, bool w) : f(std::fopen(p.c_str(), w ? "wb" : "rb"), &std::fclose), path(p) {
     if (!f)
       throw Error(fmt::format("cannot {} the session file '{}': {}", w ? "write" : "open", p, std::strerror(errno)));
   }
